@@ -1,0 +1,140 @@
+package pipeline_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/fixture"
+)
+
+// Each case breaks one thing and expects an InputError (exit 2) whose text holds every
+// fragment, with nothing written.
+func TestBadInputIsRefusedAndNothingIsWritten(t *testing.T) {
+	edit := func(old, new string) func(name, text string) string {
+		return func(name, text string) string {
+			if name == "sales-invoices.yaml" {
+				if !strings.Contains(text, old) {
+					t.Fatalf("spec no longer holds %q", old)
+				}
+				return strings.Replace(text, old, new, 1)
+			}
+			return text
+		}
+	}
+	cases := []struct {
+		name  string
+		flows []string
+		specs func(name, text string) string
+		sql   string // run against the database first
+		want  []string
+	}{
+		{name: "unknown flow", flows: []string{"sales-invoicez"},
+			want: []string{`unknown flow "sales-invoicez"`, "flows: sales-invoices"}},
+		{name: "missing table", sql: "DROP TABLE oim.shipment",
+			want: []string{"model.yaml:61:5: unknown table oim.shipment: the database lacks it"}},
+		{name: "missing column", sql: "ALTER TABLE oim.invoice DROP COLUMN total_tax",
+			want: []string{"sales-invoices.yaml:", "oim.invoice has no field \"total_tax\""}},
+		{name: "malformed YAML", specs: edit("  table: oim.invoice\n", "  table: [oim.invoice\n"),
+			want: []string{"sales-invoices.yaml:", "malformed YAML"}},
+		{name: "unknown key", specs: edit("  id_prefix: SIN-", "  id_prefx: SIN-"),
+			want: []string{"sales-invoices.yaml:65:3: unknown key \"id_prefx\" in document (allowed: fields, id_prefix, into, line_limit, lines, when_empty, write_back)"}},
+		{name: "expression does not compile", specs: edit(`status not in ["Open", "Proforma"]`, `status not in ["Open", "Proforma"`),
+			want: []string{"sales-invoices.yaml:36:", "unexpected token EOF", ` | status not in ["Open", "Proforma"`, "^"}},
+		{name: "unknown field in a path", specs: edit("Engagement: Sales Order > Engagement", "Engagement: Sales Order > Engagemint"),
+			want: []string{"sales-invoices.yaml:", `oim.sales_order has no field "Engagemint"`, "yaml:76:31:", " | Sales Order > Engagemint\n | ..............^^^^^^^^^^"}},
+		{name: "condition of the wrong type", specs: edit("  - empty(billing_document_id)", "  - billing_document_id"),
+			want: []string{"sales-invoices.yaml:35:5:", "a condition must be true or false, this is a string"}},
+		{name: "unknown target field", specs: edit("Due Date: Invoice Due Date", "Due Dait: Invoice Due Date"),
+			want: []string{`acct.sales_invoice has no field "Due Dait"`}},
+		{name: "required target field unmapped", specs: edit("    Invoice Date: Invoice Date\n", ""),
+			want: []string{"acct.sales_invoice.invoice_date is required (NOT NULL) but not mapped"}},
+		{name: "unknown setting", specs: edit("settings.sales_invoice_line_limit", "settings.sales_invoice_line_limt"),
+			want: []string{`no setting "sales_invoice_line_limt"`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := fixture.DB(t, "sales-invoices.sql")
+			if c.sql != "" {
+				db, err := sql.Open("duckdb", path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := db.Exec(c.sql); err != nil {
+					t.Fatal(err)
+				}
+				db.Close()
+			}
+			cfg, err := config.Load("", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.DB = path
+			if c.specs != nil {
+				cfg.Specs = copySpecs(t, c.specs)
+			}
+			e, err := pipeline.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err == nil {
+				defer e.Close()
+				flows := c.flows
+				if flows == nil {
+					flows = []string{"sales-invoices"}
+				}
+				_, err = e.Run(context.Background(), pipeline.Request{Flows: flows})
+			}
+			var in *pipeline.InputError
+			if !errors.As(err, &in) {
+				t.Fatalf("want an InputError, got %v", err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			db, _ := sql.Open("duckdb", path)
+			defer db.Close()
+			var n int
+			if err := db.QueryRow("SELECT (SELECT count(*) FROM acct.sales_invoice) + (SELECT count(*) FROM oim.invoice WHERE export_status = 'Exported' OR export_error IS DISTINCT FROM NULL AND id <> 'INV-OK')").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Errorf("%d rows written despite the error", n)
+			}
+		})
+	}
+}
+
+func TestWrongSettingTypes(t *testing.T) {
+	dir := t.TempDir()
+	cases := map[string]string{
+		"settings:\n  sales_invoice_line_limit: lots\n": "sales_invoice_line_limit",
+		"settings:\n  tax_summary_line: maybe\n":        "tax_summary_line",
+		"settings:\n  sales_invoice_lin_limit: 10\n":    "sales_invoice_lin_limit",
+		"settings:\n  sales_invoice_line_limit: 0\n":    "must be at least 1",
+		"settings: [1, 2]\n":                            "config.yaml:1:11: settings must be a map",
+	}
+	for text, want := range cases {
+		path := filepath.Join(dir, "config.yaml")
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := config.Load(path, nil)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: want an error naming %q, got %v", text, want, err)
+		}
+	}
+	t.Setenv("OIMCONNECT_SETTINGS__SALES_INVOICE_LINE_LIMIT", "25")
+	t.Setenv("OIMCONNECT_SETTINGS__TAX_SUMMARY_LINE", "true")
+	cfg, err := config.Load("", nil)
+	if err != nil || cfg.Settings.SalesInvoiceLineLimit != 25 || !cfg.Settings.TaxSummaryLine {
+		t.Errorf("environment settings not applied: %+v, %v", cfg, err)
+	}
+}

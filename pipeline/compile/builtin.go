@@ -1,0 +1,132 @@
+package compile
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/expr-lang/expr/ast"
+
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
+	"github.com/oimconnect/oimconnect/transforms"
+)
+
+func functionNames() []string { return transforms.Names() }
+
+// builtin translates expr's built-in functions: aggregates over lines and a few scalars.
+func (q *Query) builtin(x *ast.BuiltinNode) (value, error) {
+	switch x.Name {
+	case "any", "all", "none", "count", "sum", "min", "max", "len":
+		if len(x.Arguments) > 0 {
+			if first, err := q.node(x.Arguments[0]); err == nil && first.lines {
+				return q.aggregate(x)
+			}
+		}
+	}
+	args := make([]value, len(x.Arguments))
+	for i, a := range x.Arguments {
+		v, err := q.scalar(a)
+		if err != nil {
+			return v, err
+		}
+		args[i] = v
+	}
+	one := func(kind catalog.Kind) error {
+		if len(args) != 1 {
+			return q.errAt(x, "%s takes one argument", x.Name)
+		}
+		return q.want(x.Arguments[0], args[0], kind)
+	}
+	switch x.Name {
+	case "len":
+		if err := one(catalog.String); err != nil {
+			return value{}, err
+		}
+		return value{sql: "length(" + args[0].sql + ")", typ: catalog.Type{Kind: catalog.Number, SQL: "BIGINT"}}, nil
+	case "upper", "lower", "trim":
+		if err := one(catalog.String); err != nil {
+			return value{}, err
+		}
+		return value{sql: x.Name + "(" + args[0].sql + ")", typ: stringType}, nil
+	case "abs":
+		if err := one(catalog.Number); err != nil {
+			return value{}, err
+		}
+		return value{sql: "abs(" + args[0].sql + ")", typ: args[0].typ}, nil
+	case "date":
+		if err := one(catalog.String); err != nil {
+			return value{}, err
+		}
+		return value{sql: "CAST(" + args[0].sql + " AS DATE)", typ: catalog.Type{Kind: catalog.Date, SQL: "DATE"}}, nil
+	}
+	if f, ok := q.scope.Env.function(x.Name); ok {
+		return q.apply(x, f, args)
+	}
+	return value{}, q.errAt(x, "built-in %s() is not supported here (supported: any, all, none, count, sum, min, max over lines; len, upper, lower, trim, abs, date)", x.Name)
+}
+
+// aggregate translates any/all/none/count/sum/min/max over the lines into one grouped
+// subquery joined by the header key.
+func (q *Query) aggregate(x *ast.BuiltinNode) (value, error) {
+	lines := q.scope.Lines
+	sub := NewQuery(Scope{Root: lines.Rel, Env: q.scope.Env}, q.counter)
+	sub.src, sub.predicate = q.src, true
+	var inner string
+	var typ catalog.Type
+	if len(x.Arguments) > 1 {
+		body := x.Arguments[1]
+		if p, ok := body.(*ast.PredicateNode); ok {
+			body = p.Node
+		}
+		v, err := sub.scalar(body)
+		if err != nil {
+			return value{}, err
+		}
+		inner, typ = v.sql, v.typ
+	}
+	needs := func(kind catalog.Kind) error {
+		if len(x.Arguments) != 2 {
+			return q.errAt(x, "%s(lines, ...) needs a second argument, e.g. %s(lines, .amount)", x.Name, x.Name)
+		}
+		return q.want(x.Arguments[1], value{typ: typ}, kind)
+	}
+	var agg, empty string
+	out := boolType
+	switch x.Name {
+	case "any", "none", "all":
+		if err := needs(catalog.Bool); err != nil {
+			return value{}, err
+		}
+		agg, empty = "bool_or(coalesce("+inner+", false))", "false"
+		if x.Name == "all" {
+			agg, empty = "bool_and(coalesce("+inner+", false))", "true"
+		}
+	case "count", "len":
+		out = catalog.Type{Kind: catalog.Number, SQL: "BIGINT"}
+		agg, empty = "count(*)", "0"
+		if inner != "" {
+			if err := needs(catalog.Bool); err != nil {
+				return value{}, err
+			}
+			agg = "count_if(coalesce(" + inner + ", false))"
+		}
+	case "sum", "min", "max":
+		if err := needs(catalog.Any); err != nil {
+			return value{}, err
+		}
+		out, agg, empty = typ, x.Name+"("+inner+")", "NULL"
+		if x.Name == "sum" {
+			if err := needs(catalog.Number); err != nil {
+				return value{}, err
+			}
+			empty = "0"
+		}
+	}
+	a := q.newAlias()
+	q.joins = append(q.joins, fmt.Sprintf("LEFT JOIN (SELECT %s.%s AS k, %s AS v\n    %s\n    GROUP BY 1) %s ON %s.k = %s.%s",
+		sub.alias, catalog.Ident(lines.Parent), agg, strings.ReplaceAll(sub.From(), "\n", "\n    "), a, a, q.alias, catalog.Ident(q.scope.Root.Table.Key)))
+	res := a + ".v"
+	if x.Name == "none" {
+		return value{sql: "(NOT coalesce(" + res + ", false))", typ: boolType}, nil
+	}
+	return value{sql: "coalesce(" + res + ", " + empty + ")", typ: out}, nil
+}

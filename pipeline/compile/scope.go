@@ -1,0 +1,115 @@
+// Package compile translates spec expressions (expr-lang syntax) and relationship paths
+// ("Item > Product Group > Dimension 1") into DuckDB SQL over a scope. Every path step
+// becomes one LEFT JOIN by key, shared by all expressions of a query, so a whole flow is
+// evaluated set-based, never a query per record.
+//
+// The translation keeps expr's meaning where SQL could differ: equality treats nil as a
+// value (IS NOT DISTINCT FROM), nil is false in a condition, a comparison with nil is
+// false, and nil concatenates as the empty string. The package tests compare the SQL
+// results with expr's own evaluation on the same rows.
+package compile
+
+import (
+	"strings"
+
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
+	"github.com/oimconnect/oimconnect/transforms"
+)
+
+// Rel is a relation rows come from: a table, a staged temp table or a subquery.
+type Rel struct {
+	SQL   string         // FROM item
+	Table *catalog.Table // whose columns, references and labels apply
+	// Extra are columns beyond the table's: fields derived by the spec.
+	Extra []*catalog.Column
+	// Doc are the document fields an output mapping can read as doc.<name>
+	// (name -> column of the relation).
+	Doc map[string]string
+}
+
+func (r Rel) resolve(step string) (catalog.Step, bool) {
+	for _, c := range r.Extra {
+		if c.Name == step {
+			return catalog.Step{Column: c}, true
+		}
+	}
+	n := catalog.Normalize(step)
+	for _, c := range r.Extra {
+		if c.Type.Ref != nil && strings.HasSuffix(c.Name, "_id") && catalog.RefName(c.Name) == n {
+			return catalog.Step{Column: c, Row: true}, true
+		}
+	}
+	if s, ok := r.Table.Resolve(step); ok {
+		return s, true
+	}
+	for _, c := range r.Extra {
+		if catalog.Normalize(c.Name) == n {
+			return catalog.Step{Column: c}, true
+		}
+	}
+	return catalog.Step{}, false
+}
+
+func (r Rel) columnNames() []string {
+	names := r.Table.ColumnNames()
+	for _, c := range r.Extra {
+		names = append(names, c.Name)
+	}
+	return names
+}
+
+// Lines is the collection of a header's lines, which header expressions aggregate
+// with any/all/none/count/sum/min/max.
+type Lines struct {
+	Rel    Rel
+	Parent string // the line column holding the header key
+}
+
+// Lookup finds a row of Table by value: `company_named(name)`, `period_for(company, date)`.
+type Lookup struct {
+	Name  string
+	Table *catalog.Table
+	Match []string // columns equal to the leading arguments
+	// Within, when set, names a start and an end column: the last argument must lie
+	// between them (inclusive).
+	Within []string
+	Doc    string
+}
+
+func (l Lookup) arity() int {
+	if len(l.Within) == 2 {
+		return len(l.Match) + 1
+	}
+	return len(l.Match)
+}
+
+// Env is what every expression of a flow can name besides its root row.
+type Env struct {
+	Lookups map[string]Lookup
+	// Constants are named values: the spec's constants, and "settings" (a nested map).
+	Constants map[string]any
+	// Overrides replace a table by a staged relation wherever a path steps into it,
+	// so lines see their header's derived fields.
+	Overrides map[string]Rel
+}
+
+// Scope is where a query's expressions are evaluated.
+type Scope struct {
+	Root  Rel
+	Lines *Lines // header scopes only
+	// Aliases are identifiers that step through a root reference column,
+	// e.g. "header" -> "invoice_id" on a line.
+	Aliases map[string]string
+	Env     *Env
+}
+
+func (e *Env) rel(t *catalog.Table) Rel {
+	if e != nil {
+		if r, ok := e.Overrides[t.FullName()]; ok {
+			return r
+		}
+	}
+	return Rel{SQL: t.SQLName(), Table: t}
+}
+
+func (e *Env) function(name string) (transforms.Function, bool) { return transforms.Lookup(name) }

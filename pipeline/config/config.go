@@ -1,0 +1,209 @@
+// Package config loads the connector's configuration with koanf, in layers: the
+// contract's defaults, then the YAML file (--config), then OIMCONNECT_ environment
+// variables, then command-line flags. The `settings:` keys and defaults are the
+// contract's admin page and are fixed; tenants add their own under settings.custom.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+
+	"github.com/go-viper/mapstructure/v2"
+	kyaml "github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/providers/env"
+	"github.com/knadh/koanf/providers/posflag"
+	"github.com/knadh/koanf/providers/rawbytes"
+	"github.com/knadh/koanf/v2"
+	"github.com/spf13/pflag"
+
+	"github.com/oimconnect/oimconnect/pipeline/spec"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	// DB is the DuckDB file holding both the oim and the acct schema (the embedded default).
+	DB string `koanf:"db" doc:"the DuckDB file holding the oim and acct schemas"`
+	// Specs names a directory of flow specs replacing the embedded defaults.
+	Specs    string   `koanf:"specs" doc:"a directory of flow specs replacing the embedded defaults"`
+	Settings Settings `koanf:"settings" doc:"the admin page settings (contract)"`
+	Log      Log      `koanf:"log" doc:"logging"`
+}
+
+// Log configures the structured log on standard error.
+type Log struct {
+	Level  string `koanf:"level" doc:"debug, info, warn or error"`
+	Format string `koanf:"format" doc:"text or json"`
+}
+
+// Settings are the contract's admin page settings.
+type Settings struct {
+	DefaultCompany                string         `koanf:"default_company"`
+	SalesInvoiceLineLimit         int            `koanf:"sales_invoice_line_limit"`
+	SalesCreditNoteLineLimit      int            `koanf:"sales_credit_note_line_limit"`
+	PayableInvoiceLineLimit       int            `koanf:"payable_invoice_line_limit"`
+	PayableCreditNoteLineLimit    int            `koanf:"payable_credit_note_line_limit"`
+	AutoPost                      AutoPost       `koanf:"auto_post"`
+	TaxSummaryLine                bool           `koanf:"tax_summary_line"`
+	DefaultAPControlGLA           string         `koanf:"default_ap_control_gla"`
+	DefaultARControlGLA           string         `koanf:"default_ar_control_gla"`
+	VendorDuplicateCheck          string         `koanf:"vendor_duplicate_check"`
+	JournalCustomTransactionTypes []string       `koanf:"journal_custom_transaction_types"`
+	Custom                        map[string]any `koanf:"custom"`
+}
+
+// AutoPost switches, per flow, writing documents as Complete.
+type AutoPost struct {
+	SalesInvoices      bool `koanf:"sales_invoices"`
+	SalesCreditNotes   bool `koanf:"sales_credit_notes"`
+	PayableInvoices    bool `koanf:"payable_invoices"`
+	PayableCreditNotes bool `koanf:"payable_credit_notes"`
+	Journals           bool `koanf:"journals"`
+}
+
+// Defaults are the contract's defaults.
+func Defaults() map[string]any {
+	return map[string]any{
+		"log.level":                                 "info",
+		"log.format":                                "text",
+		"settings.default_company":                  "",
+		"settings.sales_invoice_line_limit":         1000,
+		"settings.sales_credit_note_line_limit":     1000,
+		"settings.payable_invoice_line_limit":       1000,
+		"settings.payable_credit_note_line_limit":   1000,
+		"settings.auto_post.sales_invoices":         false,
+		"settings.auto_post.sales_credit_notes":     false,
+		"settings.auto_post.payable_invoices":       false,
+		"settings.auto_post.payable_credit_notes":   false,
+		"settings.auto_post.journals":               false,
+		"settings.tax_summary_line":                 false,
+		"settings.default_ap_control_gla":           "",
+		"settings.default_ar_control_gla":           "",
+		"settings.vendor_duplicate_check":           "name",
+		"settings.journal_custom_transaction_types": []string{},
+	}
+}
+
+// EnvPrefix starts every environment variable the configuration reads;
+// a double underscore steps into a section: OIMCONNECT_SETTINGS__TAX_SUMMARY_LINE=true.
+const EnvPrefix = "OIMCONNECT_"
+
+// Load builds the configuration from the layers. file may be empty; flags may be nil.
+// Flags are mapped by name with "-" read as "_" (--db -> db).
+func Load(file string, flags *pflag.FlagSet) (*Config, error) {
+	k := koanf.New(".")
+	if err := k.Load(confmap.Provider(Defaults(), "."), nil); err != nil {
+		return nil, err
+	}
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if _, err := spec.Check(file, data, &Config{}); err != nil {
+			return nil, err
+		}
+		if err := k.Load(rawbytes.Provider(data), kyaml.Parser()); err != nil {
+			return nil, fmt.Errorf("config: %s: %w", file, err)
+		}
+	}
+	err := k.Load(env.ProviderWithValue(EnvPrefix, ".", func(key, v string) (string, any) {
+		key = strings.ToLower(strings.TrimPrefix(key, EnvPrefix))
+		return strings.ReplaceAll(key, "__", "."), v
+	}), nil)
+	if err != nil {
+		return nil, fmt.Errorf("config: environment: %w", err)
+	}
+	if flags != nil {
+		if err := k.Load(posflag.ProviderWithFlag(flags, ".", k, func(f *pflag.Flag) (string, any) {
+			if f.Name != "db" && f.Name != "specs" {
+				return "", nil // not configuration: handled by the command
+			}
+			return strings.ReplaceAll(f.Name, "-", "_"), posflag.FlagVal(flags, f)
+		}), nil); err != nil {
+			return nil, fmt.Errorf("config: flags: %w", err)
+		}
+	}
+	var c Config
+	err = k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{Tag: "koanf", DecoderConfig: &mapstructure.DecoderConfig{
+		DecodeHook:       mapstructure.ComposeDecodeHookFunc(mapstructure.StringToSliceHookFunc(",")),
+		Result:           &c,
+		WeaklyTypedInput: true,
+		ErrorUnused:      true,
+		TagName:          "koanf",
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("config: %s", cleanDecodeError(err))
+	}
+	return &c, c.check()
+}
+
+func cleanDecodeError(err error) string {
+	msg := err.Error()
+	var de *mapstructure.DecodeError
+	if errors.As(err, &de) {
+		msg = de.Error()
+	}
+	msg = strings.ReplaceAll(msg, "\n", " ")
+	msg = strings.ReplaceAll(msg, "decoding failed due to the following error(s):", "")
+	msg = strings.Join(strings.Fields(msg), " ")
+	return "wrong setting: " + msg
+}
+
+func (c *Config) check() error {
+	s := c.Settings
+	for name, v := range map[string]int{
+		"sales_invoice_line_limit":       s.SalesInvoiceLineLimit,
+		"sales_credit_note_line_limit":   s.SalesCreditNoteLineLimit,
+		"payable_invoice_line_limit":     s.PayableInvoiceLineLimit,
+		"payable_credit_note_line_limit": s.PayableCreditNoteLineLimit,
+	} {
+		if v < 1 {
+			return fmt.Errorf("config: settings.%s must be at least 1, got %d", name, v)
+		}
+	}
+	if s.VendorDuplicateCheck != "name" && s.VendorDuplicateCheck != "none" {
+		return fmt.Errorf("config: settings.vendor_duplicate_check must be name or none, got %q", s.VendorDuplicateCheck)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: log.level must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		return fmt.Errorf("config: log.format must be text or json, got %q", c.Log.Format)
+	}
+	return nil
+}
+
+// Map gives the settings as the nested map spec expressions read as settings.<key>.
+func (s Settings) Map() map[string]any {
+	return structMap(reflect.ValueOf(s))
+}
+
+func structMap(v reflect.Value) map[string]any {
+	out := map[string]any{}
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		tag := t.Field(i).Tag.Get("koanf")
+		f := v.Field(i)
+		switch {
+		case f.Kind() == reflect.Struct:
+			out[tag] = structMap(f)
+		case f.Kind() == reflect.Map && f.IsNil():
+			out[tag] = map[string]any{}
+		case f.Kind() == reflect.Slice:
+			items := make([]any, f.Len())
+			for j := range items {
+				items[j] = f.Index(j).Interface()
+			}
+			out[tag] = items
+		default:
+			out[tag] = f.Interface()
+		}
+	}
+	return out
+}

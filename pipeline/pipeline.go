@@ -1,0 +1,273 @@
+// Package pipeline runs flows. It loads the specs (embedded, or a directory from the
+// configuration), reads the database catalog, plans every requested flow before touching
+// any data (so a spec mistake writes nothing), then runs each flow's plan in one
+// transaction: a source record is exported completely or not at all.
+package pipeline
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/marcboeker/go-duckdb" // the embedded DuckDB driver
+
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
+	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/plan"
+	"github.com/oimconnect/oimconnect/pipeline/spec"
+	"github.com/oimconnect/oimconnect/specs"
+)
+
+// InputError is a mistake in the command line, configuration, specs or database layout:
+// found before anything is written (exit status 2).
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+func inputErrorf(format string, args ...any) error {
+	return &InputError{Err: fmt.Errorf(format, args...)}
+}
+
+// Summary is what one flow did in a run.
+type Summary struct {
+	Flow      string
+	Selected  int64 // ready to export now
+	Exported  int64
+	Documents int64
+	Lines     int64
+	Waiting   int64 // selected but waiting for something (e.g. a shipment)
+	Errors    int64 // marked Export Error
+	Duration  time.Duration
+}
+
+func (s Summary) String() string {
+	return fmt.Sprintf("%s: selected %d, exported %d, documents %d, lines %d, waiting %d, errors %d (%s)",
+		s.Flow, s.Selected, s.Exported, s.Documents, s.Lines, s.Waiting, s.Errors, s.Duration.Round(time.Millisecond))
+}
+
+// Request says what to run.
+type Request struct {
+	Flows []string // empty: every flow, in order
+	IDs   []string // empty: every selected record
+}
+
+// Engine runs flows against one DuckDB database holding both schemas.
+type Engine struct {
+	DB    *sql.DB
+	Specs *spec.Set
+	cfg   *config.Config
+	log   *slog.Logger
+	// BeforeCommit, when set, runs after a flow's writes and before its commit; an error
+	// rolls the flow back. Tests inject failures here.
+	BeforeCommit func(flow string) error
+	// Progress, when set, is told each step as it starts (for a terminal).
+	Progress func(flow, step string)
+}
+
+// LoadSpecs loads the spec directory named in the configuration, else the embedded defaults.
+func LoadSpecs(dir string) (*spec.Set, error) {
+	var fsys fs.FS = specs.FS
+	name := "specs (embedded)"
+	if dir != "" {
+		st, err := os.Stat(dir)
+		if err != nil || !st.IsDir() {
+			return nil, inputErrorf("spec directory %s: not found", dir)
+		}
+		fsys, name = os.DirFS(dir), dir
+	}
+	set, err := spec.Load(fsys, name)
+	if err != nil {
+		return nil, &InputError{Err: err}
+	}
+	return set, nil
+}
+
+// Open opens the configured DuckDB file and loads the specs.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, error) {
+	if cfg.DB == "" {
+		return nil, inputErrorf("no database: give --db FILE (a DuckDB file holding the oim and acct schemas)")
+	}
+	if _, err := os.Stat(cfg.DB); err != nil {
+		return nil, inputErrorf("database %s: %v", cfg.DB, errors.Unwrap(err))
+	}
+	if err := CheckFileName(cfg.DB); err != nil {
+		return nil, err
+	}
+	set, err := LoadSpecs(cfg.Specs)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("duckdb", cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", cfg.DB, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", cfg.DB, err)
+	}
+	return &Engine{DB: db, Specs: set, cfg: cfg, log: log}, nil
+}
+
+// CheckFileName refuses DuckDB files named oim.* or acct.*: DuckDB names the database
+// after the file, and a database called oim makes "oim.invoice" ambiguous.
+func CheckFileName(path string) error {
+	base := strings.ToLower(filepath.Base(path))
+	if i := strings.IndexByte(base, '.'); i >= 0 {
+		base = base[:i]
+	}
+	if base == "oim" || base == "acct" {
+		return inputErrorf("database file %s: DuckDB names the database after the file, and %q clashes with the schema of that name; rename the file (e.g. connector.duckdb)", path, base)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (e *Engine) Close() error { return e.DB.Close() }
+
+// Plan reads the catalog and plans the requested flows, in run order.
+func (e *Engine) Plan(ctx context.Context, req Request) ([]*plan.Plan, error) {
+	flows, err := e.flows(req.Flows)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := catalog.Read(ctx, e.DB, "oim", "acct")
+	if err != nil {
+		return nil, err
+	}
+	if len(cat.Tables()) == 0 {
+		return nil, inputErrorf("database %s has no oim or acct tables: create them with `oimconnect init --db %s`", e.cfg.DB, e.cfg.DB)
+	}
+	model, err := plan.NewModel(e.Specs.Model, cat)
+	if err != nil {
+		return nil, &InputError{Err: err}
+	}
+	var probs spec.Problems
+	var plans []*plan.Plan
+	for _, f := range flows {
+		p, err := plan.Build(f, model, plan.Options{IDs: req.IDs, Settings: e.cfg.Settings.Map()})
+		if err != nil {
+			var ps spec.Problems
+			if errors.As(err, &ps) {
+				probs = append(probs, ps...)
+				continue
+			}
+			return nil, err
+		}
+		plans = append(plans, p)
+	}
+	if len(probs) > 0 {
+		return nil, &InputError{Err: probs}
+	}
+	return plans, nil
+}
+
+func (e *Engine) flows(names []string) ([]*spec.Flow, error) {
+	all := e.Specs.Ordered()
+	if len(names) == 0 {
+		return all, nil
+	}
+	var out []*spec.Flow
+	for _, f := range all {
+		for _, n := range names {
+			if n == f.Name {
+				out = append(out, f)
+				break
+			}
+		}
+	}
+	for _, n := range names {
+		if e.Specs.Flows[n] == nil {
+			known := make([]string, len(all))
+			for i, f := range all {
+				known[i] = f.Name
+			}
+			return nil, inputErrorf("unknown flow %q (flows: %s)", n, strings.Join(known, ", "))
+		}
+	}
+	return out, nil
+}
+
+// Run plans the requested flows, then runs them in order, each in its own transaction.
+func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
+	plans, err := e.Plan(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	var out []Summary
+	for _, p := range plans {
+		s, err := e.runFlow(ctx, p)
+		if err != nil {
+			return out, fmt.Errorf("flow %s: %w (rolled back: nothing of this flow was written)", p.Flow, err)
+		}
+		e.log.Info("flow done", "flow", s.Flow, "selected", s.Selected, "exported", s.Exported, "documents", s.Documents,
+			"lines", s.Lines, "waiting", s.Waiting, "errors", s.Errors, "duration", s.Duration.Round(time.Millisecond))
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func (e *Engine) runFlow(ctx context.Context, p *plan.Plan) (s Summary, err error) {
+	start := time.Now()
+	s.Flow = p.Flow
+	conn, err := e.DB.Conn(ctx)
+	if err != nil {
+		return s, err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return s, err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+		for _, t := range p.Temps {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp."+t)
+		}
+	}()
+	exec := func(st plan.Statement) error {
+		if e.Progress != nil {
+			e.Progress(p.Flow, st.Name)
+		}
+		t := time.Now()
+		if _, err := tx.ExecContext(ctx, st.SQL); err != nil {
+			e.log.Debug("statement failed", "flow", p.Flow, "step", st.Name, "sql", st.SQL)
+			return fmt.Errorf("%s: %w", st.Name, err)
+		}
+		e.log.Debug("step", "flow", p.Flow, "step", st.Name, "duration", time.Since(t).Round(time.Microsecond))
+		return nil
+	}
+	for _, st := range p.Stage {
+		if err = exec(st); err != nil {
+			return s, err
+		}
+	}
+	if err = tx.QueryRowContext(ctx, p.Counts).Scan(&s.Selected, &s.Waiting, &s.Errors, &s.Documents, &s.Lines); err != nil {
+		return s, fmt.Errorf("count: %w", err)
+	}
+	s.Exported = s.Selected - s.Errors
+	for _, st := range p.Write {
+		if err = exec(st); err != nil {
+			return s, err
+		}
+	}
+	if e.BeforeCommit != nil {
+		if err = e.BeforeCommit(p.Flow); err != nil {
+			return s, err
+		}
+	}
+	if err = tx.Commit(); err != nil {
+		return s, fmt.Errorf("commit: %w", err)
+	}
+	s.Duration = time.Since(start)
+	return s, nil
+}

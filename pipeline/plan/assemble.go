@@ -1,0 +1,413 @@
+package plan
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
+	"github.com/oimconnect/oimconnect/pipeline/compile"
+	"github.com/oimconnect/oimconnect/pipeline/spec"
+)
+
+// kind is a line kind with its resolved target.
+type kind struct {
+	spec.LineKind
+	index   int
+	target  *catalog.Table
+	tindex  int // index of the target among the line targets
+	fromHdr bool
+}
+
+func (b *builder) kinds() []kind {
+	var out []kind
+	targets := map[string]int{}
+	for i, lk := range b.f.Document.Lines {
+		at := []string{"document", "lines", fmt.Sprint(i)}
+		k := kind{LineKind: lk, index: i}
+		switch lk.From {
+		case "lines":
+			if b.lines == nil {
+				b.errorf(append(at, "from"), "from: lines needs source.lines")
+			}
+		case "header":
+			k.fromHdr = true
+		default:
+			b.errorf(append(at, "from"), "from must be lines or header, not %q", lk.From)
+		}
+		if lk.Name == "" {
+			k.Name = fmt.Sprintf("line kind %d", i+1)
+		}
+		k.target = b.table(append(at, "into"), lk.Into)
+		if k.target != nil {
+			if lk.Parent == "" {
+				b.errorf(at, "missing key \"parent\": the target column holding the document id")
+			} else {
+				b.column(append(at, "parent"), k.target, lk.Parent)
+			}
+			ti, ok := targets[k.target.FullName()]
+			if !ok {
+				ti = len(targets) + 1
+				targets[k.target.FullName()] = ti
+			}
+			k.tindex = ti
+		}
+		if lk.WriteBack.Link != "" {
+			if k.fromHdr {
+				b.errorf(append(at, "write_back", "link"), "an extra line has no source line to write back to")
+			} else if b.lines != nil {
+				b.column(append(at, "write_back", "link"), b.lines, lk.WriteBack.Link)
+			}
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// lineLimit compiles the line_limit expression to a constant.
+func (b *builder) lineLimit() string {
+	src := b.f.Document.LineLimit
+	if src == "" {
+		return ""
+	}
+	q := compile.NewQuery(compile.Scope{Root: compile.Rel{SQL: "(SELECT 1)", Table: b.header}, Env: &compile.Env{Constants: b.rawEnv.Constants}}, &b.counter)
+	e, err := q.Expr(src)
+	if err != nil {
+		b.exprError([]string{"document", "line_limit"}, err)
+		return ""
+	}
+	if n, err := strconv.Atoi(e.SQL); err != nil || n < 1 {
+		b.errorf([]string{"document", "line_limit"}, "line_limit must be a whole number of at least 1, got %s", e.SQL)
+	}
+	return e.SQL
+}
+
+// stageSequence builds seq (every document line in output order, with its split,
+// document id and line number) and docs (one row per document).
+func (b *builder) stageSequence() {
+	kinds := b.kinds()
+	limit := b.lineLimit()
+	if len(b.probs) > 0 {
+		return
+	}
+	var order []string
+	if b.lines != nil {
+		for i := range b.f.Source.Lines.Order {
+			order = append(order, fmt.Sprintf("_o%d", i+1))
+		}
+	}
+	orderSQL := strings.Join(append(append([]string{"_grp"}, order...), "_lkey"), ", ")
+	var branches []string
+	// Source lines take the first kind whose condition holds.
+	var cases []string
+	lq := compile.NewQuery(compile.Scope{Root: b.linesRel(), Aliases: b.aliases(), Env: b.env}, &b.counter)
+	for _, k := range kinds {
+		if k.fromHdr {
+			continue
+		}
+		when := "TRUE"
+		if k.When != "" {
+			e, err := lq.Bool(k.When)
+			if err != nil {
+				b.exprError([]string{"document", "lines", fmt.Sprint(k.index), "when"}, err)
+				continue
+			}
+			when = e.SQL
+		}
+		cases = append(cases, fmt.Sprintf("WHEN %s THEN %d", when, k.index))
+	}
+	targetOf := func(kindCol string) string {
+		s := "CASE " + kindCol
+		for _, k := range kinds {
+			s += fmt.Sprintf(" WHEN %d THEN %d", k.index, k.tindex)
+		}
+		return s + " END"
+	}
+	if len(cases) > 0 {
+		t := lq.Alias()
+		cols := []string{t + "." + catalog.Ident(b.parent) + " AS _hkey", t + "." + key(b.lines) + " AS _lkey", "CASE " + strings.Join(cases, " ") + " END AS _kind", "0 AS _grp"}
+		for i, o := range b.f.Source.Lines.Order {
+			cols = append(cols, t+"."+catalog.Ident(o)+fmt.Sprintf(" AS _o%d", i+1))
+		}
+		branches = append(branches, fmt.Sprintf("SELECT * FROM (SELECT %s\n%s) WHERE _kind IS NOT NULL", strings.Join(cols, ", "), lq.From()))
+	}
+	grp := 0
+	for _, k := range kinds {
+		if !k.fromHdr {
+			continue
+		}
+		grp++
+		q := compile.NewQuery(compile.Scope{Root: b.headerRel(), Lines: b.stagedLines(), Env: b.env}, &b.counter)
+		when := "TRUE"
+		if k.When != "" {
+			e, err := q.Bool(k.When)
+			if err != nil {
+				b.exprError([]string{"document", "lines", fmt.Sprint(k.index), "when"}, err)
+				continue
+			}
+			when = e.SQL
+		}
+		cols := []string{q.Alias() + "." + key(b.header) + " AS _hkey", "NULL AS _lkey", fmt.Sprintf("%d AS _kind", k.index), fmt.Sprintf("%d AS _grp", grp)}
+		for i := range order {
+			cols = append(cols, fmt.Sprintf("NULL AS _o%d", i+1))
+		}
+		branches = append(branches, fmt.Sprintf("SELECT %s\n%s\nWHERE %s._ready AND %s", strings.Join(cols, ", "), q.From(), q.Alias(), when))
+	}
+	if len(b.probs) > 0 {
+		return
+	}
+	prefix := catalog.Literal(b.f.Document.IDPrefix)
+	if len(branches) > 0 {
+		split := "0"
+		if limit != "" {
+			split = fmt.Sprintf("(row_number() OVER (PARTITION BY _hkey ORDER BY %s) - 1) // %s", orderSQL, limit)
+		}
+		b.temp("seq", fmt.Sprintf(`WITH u AS (
+%s
+),
+n AS (SELECT u.*, %s AS _target, %s AS _split FROM u)
+SELECT n.*,
+  row_number() OVER (PARTITION BY _hkey, _split, _target ORDER BY %s) AS _line_number,
+  %s || _hkey || '/' || (_split + 1) AS _doc_id
+FROM n`, strings.Join(branches, "\nUNION ALL\n"), targetOf("u._kind"), split, orderSQL, prefix))
+	}
+	docs := ""
+	if len(branches) > 0 {
+		docs = fmt.Sprintf("SELECT _hkey, _split, _doc_id, count(*) AS _lines FROM %s GROUP BY ALL", b.tmp("seq"))
+	}
+	if len(branches) == 0 || b.f.Document.WhenEmpty == "document" {
+		empty := fmt.Sprintf("SELECT %s AS _hkey, 0 AS _split, %s || %s || '/1' AS _doc_id, 0 AS _lines FROM %s WHERE _ready",
+			key(b.header), prefix, key(b.header), b.tmp("h"))
+		if len(branches) > 0 {
+			empty += fmt.Sprintf(" AND %s NOT IN (SELECT _hkey FROM %s)", key(b.header), b.tmp("seq"))
+			docs += "\nUNION ALL\n" + empty
+		} else {
+			docs = empty
+		}
+	}
+	switch b.f.Document.WhenEmpty {
+	case "", "error", "skip", "document":
+	default:
+		b.errorf([]string{"document", "when_empty"}, "when_empty must be error, skip or document, not %q", b.f.Document.WhenEmpty)
+	}
+	b.temp("docs", docs)
+	b.kindList = kinds
+	b.hasSeq = len(branches) > 0
+}
+
+func (b *builder) stagedLines() *compile.Lines {
+	if b.lines == nil {
+		return nil
+	}
+	return &compile.Lines{Rel: b.linesRel(), Parent: b.parent}
+}
+
+// mapped compiles one target field's source in a query.
+func (b *builder) mapped(q *compile.Query, at []string, f spec.Field) (compile.Expr, bool) {
+	var e compile.Expr
+	var err error
+	switch f.Kind() {
+	case "value":
+		e, err = staticValue(f.Value)
+		if err != nil {
+			b.errorf(at, "%v", err)
+			return e, false
+		}
+		return e, true
+	case "expr":
+		e, err = q.Expr(f.Expr)
+		if err != nil {
+			b.exprError(append(at, "expr"), err)
+			return e, false
+		}
+	default:
+		if n := b.f.Pos.Node(at...); n != nil && n.Kind == 4 { // a mapping: {path: ...}
+			at = append(at, "path")
+		}
+		e, err = q.Path(f.Path)
+		if err != nil {
+			b.exprError(at, err)
+			return e, false
+		}
+	}
+	return e, true
+}
+
+func staticValue(v any) (compile.Expr, error) {
+	switch x := v.(type) {
+	case nil:
+		return compile.Expr{SQL: "NULL", Type: catalog.Type{Kind: catalog.Nil}}, nil
+	case bool:
+		if x {
+			return compile.Expr{SQL: "TRUE", Type: catalog.Type{Kind: catalog.Bool}}, nil
+		}
+		return compile.Expr{SQL: "FALSE", Type: catalog.Type{Kind: catalog.Bool}}, nil
+	case int, int64:
+		return compile.Expr{SQL: fmt.Sprint(x), Type: catalog.Type{Kind: catalog.Number}}, nil
+	case float64:
+		return compile.Expr{SQL: strconv.FormatFloat(x, 'f', -1, 64), Type: catalog.Type{Kind: catalog.Number}}, nil
+	case string:
+		return compile.Expr{SQL: catalog.Literal(x), Type: catalog.Type{Kind: catalog.String}}, nil
+	}
+	return compile.Expr{}, fmt.Errorf("a static value must be text, a number, true/false or null, not %T", v)
+}
+
+// outputColumn is one mapped target column of one query.
+type outputColumn struct {
+	col *catalog.Column
+	sql string
+}
+
+// mapFields compiles a fields map against a target table.
+func (b *builder) mapFields(q *compile.Query, at []string, target *catalog.Table, fields map[string]spec.Field, filled map[string]bool) map[string]outputColumn {
+	out := map[string]outputColumn{}
+	for _, name := range spec.SortedKeys(fields) {
+		fat := append(append([]string{}, at...), name)
+		s, ok := target.Resolve(name)
+		if !ok {
+			b.errorf(fat, "%s has no field %q (fields: %s)", target.FullName(), name, strings.Join(target.ColumnNames(), ", "))
+			continue
+		}
+		col := s.Column
+		if filled[col.Name] {
+			b.errorf(fat, "%s.%s is filled by the connector and cannot be mapped", target.FullName(), col.Name)
+			continue
+		}
+		if prev, dup := out[col.Name]; dup {
+			_ = prev
+			b.errorf(fat, "%s.%s is mapped twice", target.FullName(), col.Name)
+			continue
+		}
+		e, ok := b.mapped(q, fat, fields[name])
+		if !ok {
+			continue
+		}
+		if !kindFits(e.Type.Kind, col.Type.Kind) {
+			b.errorf(fat, "%s.%s is a %s field, but its source gives a %s", target.FullName(), col.Name, col.Type.Kind, e.Type.Kind)
+			continue
+		}
+		out[col.Name] = outputColumn{col: col, sql: fmt.Sprintf("CAST(%s AS %s)", e.SQL, col.Type.SQL)}
+	}
+	for _, c := range target.Columns {
+		if c.NotNull && !c.HasDefault && !filled[c.Name] {
+			if _, ok := out[c.Name]; !ok {
+				b.errorf(at, "%s.%s is required (NOT NULL) but not mapped", target.FullName(), c.Name)
+			}
+		}
+	}
+	return out
+}
+
+// stageOutputs builds one output table per target: o0 for the documents, o1... for
+// each line target, holding the rows exactly as they will be inserted.
+func (b *builder) stageOutputs() {
+	if len(b.probs) > 0 {
+		return
+	}
+	doc := b.f.Document
+	target := b.table([]string{"document", "into"}, doc.Into)
+	if target == nil {
+		return
+	}
+	b.target = target
+	// Documents.
+	root := compile.Rel{
+		SQL: fmt.Sprintf("(SELECT h.*, d._split, d._doc_id, d._split + 1 AS _doc_split FROM %s d JOIN %s h ON h.%s = d._hkey)",
+			b.tmp("docs"), b.tmp("h"), key(b.header)),
+		Table: b.header, Extra: b.hExtra, Doc: map[string]string{"id": "_doc_id", "split": "_doc_split"},
+	}
+	q := compile.NewQuery(compile.Scope{Root: root, Lines: b.stagedLines(), Env: b.env}, &b.counter)
+	cols := b.mapFields(q, []string{"document", "fields"}, target, doc.Fields, map[string]bool{target.Key: true})
+	if doc.WriteBack.Link != "" {
+		b.column([]string{"document", "write_back", "link"}, b.header, doc.WriteBack.Link)
+	}
+	names := []string{target.Key}
+	sel := []string{q.Alias() + "." + key(b.header) + " AS _hkey", q.Alias() + "._split AS _split", q.Alias() + "._doc_id AS " + key(target)}
+	for _, c := range target.Columns {
+		if oc, ok := cols[c.Name]; ok {
+			names = append(names, c.Name)
+			sel = append(sel, oc.sql+" AS "+catalog.Ident(c.Name))
+		}
+	}
+	o := Output{Temp: b.tmp("o0"), Target: target, Columns: names, Header: true}
+	b.plan.Outputs = append(b.plan.Outputs, o)
+	b.temp("o0", fmt.Sprintf("SELECT %s\n%s", strings.Join(sel, ",\n  "), q.From()))
+
+	// Lines, one output per target table.
+	var order []*catalog.Table
+	byTarget := map[int][]kind{}
+	for _, k := range b.kindList {
+		if k.target == nil {
+			continue
+		}
+		if _, seen := byTarget[k.tindex]; !seen {
+			order = append(order, k.target)
+		}
+		byTarget[k.tindex] = append(byTarget[k.tindex], k)
+	}
+	for ti, t := range order {
+		ks := byTarget[ti+1]
+		filled := map[string]bool{t.Key: true}
+		for _, k := range ks {
+			filled[k.Parent] = true
+		}
+		type branch struct {
+			q    *compile.Query
+			cols map[string]outputColumn
+			k    kind
+		}
+		var brs []branch
+		used := map[string]bool{}
+		for _, k := range ks {
+			at := []string{"document", "lines", fmt.Sprint(k.index), "fields"}
+			var scope compile.Scope
+			docCols := map[string]string{"id": "_doc_id", "split": "_doc_split", "line_number": "_line_number"}
+			seqCols := "s._hkey AS _hkey, s._lkey AS _lkey, s._kind AS _kind, s._doc_id AS _doc_id, s._line_number AS _line_number, s._split + 1 AS _doc_split"
+			if k.fromHdr {
+				scope = compile.Scope{Root: compile.Rel{
+					SQL:   fmt.Sprintf("(SELECT h.*, %s FROM %s s JOIN %s h ON h.%s = s._hkey WHERE s._kind = %d)", seqCols, b.tmp("seq"), b.tmp("h"), key(b.header), k.index),
+					Table: b.header, Extra: b.hExtra, Doc: docCols,
+				}, Lines: b.stagedLines(), Env: b.env}
+			} else {
+				scope = compile.Scope{Root: compile.Rel{
+					SQL:   fmt.Sprintf("(SELECT l.*, %s FROM %s s JOIN %s l ON l.%s = s._lkey WHERE s._kind = %d)", seqCols, b.tmp("seq"), b.tmp("l"), key(b.lines), k.index),
+					Table: b.lines, Extra: b.lExtra, Doc: docCols,
+				}, Aliases: b.aliases(), Env: b.env}
+			}
+			lq := compile.NewQuery(scope, &b.counter)
+			cols := b.mapFields(lq, at, t, k.Fields, filled)
+			for c := range cols {
+				used[c] = true
+			}
+			brs = append(brs, branch{q: lq, cols: cols, k: k})
+		}
+		names := []string{t.Key}
+		var colOrder []*catalog.Column
+		for _, c := range t.Columns {
+			if used[c.Name] || (filled[c.Name] && c.Name != t.Key) {
+				names = append(names, c.Name)
+				colOrder = append(colOrder, c)
+			}
+		}
+		var parts []string
+		for _, br := range brs {
+			a := br.q.Alias()
+			sel := []string{a + "._hkey AS _hkey", a + "._lkey AS _lkey", a + "._kind AS _kind",
+				a + "._doc_id || '/' || " + a + "._line_number AS " + key(t)}
+			for _, c := range colOrder {
+				switch {
+				case c.Name == br.k.Parent:
+					sel = append(sel, a+"._doc_id AS "+catalog.Ident(c.Name))
+				case br.cols[c.Name].sql != "":
+					sel = append(sel, br.cols[c.Name].sql+" AS "+catalog.Ident(c.Name))
+				default:
+					sel = append(sel, "CAST(NULL AS "+c.Type.SQL+") AS "+catalog.Ident(c.Name))
+				}
+			}
+			parts = append(parts, fmt.Sprintf("SELECT %s\n%s", strings.Join(sel, ",\n  "), br.q.From()))
+		}
+		name := fmt.Sprintf("o%d", ti+1)
+		b.plan.Outputs = append(b.plan.Outputs, Output{Temp: b.tmp(name), Target: t, Columns: names})
+		b.temp(name, strings.Join(parts, "\nUNION ALL\n"))
+	}
+}

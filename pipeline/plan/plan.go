@@ -1,0 +1,451 @@
+// Package plan turns a flow spec into the SQL statements that export it, set-based in
+// DuckDB. A plan has two parts:
+//
+//   - Stage builds temp tables, reading the source and target but writing neither:
+//     the candidate headers with their derived fields and readiness (h), their lines
+//     (l), the line sequence with splits, line numbers and document ids (seq), the
+//     documents (docs), one output table per target table holding the mapped rows
+//     exactly as they will be inserted (o0, o1, ...), and the reasons records cannot be
+//     exported (err, bad).
+//   - Write inserts the outputs of valid records and writes back links and export
+//     status. The caller runs Stage and Write in one transaction.
+//
+// The engine knows no flow by name: everything specific comes from the spec.
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
+	"github.com/oimconnect/oimconnect/pipeline/compile"
+	"github.com/oimconnect/oimconnect/pipeline/spec"
+)
+
+// Statement is one SQL statement with a name for logs and errors.
+type Statement struct {
+	Name string
+	SQL  string
+}
+
+// Output is a staged table of mapped rows for one target table.
+type Output struct {
+	Temp    string         // the temp table
+	Target  *catalog.Table // where its rows go
+	Columns []string       // target columns, in insert order
+	Header  bool           // the documents (not lines)
+}
+
+// Plan is everything needed to run one flow.
+type Plan struct {
+	Flow    string
+	Stage   []Statement
+	Write   []Statement
+	Counts  string // one row: selected, waiting, errors, documents, lines
+	Temps   []string
+	Outputs []Output
+	// Bad is the temp table of records that cannot be exported (_hkey, _msg).
+	Bad string
+}
+
+// Options narrow a plan.
+type Options struct {
+	// IDs limits the run to these source records (header keys).
+	IDs []string
+	// Settings are readable as settings.<key>.
+	Settings map[string]any
+	// Prefix starts every temp table name.
+	Prefix string
+}
+
+// Model is the compiled object model shared by every flow.
+type Model struct {
+	Catalog *catalog.Catalog
+	Lookups map[string]compile.Lookup
+}
+
+// NewModel applies the spec model's references and labels to the catalog and
+// compiles its lookups.
+func NewModel(m *spec.Model, cat *catalog.Catalog) (*Model, error) {
+	var probs spec.Problems
+	for _, tname := range spec.SortedKeys(m.Tables) {
+		t := m.Tables[tname]
+		if _, ok := cat.Table(tname); !ok {
+			probs = append(probs, m.Pos.Errorf([]string{"tables", tname}, "unknown table %s: the database lacks it", tname))
+			continue
+		}
+		for _, col := range spec.SortedKeys(t.References) {
+			if _, ok := cat.Table(t.References[col]); !ok {
+				continue // reported once, at the table's own entry
+			}
+			if err := cat.AddReference(tname, col, t.References[col]); err != nil {
+				probs = append(probs, m.Pos.Errorf([]string{"tables", tname, "references", col}, "%v", err))
+			}
+		}
+		for _, label := range spec.SortedKeys(t.Labels) {
+			if err := cat.AddLabel(tname, label, t.Labels[label]); err != nil {
+				probs = append(probs, m.Pos.Errorf([]string{"tables", tname, "labels", label}, "%v", err))
+			}
+		}
+	}
+	out := &Model{Catalog: cat, Lookups: map[string]compile.Lookup{}}
+	for _, name := range spec.SortedKeys(m.Lookups) {
+		l := m.Lookups[name]
+		at := []string{"lookups", name}
+		t, ok := cat.Table(l.Table)
+		if !ok {
+			probs = append(probs, m.Pos.Errorf(append(at, "table"), "unknown table %s", l.Table))
+			continue
+		}
+		for _, c := range append(append([]string{}, l.Match...), l.Within...) {
+			if _, ok := t.Column(c); !ok {
+				probs = append(probs, m.Pos.Errorf(at, "table %s has no column %s (columns: %s)", l.Table, c, strings.Join(t.ColumnNames(), ", ")))
+			}
+		}
+		if len(l.Within) != 0 && len(l.Within) != 2 {
+			probs = append(probs, m.Pos.Errorf(append(at, "within"), "within names two columns: [start, end]"))
+		}
+		out.Lookups[name] = compile.Lookup{Name: name, Table: t, Match: l.Match, Within: l.Within, Doc: l.Doc}
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return out, nil
+}
+
+// builder carries the state of one plan being built.
+type builder struct {
+	f       *spec.Flow
+	m       *Model
+	opt     Options
+	probs   spec.Problems
+	counter int
+
+	header, lines *catalog.Table
+	parent        string // line column holding the header key
+	hExtra        []*catalog.Column
+	lExtra        []*catalog.Column
+	rawEnv, env   *compile.Env
+	plan          *Plan
+
+	kindList []kind         // the document's line kinds
+	hasSeq   bool           // there is a line sequence (seq)
+	target   *catalog.Table // the document table
+}
+
+func (b *builder) tmp(name string) string { return b.opt.Prefix + name }
+
+// Build plans one flow. Spec mistakes come back as spec.Problems with positions.
+func Build(f *spec.Flow, m *Model, opt Options) (*Plan, error) {
+	if opt.Prefix == "" {
+		opt.Prefix = "_oc_"
+	}
+	b := &builder{f: f, m: m, opt: opt, plan: &Plan{Flow: f.Name}}
+	b.build()
+	if len(b.probs) > 0 {
+		return nil, b.probs
+	}
+	return b.plan, nil
+}
+
+func (b *builder) errorf(at []string, format string, args ...any) {
+	b.probs = append(b.probs, b.f.Pos.Errorf(at, format, args...))
+}
+
+// exprError reports a compile error at the expression's YAML position, with the caret.
+func (b *builder) exprError(at []string, err error) {
+	var ce *compile.Error
+	if !errors.As(err, &ce) {
+		b.errorf(at, "%v", err)
+		return
+	}
+	p := b.f.Pos.Errorf(at, "%s\n%s", ce.Msg, compile.Caret(ce.Source, ce.From, ce.To))
+	if n := b.f.Pos.Node(at...); n != nil && !strings.Contains(n.Value, "\n") {
+		switch n.Style {
+		case 0:
+			p.Column += ce.From
+		case 1 << 2, 1 << 3: // single or double quoted
+			p.Column += ce.From + 1
+		}
+	}
+	b.probs = append(b.probs, p)
+}
+
+func (b *builder) table(at []string, name string) *catalog.Table {
+	if name == "" {
+		b.errorf(at, "missing table name")
+		return nil
+	}
+	t, ok := b.m.Catalog.Table(name)
+	if !ok {
+		b.errorf(at, "unknown table %s (known tables: %s)", name, strings.Join(b.m.Catalog.Tables(), ", "))
+	}
+	return t
+}
+
+func (b *builder) column(at []string, t *catalog.Table, name string) string {
+	if _, ok := t.Column(name); !ok {
+		b.errorf(at, "table %s has no column %s (columns: %s)", t.FullName(), name, strings.Join(t.ColumnNames(), ", "))
+	}
+	return name
+}
+
+func (b *builder) build() {
+	f := b.f
+	b.header = b.table([]string{"source", "table"}, f.Source.Table)
+	if f.Source.Lines != nil {
+		b.lines = b.table([]string{"source", "lines", "table"}, f.Source.Lines.Table)
+	}
+	if b.header == nil || (f.Source.Lines != nil && b.lines == nil) {
+		return
+	}
+	if f.Source.Status == "" {
+		f.Source.Status = "export_status"
+	}
+	if f.Source.Error == "" {
+		f.Source.Error = "export_error"
+	}
+	b.column([]string{"source", "status"}, b.header, f.Source.Status)
+	b.column([]string{"source", "error"}, b.header, f.Source.Error)
+	if b.lines != nil {
+		b.parent = b.column([]string{"source", "lines", "parent"}, b.lines, f.Source.Lines.Parent)
+		for i, o := range f.Source.Lines.Order {
+			b.column([]string{"source", "lines", "order", fmt.Sprint(i)}, b.lines, o)
+		}
+	}
+	consts := map[string]any{"settings": b.opt.Settings}
+	for k, v := range f.Constants {
+		if k == "settings" || k == "lines" || k == "doc" {
+			b.errorf([]string{"constants", k}, "%s is a reserved name", k)
+		}
+		consts[k] = v
+	}
+	b.rawEnv = &compile.Env{Lookups: b.m.Lookups, Constants: consts}
+	if len(b.probs) > 0 {
+		return
+	}
+	b.stageHeaders()
+	if len(b.probs) > 0 {
+		return
+	}
+	b.env = &compile.Env{Lookups: b.m.Lookups, Constants: consts, Overrides: map[string]compile.Rel{
+		b.header.FullName(): b.headerRel(),
+	}}
+	if b.lines != nil {
+		b.stageLines()
+	}
+	if len(b.probs) > 0 {
+		return
+	}
+	b.stageSequence()
+	b.stageOutputs()
+	if len(b.probs) > 0 {
+		return
+	}
+	b.stageErrors()
+	b.write()
+}
+
+func (b *builder) headerRel() compile.Rel {
+	return compile.Rel{SQL: b.tmp("h"), Table: b.header, Extra: b.hExtra}
+}
+
+func (b *builder) linesRel() compile.Rel {
+	return compile.Rel{SQL: b.tmp("l"), Table: b.lines, Extra: b.lExtra}
+}
+
+func (b *builder) add(name, sql string) {
+	b.plan.Stage = append(b.plan.Stage, Statement{Name: name, SQL: sql})
+}
+
+func (b *builder) temp(name, sql string) {
+	t := b.tmp(name)
+	b.plan.Temps = append(b.plan.Temps, t)
+	b.add(name, "CREATE OR REPLACE TEMP TABLE "+t+" AS\n"+sql)
+}
+
+func (b *builder) idFilter(col string) string {
+	if len(b.opt.IDs) == 0 {
+		return ""
+	}
+	ids := make([]string, len(b.opt.IDs))
+	for i, id := range b.opt.IDs {
+		ids[i] = catalog.Literal(id)
+	}
+	return " AND " + col + " IN (" + strings.Join(ids, ", ") + ")"
+}
+
+func key(t *catalog.Table) string { return catalog.Ident(t.Key) }
+
+// stageHeaders builds h: the header records still to export (New or Export Error),
+// with derived fields, that pass every select condition, and whether they are ready.
+func (b *builder) stageHeaders() {
+	f := b.f
+	base := fmt.Sprintf("SELECT * FROM %s WHERE %s IN ('New', 'Export Error')%s",
+		b.header.SQLName(), catalog.Ident(f.Source.Status), b.idFilter(key(b.header)))
+	var lines *compile.Lines
+	if b.lines != nil {
+		lines = &compile.Lines{Rel: compile.Rel{SQL: b.lines.SQLName(), Table: b.lines}, Parent: b.parent}
+	}
+	ctes, last, extra := b.derive([]string{"derive", "header"}, f.Derive.Header, b.header, base, lines, nil)
+	b.hExtra = extra
+	q := compile.NewQuery(compile.Scope{Root: compile.Rel{SQL: last, Table: b.header, Extra: extra}, Lines: lines, Env: b.rawEnv}, &b.counter)
+	where := b.conditions(q, "select", f.Select)
+	ready := b.conditions(q, "ready", f.Ready)
+	b.temp("h", fmt.Sprintf("WITH %s\nSELECT %s.*, %s AS _ready\n%s\nWHERE %s", ctes, q.Alias(), ready, q.From(), where))
+}
+
+func (b *builder) conditions(q *compile.Query, section string, conds []string) string {
+	if len(conds) == 0 {
+		return "TRUE"
+	}
+	parts := make([]string, 0, len(conds))
+	for i, c := range conds {
+		e, err := q.Bool(c)
+		if err != nil {
+			b.exprError([]string{section, fmt.Sprint(i)}, err)
+			continue
+		}
+		parts = append(parts, e.SQL)
+	}
+	return "(" + strings.Join(parts, "\n  AND ") + ")"
+}
+
+// stageLines builds l: the lines of ready headers, with derived fields.
+func (b *builder) stageLines() {
+	base := fmt.Sprintf("SELECT * FROM %s WHERE %s IN (SELECT %s FROM %s WHERE _ready)",
+		b.lines.SQLName(), catalog.Ident(b.parent), key(b.header), b.tmp("h"))
+	ctes, last, extra := b.derive([]string{"derive", "lines"}, b.f.Derive.Lines, b.lines, base, nil, b.aliases())
+	b.lExtra = extra
+	b.temp("l", fmt.Sprintf("WITH %s\nSELECT * FROM %s", ctes, last))
+}
+
+func (b *builder) aliases() map[string]string {
+	if b.lines == nil {
+		return nil
+	}
+	return map[string]string{"header": b.parent}
+}
+
+// derive layers derived fields over a base query as CTEs d0, d1, ...: a field that
+// reads another derived field comes in a later layer. Given values win: a derived
+// field that is a column keeps the column's value when it is set.
+func (b *builder) derive(at []string, fields map[string]string, t *catalog.Table, base string, lines *compile.Lines, aliases map[string]string) (ctes, last string, extra []*catalog.Column) {
+	levels, ok := b.layers(at, fields)
+	ctes = "d0 AS (" + base + ")"
+	last = "d0"
+	if !ok {
+		return ctes, last, nil
+	}
+	env := b.rawEnv
+	if b.env != nil {
+		env = b.env
+	}
+	for i, names := range levels {
+		q := compile.NewQuery(compile.Scope{Root: compile.Rel{SQL: last, Table: t, Extra: extra}, Lines: lines, Aliases: aliases, Env: env}, &b.counter)
+		var replace, add []string
+		var added []*catalog.Column
+		for _, name := range names {
+			e, err := q.Expr(fields[name])
+			if err != nil {
+				b.exprError(append(at, name), err)
+				continue
+			}
+			if col, isCol := t.Column(name); isCol {
+				if !kindFits(e.Type.Kind, col.Type.Kind) {
+					b.errorf(append(at, name), "%s is a %s column, the expression gives a %s", name, col.Type.Kind, e.Type.Kind)
+					continue
+				}
+				given := q.Alias() + "." + catalog.Ident(name)
+				isSet := given + " IS NOT NULL"
+				if col.Type.Kind == catalog.String {
+					isSet = "nullif(trim(" + given + "), '') IS NOT NULL"
+				}
+				replace = append(replace, fmt.Sprintf("CASE WHEN %s THEN %s ELSE %s END AS %s", isSet, given, e.SQL, catalog.Ident(name)))
+				continue
+			}
+			add = append(add, e.SQL+" AS "+catalog.Ident(name))
+			typ := e.Type
+			if typ.Kind == catalog.Nil {
+				typ.Kind = catalog.Any
+			}
+			added = append(added, &catalog.Column{Name: name, Type: typ})
+		}
+		sel := q.Alias() + ".*"
+		if len(replace) > 0 {
+			sel += " REPLACE (" + strings.Join(replace, ", ") + ")"
+		}
+		for _, a := range add {
+			sel += ",\n  " + a
+		}
+		name := fmt.Sprintf("d%d", i+1)
+		ctes += fmt.Sprintf(",\n%s AS (SELECT %s\n%s)", name, sel, q.From())
+		last = name
+		extra = append(extra, added...)
+	}
+	return ctes, last, extra
+}
+
+// layers orders derived fields so each comes after the derived fields it reads.
+func (b *builder) layers(at []string, fields map[string]string) ([][]string, bool) {
+	deps := map[string][]string{}
+	for _, name := range spec.SortedKeys(fields) {
+		ids, err := compile.Identifiers(fields[name])
+		if err != nil {
+			b.exprError(append(at, name), err)
+			return nil, false
+		}
+		for _, other := range spec.SortedKeys(fields) {
+			if other == name {
+				continue
+			}
+			for _, id := range ids {
+				if id == other || catalog.Normalize(id) == catalog.RefName(other) || catalog.Normalize(id) == catalog.Normalize(other) {
+					deps[name] = append(deps[name], other)
+					break
+				}
+			}
+		}
+	}
+	level := map[string]int{}
+	var visit func(name string, path []string) int
+	visit = func(name string, path []string) int {
+		if l, ok := level[name]; ok {
+			return l
+		}
+		for _, p := range path {
+			if p == name {
+				b.errorf(append(at, name), "derived fields read each other in a circle: %s", strings.Join(append(path, name), " -> "))
+				return 0
+			}
+		}
+		l := 0
+		for _, d := range deps[name] {
+			if dl := visit(d, append(path, name)) + 1; dl > l {
+				l = dl
+			}
+		}
+		level[name] = l
+		return l
+	}
+	var out [][]string
+	for _, name := range spec.SortedKeys(fields) {
+		l := visit(name, nil)
+		for len(out) <= l {
+			out = append(out, nil)
+		}
+		out[l] = append(out[l], name)
+	}
+	return out, len(b.probs) == 0
+}
+
+func kindFits(src, dst catalog.Kind) bool {
+	switch {
+	case src == dst, src == catalog.Nil, src == catalog.Any, dst == catalog.Any:
+		return true
+	case src == catalog.Date && dst == catalog.Timestamp, src == catalog.Timestamp && dst == catalog.Date:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,226 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
+	"github.com/oimconnect/oimconnect/pipeline/compile"
+	"github.com/oimconnect/oimconnect/pipeline/spec"
+)
+
+// notNullGroup orders the connector's own "field is empty" messages last; they are
+// dropped for records that broke a spec rule already, whose message says more.
+const notNullGroup = 9
+
+// rules compiles validity rules into one message expression per rule.
+func (b *builder) rules(q *compile.Query, at []string, rules []spec.Rule, prefix string) []string {
+	var msgs []string
+	for i, r := range rules {
+		rat := append(append([]string{}, at...), fmt.Sprint(i))
+		if r.Check == "" {
+			b.errorf(rat, "a rule needs check: the condition that must hold")
+			continue
+		}
+		check, err := q.Bool(r.Check)
+		if err != nil {
+			b.exprError(append(rat, "check"), err)
+			continue
+		}
+		cond := "NOT " + check.SQL
+		if r.When != "" {
+			when, err := q.Bool(r.When)
+			if err != nil {
+				b.exprError(append(rat, "when"), err)
+				continue
+			}
+			cond = when.SQL + " AND " + cond
+		}
+		if r.Message == "" {
+			b.errorf(rat, "a rule needs message: the export_error text when it fails")
+			continue
+		}
+		msg, err := q.Template(r.Message)
+		if err != nil {
+			b.exprError(append(rat, "message"), err)
+			continue
+		}
+		m := msg.SQL
+		if prefix != "" {
+			m = "concat(" + prefix + ", " + m + ")"
+		}
+		msgs = append(msgs, fmt.Sprintf("CASE WHEN %s THEN %s END", cond, m))
+	}
+	return msgs
+}
+
+func joinMessages(msgs []string) string {
+	return "array_to_string(list_filter([" + strings.Join(msgs, ",\n    ") + "], x -> x IS NOT NULL), '; ')"
+}
+
+// stageErrors builds err (every reason, one row each) and bad (one message per record).
+func (b *builder) stageErrors() {
+	var parts []string
+	hk := key(b.header)
+	// Header rules.
+	if len(b.f.Rules.Header) > 0 {
+		q := compile.NewQuery(compile.Scope{Root: b.headerRel(), Lines: b.stagedLines(), Env: b.env}, &b.counter)
+		msgs := b.rules(q, []string{"rules", "header"}, b.f.Rules.Header, "")
+		if len(msgs) > 0 {
+			parts = append(parts, fmt.Sprintf("SELECT * FROM (SELECT %s.%s AS _hkey, 0 AS _grp, 0 AS _o, %s AS _msg\n%s\nWHERE %s._ready) WHERE _msg <> ''",
+				q.Alias(), hk, joinMessages(msgs), q.From(), q.Alias()))
+		}
+	}
+	// Line rules, each message naming its line.
+	if b.lines != nil {
+		lk := key(b.lines)
+		order := ""
+		for _, o := range b.f.Source.Lines.Order {
+			order += catalog.Ident(o) + ", "
+		}
+		if len(b.f.Rules.Lines) > 0 {
+			q := compile.NewQuery(compile.Scope{Root: b.linesRel(), Aliases: b.aliases(), Env: b.env}, &b.counter)
+			a := q.Alias()
+			msgs := b.rules(q, []string{"rules", "lines"}, b.f.Rules.Lines, "'line ' || "+a+"."+lk+" || ': '")
+			if len(msgs) > 0 {
+				parts = append(parts, fmt.Sprintf("SELECT * FROM (SELECT %s.%s AS _hkey, 1 AS _grp, row_number() OVER (PARTITION BY %s.%s ORDER BY %s%s.%s) AS _o, %s AS _msg\n%s) WHERE _msg <> ''",
+					a, catalog.Ident(b.parent), a, catalog.Ident(b.parent), prefixed(a, order), a, lk, joinMessages(msgs), q.From()))
+			}
+		}
+		conditional := false
+		for _, k := range b.kindList {
+			conditional = conditional || (!k.fromHdr && k.When != "")
+		}
+		if conditional && b.hasSeq {
+			parts = append(parts, fmt.Sprintf("SELECT %s AS _hkey, 1 AS _grp, 0 AS _o, 'line ' || %s || ': no kind of document line applies to it' AS _msg FROM %s WHERE %s NOT IN (SELECT _lkey FROM %s WHERE _lkey IS NOT NULL)",
+				catalog.Ident(b.parent), lk, b.tmp("l"), lk, b.tmp("seq")))
+		}
+	}
+	if b.hasSeq && (b.f.Document.WhenEmpty == "" || b.f.Document.WhenEmpty == "error") {
+		parts = append(parts, fmt.Sprintf("SELECT %s AS _hkey, 2 AS _grp, 0 AS _o, 'nothing to export: the record has no lines' AS _msg FROM %s WHERE _ready AND %s NOT IN (SELECT _hkey FROM %s)",
+			hk, b.tmp("h"), hk, b.tmp("seq")))
+	}
+	// A document id already taken: exported before, then reset by hand.
+	tk := key(b.target)
+	parts = append(parts, fmt.Sprintf("SELECT _hkey, 3 AS _grp, 0 AS _o, 'document ' || %s || ' already exists in %s' AS _msg FROM %s WHERE %s IN (SELECT %s FROM %s)",
+		tk, b.target.FullName(), b.tmp("o0"), tk, tk, b.target.SQLName()))
+	// Required target fields left empty by the mapping.
+	for _, o := range b.plan.Outputs {
+		var checks []string
+		var any []string
+		for _, c := range o.Columns {
+			col, _ := o.Target.Column(c)
+			if col == nil || !col.NotNull || c == o.Target.Key {
+				continue
+			}
+			what := "'" + o.Target.Name + "." + c + " is empty'"
+			checks = append(checks, fmt.Sprintf("CASE WHEN %s IS NULL THEN %s END", catalog.Ident(c), what))
+			any = append(any, catalog.Ident(c)+" IS NULL")
+		}
+		if len(checks) == 0 {
+			continue
+		}
+		who := "'document ' || " + tk + " || ': '"
+		if !o.Header {
+			who = "'line ' || coalesce(_lkey, " + b.kindNames() + ") || ': '"
+		}
+		parts = append(parts, fmt.Sprintf("SELECT _hkey, %d AS _grp, 0 AS _o, %s || concat_ws('; ', %s) AS _msg FROM %s WHERE %s",
+			notNullGroup, who, strings.Join(checks, ", "), o.Temp, strings.Join(any, " OR ")))
+	}
+	if len(b.probs) > 0 {
+		return
+	}
+	b.temp("err", strings.Join(parts, "\nUNION ALL\n"))
+	b.temp("bad", fmt.Sprintf(`SELECT _hkey, string_agg(_msg, '; ' ORDER BY _grp, _o) AS _msg
+FROM (SELECT *, bool_or(_grp < %d) OVER (PARTITION BY _hkey) AS _other FROM %s)
+WHERE _grp < %d OR NOT _other
+GROUP BY 1`, notNullGroup, b.tmp("err"), notNullGroup))
+	b.plan.Bad = b.tmp("bad")
+}
+
+func prefixed(alias, order string) string {
+	if order == "" {
+		return ""
+	}
+	var out []string
+	for _, o := range strings.Split(strings.TrimSuffix(order, ", "), ", ") {
+		out = append(out, alias+"."+o)
+	}
+	return strings.Join(out, ", ") + ", "
+}
+
+func (b *builder) kindNames() string {
+	s := "CASE _kind"
+	for _, k := range b.kindList {
+		s += fmt.Sprintf(" WHEN %d THEN %s", k.index, catalog.Literal(k.Name+" line"))
+	}
+	return s + " END"
+}
+
+// write plans the inserts and the write-back; they run in the same transaction as the
+// stage, so a source record is exported completely or not at all.
+func (b *builder) write() {
+	if len(b.probs) > 0 {
+		return
+	}
+	good := func(col string) string { return col + " NOT IN (SELECT _hkey FROM " + b.tmp("bad") + ")" }
+	w := func(name, sql string) { b.plan.Write = append(b.plan.Write, Statement{Name: name, SQL: sql}) }
+	for _, o := range b.plan.Outputs {
+		cols := make([]string, len(o.Columns))
+		for i, c := range o.Columns {
+			cols[i] = catalog.Ident(c)
+		}
+		w("insert "+o.Target.FullName(), fmt.Sprintf("INSERT INTO %s (%s)\nSELECT %s FROM %s WHERE %s",
+			o.Target.SQLName(), strings.Join(cols, ", "), strings.Join(cols, ", "), o.Temp, good("_hkey")))
+	}
+	h := b.header
+	hName := catalog.Ident(h.Name)
+	status, errCol := catalog.Ident(b.f.Source.Status), catalog.Ident(b.f.Source.Error)
+	set := fmt.Sprintf("%s = 'Exported', %s = NULL", status, errCol)
+	if link := b.f.Document.WriteBack.Link; link != "" {
+		set += ", " + catalog.Ident(link) + " = w._link"
+	}
+	w("write back "+h.FullName(), fmt.Sprintf(`UPDATE %s SET %s
+FROM (SELECT _hkey, max_by(_doc_id, _split) AS _link FROM %s GROUP BY 1) w
+WHERE %s.%s = w._hkey AND %s`, h.SQLName(), set, b.tmp("docs"), hName, key(h), good("w._hkey")))
+	if b.f.Document.WhenEmpty == "skip" && b.hasSeq {
+		w("export empty "+h.FullName(), fmt.Sprintf(`UPDATE %s SET %s = 'Exported', %s = NULL
+WHERE %s IN (SELECT %s FROM %s WHERE _ready) AND %s NOT IN (SELECT _hkey FROM %s) AND %s`,
+			h.SQLName(), status, errCol, key(h), key(h), b.tmp("h"), key(h), b.tmp("docs"), good(key(h))))
+	}
+	for _, k := range b.kindList {
+		if k.fromHdr || k.WriteBack.Link == "" || b.lines == nil {
+			continue
+		}
+		var out Output
+		for _, o := range b.plan.Outputs {
+			if !o.Header && o.Target == k.target {
+				out = o
+			}
+		}
+		w("write back "+b.lines.FullName(), fmt.Sprintf(`UPDATE %s SET %s = o.%s
+FROM %s o
+WHERE o._kind = %d AND %s.%s = o._lkey AND %s`, b.lines.SQLName(), catalog.Ident(k.WriteBack.Link), key(out.Target),
+			out.Temp, k.index, catalog.Ident(b.lines.Name), key(b.lines), good("o._hkey")))
+	}
+	w("mark errors "+h.FullName(), fmt.Sprintf(`UPDATE %s SET %s = 'Export Error', %s = b._msg
+FROM %s b
+WHERE %s.%s = b._hkey`, h.SQLName(), status, errCol, b.tmp("bad"), hName, key(h)))
+
+	lines := "0"
+	var parts []string
+	for _, o := range b.plan.Outputs {
+		if !o.Header {
+			parts = append(parts, fmt.Sprintf("(SELECT count(*) FROM %s WHERE %s)", o.Temp, good("_hkey")))
+		}
+	}
+	if len(parts) > 0 {
+		lines = strings.Join(parts, " + ")
+	}
+	b.plan.Counts = fmt.Sprintf(`SELECT
+  (SELECT count(*) FROM %[1]s WHERE _ready) AS selected,
+  (SELECT count(*) FROM %[1]s WHERE NOT _ready) AS waiting,
+  (SELECT count(*) FROM %[2]s) AS errors,
+  (SELECT count(*) FROM %[3]s WHERE %[4]s) AS documents,
+  %[5]s AS lines`, b.tmp("h"), b.tmp("bad"), b.tmp("o0"), good("_hkey"), lines)
+}
