@@ -27,13 +27,15 @@ func engine(t *testing.T, path string, edit func(*config.Config)) *pipeline.Engi
 	if edit != nil {
 		edit(cfg)
 	}
-	e, err := pipeline.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e, err := pipeline.Open(context.Background(), cfg, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close() })
 	return e
 }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func salesSettings(c *config.Config) {
 	c.Settings.SalesInvoiceLineLimit = 3

@@ -151,6 +151,8 @@ func (q *Query) finish(v value, n ast.Node) (Expr, error) {
 }
 
 // Path compiles a relationship path such as "Invoicing > Sales Order > Engagement".
+// Every step but the last follows a reference; the last gives the field's value as
+// stored (a key is not checked against its table: rules check existence).
 func (q *Query) Path(src string) (Expr, error) {
 	q.src = src
 	var cur value
@@ -165,12 +167,17 @@ func (q *Query) Path(src string) (Expr, error) {
 			return Expr{}, &Error{Source: src, From: from, To: from + 1, Msg: "empty step in path"}
 		}
 		var err error
-		if i == 0 {
+		last := i == len(parts)-1
+		switch {
+		case i == 0 && last:
+			cur, err = q.field(q.alias, q.scope.Root, name, from, to)
+		case i == 0:
 			cur, err = q.rootStep(name, from, to)
-		} else {
-			if cur.row == nil {
-				return Expr{}, &Error{Source: src, From: from, To: to, Msg: fmt.Sprintf("cannot step to %q: the step before it is a plain field, not a reference to another record", name)}
-			}
+		case cur.row == nil:
+			return Expr{}, &Error{Source: src, From: from, To: to, Msg: fmt.Sprintf("cannot step to %q: the step before it is a plain field, not a reference to another record", name)}
+		case last:
+			cur, err = q.field(cur.row.alias, cur.row.rel, name, from, to)
+		default:
 			cur, err = q.rowStep(cur.row, name, from, to)
 		}
 		if err != nil {
@@ -199,6 +206,22 @@ func (q *Query) rootStep(name string, from, to int) (value, error) {
 	}
 	q.Uses[s.Column.Name] = true
 	return q.stepRow(q.alias, q.scope.Root, s), nil
+}
+
+// field resolves the last step of a path: the column's stored value, without a join.
+func (q *Query) field(alias string, rel Rel, name string, from, to int) (value, error) {
+	if col, ok := q.scope.Aliases[name]; ok && alias == q.alias {
+		name = col
+	}
+	s, ok := rel.resolve(name)
+	if !ok {
+		return value{}, &Error{Source: q.src, From: from, To: to, Msg: fmt.Sprintf("%s has no field %q (fields: %s)",
+			rel.Table.FullName(), name, strings.Join(rel.columnNames(), ", "))}
+	}
+	if alias == q.alias {
+		q.Uses[s.Column.Name] = true
+	}
+	return value{sql: alias + "." + catalog.Ident(s.Column.Name), typ: s.Column.Type}, nil
 }
 
 func (q *Query) rowStep(r *row, name string, from, to int) (value, error) {

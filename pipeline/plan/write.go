@@ -54,6 +54,36 @@ func (b *builder) rules(q *compile.Query, at []string, rules []spec.Rule, prefix
 	return msgs
 }
 
+// onlyFailing narrows a rule scope's root to the rows that break at least one rule, so
+// the joins only messages need run for those rows alone. Compile errors are left for
+// rules to report.
+func (b *builder) onlyFailing(scope compile.Scope, key string, rules []spec.Rule) compile.Scope {
+	q := compile.NewQuery(scope, &b.counter)
+	var fails []string
+	for _, r := range rules {
+		check, err := q.Bool(r.Check)
+		if err != nil {
+			return scope
+		}
+		cond := "NOT " + check.SQL
+		if r.When != "" {
+			when, err := q.Bool(r.When)
+			if err != nil {
+				return scope
+			}
+			cond = when.SQL + " AND " + cond
+		}
+		fails = append(fails, "("+cond+")")
+	}
+	if len(fails) == 0 {
+		return scope
+	}
+	root := scope.Root
+	root.SQL = fmt.Sprintf("(SELECT * FROM %s WHERE %s IN (SELECT %s.%s\n%s\nWHERE %s))", root.SQL, key, q.Alias(), key, q.From(), strings.Join(fails, " OR "))
+	scope.Root = root
+	return scope
+}
+
 func joinMessages(msgs []string) string {
 	return "array_to_string(list_filter([" + strings.Join(msgs, ",\n    ") + "], x -> x IS NOT NULL), '; ')"
 }
@@ -64,7 +94,8 @@ func (b *builder) stageErrors() {
 	hk := key(b.header)
 	// Header rules.
 	if len(b.f.Rules.Header) > 0 {
-		q := compile.NewQuery(compile.Scope{Root: b.headerRel(), Lines: b.stagedLines(), Env: b.env}, &b.counter)
+		scope := b.onlyFailing(compile.Scope{Root: b.headerRel(), Lines: b.stagedLines(), Env: b.env}, hk, b.f.Rules.Header)
+		q := compile.NewQuery(scope, &b.counter)
 		msgs := b.rules(q, []string{"rules", "header"}, b.f.Rules.Header, "")
 		if len(msgs) > 0 {
 			parts = append(parts, fmt.Sprintf("SELECT * FROM (SELECT %s.%s AS _hkey, 0 AS _grp, 0 AS _o, %s AS _msg\n%s\nWHERE %s._ready) WHERE _msg <> ''",
@@ -79,7 +110,8 @@ func (b *builder) stageErrors() {
 			order += catalog.Ident(o) + ", "
 		}
 		if len(b.f.Rules.Lines) > 0 {
-			q := compile.NewQuery(compile.Scope{Root: b.linesRel(), Aliases: b.aliases(), Env: b.env}, &b.counter)
+			scope := b.onlyFailing(compile.Scope{Root: b.linesRel(), Aliases: b.aliases(), Env: b.env}, lk, b.f.Rules.Lines)
+			q := compile.NewQuery(scope, &b.counter)
 			a := q.Alias()
 			msgs := b.rules(q, []string{"rules", "lines"}, b.f.Rules.Lines, "'line ' || "+a+"."+lk+" || ': '")
 			if len(msgs) > 0 {
