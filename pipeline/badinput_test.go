@@ -46,7 +46,7 @@ func TestBadInputIsRefusedAndNothingIsWritten(t *testing.T) {
 		{name: "malformed YAML", specs: edit("  table: oim.invoice\n", "  table: [oim.invoice\n"),
 			want: []string{"sales-invoices.yaml:", "malformed YAML"}},
 		{name: "unknown key", specs: edit("  id_prefix: SIN-", "  id_prefx: SIN-"),
-			want: []string{"sales-invoices.yaml:65:3: unknown key \"id_prefx\" in document (allowed: fields, id_prefix, into, line_limit, lines, when_empty, write_back)"}},
+			want: []string{"sales-invoices.yaml:65:3: unknown key \"id_prefx\" in document (allowed: fields, id, id_prefix, into, line_limit, lines, upsert, when_empty, write_back)"}},
 		{name: "expression does not compile", specs: edit(`status not in ["Open", "Proforma"]`, `status not in ["Open", "Proforma"`),
 			want: []string{"sales-invoices.yaml:36:", "unexpected token EOF", ` | status not in ["Open", "Proforma"`, "^"}},
 		{name: "unknown field in a path", specs: edit("Engagement: Sales Order > Engagement", "Engagement: Sales Order > Engagemint"),

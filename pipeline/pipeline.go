@@ -46,7 +46,18 @@ type Summary struct {
 	Waiting   int64 // selected but waiting for something (e.g. a shipment)
 	Errors    int64 // marked Export Error
 	Duration  time.Duration
+	// Failures are the records that could not be exported, with their reasons (at most
+	// maxFailures of them).
+	Failures []Failure
 }
+
+// Failure is one record that could not be exported.
+type Failure struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+const maxFailures = 100000
 
 func (s Summary) String() string {
 	return fmt.Sprintf("%s: selected %d, exported %d, documents %d, lines %d, waiting %d, errors %d (%s)",
@@ -114,6 +125,23 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, e
 		return nil, fmt.Errorf("open %s: %w", cfg.DB, err)
 	}
 	return &Engine{DB: db, Specs: set, cfg: cfg, log: log}, nil
+}
+
+func failures(ctx context.Context, tx *sql.Tx, bad string) ([]Failure, error) {
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf("SELECT CAST(_hkey AS VARCHAR), _msg FROM %s ORDER BY 1 LIMIT %d", bad, maxFailures))
+	if err != nil {
+		return nil, fmt.Errorf("read failures: %w", err)
+	}
+	defer rows.Close()
+	var out []Failure
+	for rows.Next() {
+		var f Failure
+		if err := rows.Scan(&f.ID, &f.Reason); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }
 
 // CheckFileName refuses DuckDB files named oim.* or acct.*: DuckDB names the database
@@ -255,6 +283,18 @@ func (e *Engine) runFlow(ctx context.Context, p *plan.Plan) (s Summary, err erro
 		return s, fmt.Errorf("count: %w", err)
 	}
 	s.Exported = s.Selected - s.Errors
+	if s.Errors > 0 {
+		if s.Failures, err = failures(ctx, tx, p.Bad); err != nil {
+			return s, err
+		}
+		for i, f := range s.Failures {
+			if i == 5 {
+				e.log.Warn("more records not exported", "flow", p.Flow, "count", len(s.Failures)-i)
+				break
+			}
+			e.log.Warn("record not exported", "flow", p.Flow, "id", f.ID, "reason", f.Reason)
+		}
+	}
 	for _, st := range p.Write {
 		if err = exec(st); err != nil {
 			return s, err

@@ -23,6 +23,10 @@ type Function struct {
 	Result func(args []catalog.Type) (catalog.Type, error)
 	// SQL renders the call from its compiled arguments.
 	SQL func(args []string) string
+	// Window, when set instead of SQL, renders a function over the sibling lines of the
+	// same record: partition is the SQL of the record key, order of the line key. Such a
+	// function can only be used on lines.
+	Window func(args []string, partition, order string) string
 }
 
 var (

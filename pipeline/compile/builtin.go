@@ -16,6 +16,17 @@ func functionNames() []string { return transforms.Names() }
 func (q *Query) builtin(x *ast.BuiltinNode) (value, error) {
 	switch x.Name {
 	case "any", "all", "none", "count", "sum", "min", "max", "len":
+		// min(map(lines, .x)), max(...) and sum(...): expr accepts .x in min and max only
+		// inside map().
+		if len(x.Arguments) == 1 && (x.Name == "min" || x.Name == "max" || x.Name == "sum") {
+			if m, ok := x.Arguments[0].(*ast.BuiltinNode); ok && m.Name == "map" && len(m.Arguments) == 2 {
+				if first, err := q.node(m.Arguments[0]); err == nil && first.lines {
+					agg := &ast.BuiltinNode{Name: x.Name, Arguments: m.Arguments}
+					agg.SetLocation(x.Location())
+					return q.aggregate(agg)
+				}
+			}
+		}
 		if len(x.Arguments) > 0 {
 			if first, err := q.node(x.Arguments[0]); err == nil && first.lines {
 				return q.aggregate(x)
@@ -42,11 +53,16 @@ func (q *Query) builtin(x *ast.BuiltinNode) (value, error) {
 			return value{}, err
 		}
 		return value{sql: "length(" + args[0].sql + ")", typ: catalog.Type{Kind: catalog.Number, SQL: "BIGINT"}}, nil
-	case "upper", "lower", "trim":
+	case "upper", "lower":
 		if err := one(catalog.String); err != nil {
 			return value{}, err
 		}
 		return value{sql: x.Name + "(" + args[0].sql + ")", typ: stringType}, nil
+	case "trim":
+		if err := one(catalog.String); err != nil {
+			return value{}, err
+		}
+		return value{sql: transforms.TrimSQL(args[0].sql), typ: stringType}, nil
 	case "abs":
 		if err := one(catalog.Number); err != nil {
 			return value{}, err
@@ -61,7 +77,7 @@ func (q *Query) builtin(x *ast.BuiltinNode) (value, error) {
 	if f, ok := q.scope.Env.function(x.Name); ok {
 		return q.apply(x, f, args)
 	}
-	return value{}, q.errAt(x, "built-in %s() is not supported here (supported: any, all, none, count, sum, min, max over lines; len, upper, lower, trim, abs, date)", x.Name)
+	return value{}, q.errAt(x, "built-in %s() is not supported here (supported: any, all, none, count, sum over lines, min(map(lines, .x)), max(map(lines, .x)); len, upper, lower, trim, abs, date)", x.Name)
 }
 
 // aggregate translates any/all/none/count/sum/min/max over the lines into one grouped
@@ -110,8 +126,8 @@ func (q *Query) aggregate(x *ast.BuiltinNode) (value, error) {
 			agg = "count_if(coalesce(" + inner + ", false))"
 		}
 	case "sum", "min", "max":
-		if err := needs(catalog.Any); err != nil {
-			return value{}, err
+		if len(x.Arguments) != 2 {
+			return value{}, q.errAt(x, "%s needs the field to aggregate: %s(lines, .amount) or %s(map(lines, .amount))", x.Name, x.Name, x.Name)
 		}
 		out, agg, empty = typ, x.Name+"("+inner+")", "NULL"
 		if x.Name == "sum" {

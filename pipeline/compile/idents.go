@@ -19,16 +19,27 @@ func Identifiers(src string) ([]string, error) {
 		}
 		return nil, &Error{Source: src, Msg: err.Error()}
 	}
-	var out []string
-	v := &idVisitor{out: &out}
+	v := &idVisitor{callees: map[ast.Node]bool{}}
 	ast.Walk(&tree.Node, v)
+	var out []string
+	for _, id := range v.ids {
+		if !v.callees[id] {
+			out = append(out, id.Value)
+		}
+	}
 	return out, nil
 }
 
-type idVisitor struct{ out *[]string }
+type idVisitor struct {
+	ids     []*ast.IdentifierNode
+	callees map[ast.Node]bool
+}
 
 func (v *idVisitor) Visit(n *ast.Node) {
-	if id, ok := (*n).(*ast.IdentifierNode); ok {
-		*v.out = append(*v.out, id.Value)
+	switch x := (*n).(type) {
+	case *ast.IdentifierNode:
+		v.ids = append(v.ids, x)
+	case *ast.CallNode:
+		v.callees[x.Callee] = true
 	}
 }

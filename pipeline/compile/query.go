@@ -69,6 +69,9 @@ func NewQuery(scope Scope, counter *int) *Query {
 	if counter == nil {
 		counter = new(int)
 	}
+	if scope.Env == nil {
+		scope.Env = &Env{}
+	}
 	q := &Query{scope: scope, seen: map[string]*row{}, counter: counter, Uses: map[string]bool{}}
 	q.alias = q.newAlias()
 	return q
@@ -107,6 +110,7 @@ type value struct {
 	lines bool // the lines collection
 	doc   bool // the doc namespace
 	list  []string
+	kinds []catalog.Kind // of the list's items
 }
 
 // Expr compiles an expression.
@@ -298,14 +302,16 @@ func (q *Query) node(n ast.Node) (value, error) {
 		return q.conditional(x)
 	case *ast.ArrayNode:
 		items := make([]string, 0, len(x.Nodes))
+		var kinds []catalog.Kind
 		for _, it := range x.Nodes {
 			v, err := q.scalar(it)
 			if err != nil {
 				return value{}, err
 			}
 			items = append(items, v.sql)
+			kinds = append(kinds, v.typ.Kind)
 		}
-		return value{list: items, typ: catalog.Type{Kind: catalog.List}}, nil
+		return value{list: items, kinds: kinds, typ: catalog.Type{Kind: catalog.List}}, nil
 	case *ast.BuiltinNode:
 		return q.builtin(x)
 	case *ast.CallNode:
@@ -383,14 +389,16 @@ func constant(c any, name string) (value, error) {
 		return value{sql: strconv.FormatFloat(v, 'f', -1, 64), typ: catalog.Type{Kind: catalog.Number, SQL: "DECIMAL"}}, nil
 	case []any:
 		items := make([]string, 0, len(v))
+		var kinds []catalog.Kind
 		for i, it := range v {
 			iv, err := constant(it, fmt.Sprintf("%s[%d]", name, i))
 			if err != nil {
 				return value{}, err
 			}
 			items = append(items, iv.sql)
+			kinds = append(kinds, iv.typ.Kind)
 		}
-		return value{list: items, typ: catalog.Type{Kind: catalog.List}}, nil
+		return value{list: items, kinds: kinds, typ: catalog.Type{Kind: catalog.List}}, nil
 	case []string:
 		items := make([]string, len(v))
 		for i, it := range v {
@@ -475,7 +483,7 @@ func (q *Query) want(n ast.Node, v value, kinds ...catalog.Kind) error {
 	}
 	names := make([]string, len(kinds))
 	for i, k := range kinds {
-		if v.typ.Kind == k {
+		if v.typ.Kind == k || k == catalog.Any {
 			return nil
 		}
 		names[i] = k.String()
@@ -600,6 +608,11 @@ func (q *Query) in(x *ast.BinaryNode) (value, error) {
 	if r.list == nil {
 		return value{}, q.errAt(x.Right, "`in` needs a list, e.g. line_type in [\"Item\", \"Drop Ship Item\"]")
 	}
+	for _, k := range r.kinds {
+		if !comparable(l.typ.Kind, k) {
+			return value{}, q.errAt(x, "cannot look for a %s in a list holding a %s", l.typ.Kind, k)
+		}
+	}
 	if len(r.list) == 0 {
 		return value{sql: "FALSE", typ: boolType}, nil
 	}
@@ -667,7 +680,24 @@ func (q *Query) apply(at ast.Node, f transforms.Function, args []value) (value, 
 	if err != nil {
 		return value{}, q.errAt(at, "%v", err)
 	}
+	if f.Window != nil {
+		if q.scope.Partition == "" || q.predicate {
+			return value{}, q.errAt(at, "%s works across the lines of a record: use it in derive.lines", f.Name)
+		}
+		partition := q.alias + "." + catalog.Ident(q.scope.Partition)
+		order := q.alias + "." + catalog.Ident(q.scope.Root.Table.Key)
+		return value{sql: f.Window(sqls, partition, order), typ: t}, nil
+	}
 	return value{sql: f.SQL(sqls), typ: t}, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func (q *Query) lookupNames() []string {
@@ -680,8 +710,9 @@ func (q *Query) lookupNames() []string {
 }
 
 // lookup joins the row a lookup finds. Equality lookups join a pre-grouped copy of the
-// table (one row per key, so a lookup never multiplies rows); range lookups use an
-// ASOF join, which also yields at most one row.
+// table (one row per key, so a lookup never multiplies rows); range lookups a lateral
+// subquery taking, of the rows whose range holds the value, the one starting last. The same lookup with the
+// same arguments is joined once per query.
 func (q *Query) lookup(x *ast.CallNode, l Lookup, args []value) (value, error) {
 	if len(args) != l.arity() {
 		return value{}, q.errAt(x.Callee, "%s takes %d argument(s), got %d", l.Name, l.arity(), len(args))
@@ -690,22 +721,61 @@ func (q *Query) lookup(x *ast.CallNode, l Lookup, args []value) (value, error) {
 	key := catalog.Ident(l.Table.Key)
 	var cond []string
 	for i, m := range l.Match {
-		cond = append(cond, a+"."+catalog.Ident(m)+" = "+args[i].sql)
+		if l.Fold {
+			cond = append(cond, a+"."+catalog.Ident(m)+" = lower(trim("+args[i].sql+"))")
+		} else {
+			cond = append(cond, a+"."+catalog.Ident(m)+" = "+args[i].sql)
+		}
+	}
+	source := l.Table.SQLName()
+	if l.Fold || len(l.Where) > 0 {
+		cols := []string{"* REPLACE ("}
+		var repl []string
+		for _, m := range l.Match {
+			if l.Fold {
+				repl = append(repl, "lower(trim("+catalog.Ident(m)+")) AS "+catalog.Ident(m))
+			}
+		}
+		sel := "*"
+		if len(repl) > 0 {
+			sel = cols[0] + strings.Join(repl, ", ") + ")"
+		}
+		var where []string
+		for _, c := range sortedKeys(l.Where) {
+			where = append(where, catalog.Ident(c)+" = "+catalog.Literal(l.Where[c]))
+		}
+		source = "(SELECT " + sel + " FROM " + l.Table.SQLName()
+		if len(where) > 0 {
+			source += " WHERE " + strings.Join(where, " AND ")
+		}
+		source += ")"
+	}
+	argSQL := make([]string, len(args))
+	for i, a := range args {
+		argSQL[i] = a.sql
+	}
+	dedupe := "lookup|" + l.Name + "|" + strings.Join(argSQL, "|")
+	if r, ok := q.seen[dedupe]; ok {
+		return q.joinRow(l.Table, r.key), nil
 	}
 	var keySQL string
 	if len(l.Within) == 2 {
+		// One row at most even when ranges overlap: of those holding the value, the one
+		// starting last (the narrowest enclosing period, in practice), then the lowest key.
 		last := args[len(args)-1].sql
-		cond = append(cond, last+" >= "+a+"."+catalog.Ident(l.Within[0]))
-		q.joins = append(q.joins, fmt.Sprintf("ASOF LEFT JOIN %s %s ON %s", l.Table.SQLName(), a, strings.Join(cond, " AND ")))
-		keySQL = fmt.Sprintf("(CASE WHEN %s <= %s.%s THEN %s.%s END)", last, a, catalog.Ident(l.Within[1]), a, key)
+		cond = append(cond, fmt.Sprintf("%s BETWEEN %s.%s AND %s.%s", last, a, catalog.Ident(l.Within[0]), a, catalog.Ident(l.Within[1])))
+		q.joins = append(q.joins, fmt.Sprintf("LEFT JOIN LATERAL (SELECT first(%s.%s ORDER BY %s.%s DESC, %s.%s) AS %s FROM %s %s WHERE %s) %s_k ON TRUE",
+			a, key, a, catalog.Ident(l.Within[0]), a, key, key, source, a, strings.Join(cond, " AND "), a))
+		keySQL = a + "_k." + key
 	} else {
 		cols := make([]string, len(l.Match))
 		for i, m := range l.Match {
 			cols[i] = catalog.Ident(m)
 		}
 		q.joins = append(q.joins, fmt.Sprintf("LEFT JOIN (SELECT %s, min(%s) AS %s FROM %s GROUP BY ALL) %s ON %s",
-			strings.Join(cols, ", "), key, key, l.Table.SQLName(), a, strings.Join(cond, " AND ")))
+			strings.Join(cols, ", "), key, key, source, a, strings.Join(cond, " AND ")))
 		keySQL = a + "." + key
 	}
+	q.seen[dedupe] = &row{key: keySQL}
 	return q.joinRow(l.Table, keySQL), nil
 }

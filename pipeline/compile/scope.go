@@ -73,7 +73,11 @@ type Lookup struct {
 	// Within, when set, names a start and an end column: the last argument must lie
 	// between them (inclusive).
 	Within []string
-	Doc    string
+	// Fold compares text trimmed and case-insensitively.
+	Fold bool
+	// Where restricts the rows searched: column -> required value.
+	Where map[string]string
+	Doc   string
 }
 
 func (l Lookup) arity() int {
@@ -100,7 +104,10 @@ type Scope struct {
 	// Aliases are identifiers that step through a root reference column,
 	// e.g. "header" -> "invoice_id" on a line.
 	Aliases map[string]string
-	Env     *Env
+	// Partition names the root column grouping sibling rows (a line's header key), for
+	// window functions such as balanced().
+	Partition string
+	Env       *Env
 }
 
 func (e *Env) rel(t *catalog.Table) Rel {

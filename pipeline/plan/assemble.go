@@ -38,6 +38,13 @@ func (b *builder) kinds() []kind {
 		if lk.Name == "" {
 			k.Name = fmt.Sprintf("line kind %d", i+1)
 		}
+		if lk.Skip {
+			if k.fromHdr {
+				b.errorf(append(at, "skip"), "skip applies to source lines (from: lines)")
+			}
+			out = append(out, k)
+			continue
+		}
 		k.target = b.table(append(at, "into"), lk.Into)
 		if k.target != nil {
 			if lk.Parent == "" {
@@ -119,9 +126,19 @@ func (b *builder) stageSequence() {
 	targetOf := func(kindCol string) string {
 		s := "CASE " + kindCol
 		for _, k := range kinds {
-			s += fmt.Sprintf(" WHEN %d THEN %d", k.index, k.tindex)
+			if !k.Skip {
+				s += fmt.Sprintf(" WHEN %d THEN %d", k.index, k.tindex)
+			}
 		}
 		return s + " END"
+	}
+	var skips []string
+	conditional := false
+	for _, k := range kinds {
+		if k.Skip {
+			skips = append(skips, fmt.Sprint(k.index))
+		}
+		conditional = conditional || (!k.fromHdr && k.When != "")
 	}
 	if len(cases) > 0 {
 		t := lq.Alias()
@@ -129,7 +146,18 @@ func (b *builder) stageSequence() {
 		for i, o := range b.f.Source.Lines.Order {
 			cols = append(cols, t+"."+catalog.Ident(o)+fmt.Sprintf(" AS _o%d", i+1))
 		}
-		branches = append(branches, fmt.Sprintf("SELECT * FROM (SELECT %s\n%s) WHERE _kind IS NOT NULL", strings.Join(cols, ", "), lq.From()))
+		assign := fmt.Sprintf("SELECT %s\n%s", strings.Join(cols, ", "), lq.From())
+		if conditional {
+			// Keep every line's kind (NULL: none applies) to report unmatched lines.
+			b.temp("k", assign)
+			assign = "SELECT * FROM " + b.tmp("k")
+			b.kinded = true
+		}
+		keep := "_kind IS NOT NULL"
+		if len(skips) > 0 {
+			keep += " AND _kind NOT IN (" + strings.Join(skips, ", ") + ")"
+		}
+		branches = append(branches, fmt.Sprintf("SELECT * FROM (%s) WHERE %s", assign, keep))
 	}
 	grp := 0
 	for _, k := range kinds {
@@ -176,10 +204,25 @@ FROM n`, strings.Join(branches, "\nUNION ALL\n"), targetOf("u._kind"), split, or
 		docs = fmt.Sprintf("SELECT _hkey, _split, _doc_id, count(*) AS _lines FROM %s GROUP BY ALL", b.tmp("seq"))
 	}
 	if len(branches) == 0 || b.f.Document.WhenEmpty == "document" {
-		empty := fmt.Sprintf("SELECT %s AS _hkey, 0 AS _split, %s || %s || '/1' AS _doc_id, 0 AS _lines FROM %s WHERE _ready",
-			key(b.header), prefix, key(b.header), b.tmp("h"))
+		// Records without lines: one document each.
+		q := compile.NewQuery(compile.Scope{Root: b.headerRel(), Lines: b.stagedLines(), Env: b.env}, &b.counter)
+		t := q.Alias()
+		id := fmt.Sprintf("%s || %s.%s || '/1'", prefix, t, key(b.header))
+		if b.f.Document.ID != "" {
+			e, err := q.Expr(b.f.Document.ID)
+			if err != nil {
+				b.exprError([]string{"document", "id"}, err)
+				return
+			}
+			if len(branches) > 0 {
+				b.errorf([]string{"document", "id"}, "an id expression is for documents without lines; with lines use id_prefix")
+			}
+			id = "CAST(" + e.SQL + " AS VARCHAR)"
+		}
+		empty := fmt.Sprintf("SELECT %s.%s AS _hkey, 0 AS _split, %s AS _doc_id, 0 AS _lines\n%s\nWHERE %s._ready",
+			t, key(b.header), id, q.From(), t)
 		if len(branches) > 0 {
-			empty += fmt.Sprintf(" AND %s NOT IN (SELECT _hkey FROM %s)", key(b.header), b.tmp("seq"))
+			empty += fmt.Sprintf(" AND %s.%s NOT IN (SELECT _hkey FROM %s)", t, key(b.header), b.tmp("seq"))
 			docs += "\nUNION ALL\n" + empty
 		} else {
 			docs = empty
@@ -323,6 +366,22 @@ func (b *builder) stageOutputs() {
 	}
 	names := []string{target.Key}
 	sel := []string{q.Alias() + "." + key(b.header) + " AS _hkey", q.Alias() + "._split AS _split", q.Alias() + "._doc_id AS " + key(target)}
+	if u := doc.Upsert; u != nil {
+		existing, update := "NULL", "FALSE"
+		if e, err := q.Expr(u.Existing); err != nil {
+			b.exprError([]string{"document", "upsert", "existing"}, err)
+		} else {
+			existing = e.SQL
+		}
+		if u.Update != "" {
+			if e, err := q.Bool(u.Update); err != nil {
+				b.exprError([]string{"document", "upsert", "update"}, err)
+			} else {
+				update = e.SQL
+			}
+		}
+		sel = append(sel, "CAST("+existing+" AS VARCHAR) AS _existing", update+" AS _update")
+	}
 	for _, c := range target.Columns {
 		if oc, ok := cols[c.Name]; ok {
 			names = append(names, c.Name)
@@ -337,7 +396,7 @@ func (b *builder) stageOutputs() {
 	var order []*catalog.Table
 	byTarget := map[int][]kind{}
 	for _, k := range b.kindList {
-		if k.target == nil {
+		if k.target == nil || k.Skip {
 			continue
 		}
 		if _, seen := byTarget[k.tindex]; !seen {

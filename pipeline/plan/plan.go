@@ -106,7 +106,12 @@ func NewModel(m *spec.Model, cat *catalog.Catalog) (*Model, error) {
 		if len(l.Within) != 0 && len(l.Within) != 2 {
 			probs = append(probs, m.Pos.Errorf(append(at, "within"), "within names two columns: [start, end]"))
 		}
-		out.Lookups[name] = compile.Lookup{Name: name, Table: t, Match: l.Match, Within: l.Within, Doc: l.Doc}
+		for c := range l.Where {
+			if _, ok := t.Column(c); !ok {
+				probs = append(probs, m.Pos.Errorf(append(at, "where"), "table %s has no column %s", l.Table, c))
+			}
+		}
+		out.Lookups[name] = compile.Lookup{Name: name, Table: t, Match: l.Match, Within: l.Within, Fold: l.Fold, Where: l.Where, Doc: l.Doc}
 	}
 	if len(probs) > 0 {
 		return nil, probs
@@ -131,6 +136,7 @@ type builder struct {
 
 	kindList []kind         // the document's line kinds
 	hasSeq   bool           // there is a line sequence (seq)
+	kinded   bool           // source lines' kinds are kept in k (some kinds are conditional)
 	target   *catalog.Table // the document table
 }
 
@@ -206,8 +212,10 @@ func (b *builder) build() {
 	if f.Source.Error == "" {
 		f.Source.Error = "export_error"
 	}
-	b.column([]string{"source", "status"}, b.header, f.Source.Status)
-	b.column([]string{"source", "error"}, b.header, f.Source.Error)
+	if f.Source.Status != "none" {
+		b.column([]string{"source", "status"}, b.header, f.Source.Status)
+		b.column([]string{"source", "error"}, b.header, f.Source.Error)
+	}
 	if b.lines != nil {
 		b.parent = b.column([]string{"source", "lines", "parent"}, b.lines, f.Source.Lines.Parent)
 		for i, o := range f.Source.Lines.Order {
@@ -247,6 +255,9 @@ func (b *builder) build() {
 	b.write()
 }
 
+// tracked says whether the source has an export status to select on and write back.
+func (b *builder) tracked() bool { return b.f.Source.Status != "none" }
+
 func (b *builder) headerRel() compile.Rel {
 	return compile.Rel{SQL: b.tmp("h"), Table: b.header, Extra: b.hExtra}
 }
@@ -284,11 +295,14 @@ func (b *builder) stageHeaders() {
 	f := b.f
 	base := fmt.Sprintf("SELECT * FROM %s WHERE %s IN ('New', 'Export Error')%s",
 		b.header.SQLName(), catalog.Ident(f.Source.Status), b.idFilter(key(b.header)))
+	if !b.tracked() {
+		base = fmt.Sprintf("SELECT * FROM %s WHERE TRUE%s", b.header.SQLName(), b.idFilter(key(b.header)))
+	}
 	var lines *compile.Lines
 	if b.lines != nil {
 		lines = &compile.Lines{Rel: compile.Rel{SQL: b.lines.SQLName(), Table: b.lines}, Parent: b.parent}
 	}
-	ctes, last, extra := b.derive([]string{"derive", "header"}, f.Derive.Header, b.header, base, lines, nil)
+	ctes, last, extra := b.derive([]string{"derive", "header"}, f.Derive.Header, b.header, base, lines, nil, "")
 	b.hExtra = extra
 	q := compile.NewQuery(compile.Scope{Root: compile.Rel{SQL: last, Table: b.header, Extra: extra}, Lines: lines, Env: b.rawEnv}, &b.counter)
 	where := b.conditions(q, "select", f.Select)
@@ -316,7 +330,7 @@ func (b *builder) conditions(q *compile.Query, section string, conds []string) s
 func (b *builder) stageLines() {
 	base := fmt.Sprintf("SELECT * FROM %s WHERE %s IN (SELECT %s FROM %s WHERE _ready)",
 		b.lines.SQLName(), catalog.Ident(b.parent), key(b.header), b.tmp("h"))
-	ctes, last, extra := b.derive([]string{"derive", "lines"}, b.f.Derive.Lines, b.lines, base, nil, b.aliases())
+	ctes, last, extra := b.derive([]string{"derive", "lines"}, b.f.Derive.Lines, b.lines, base, nil, b.aliases(), b.parent)
 	b.lExtra = extra
 	b.temp("l", fmt.Sprintf("WITH %s\nSELECT * FROM %s", ctes, last))
 }
@@ -331,7 +345,7 @@ func (b *builder) aliases() map[string]string {
 // derive layers derived fields over a base query as CTEs d0, d1, ...: a field that
 // reads another derived field comes in a later layer. Given values win: a derived
 // field that is a column keeps the column's value when it is set.
-func (b *builder) derive(at []string, fields map[string]string, t *catalog.Table, base string, lines *compile.Lines, aliases map[string]string) (ctes, last string, extra []*catalog.Column) {
+func (b *builder) derive(at []string, fields map[string]string, t *catalog.Table, base string, lines *compile.Lines, aliases map[string]string, partition string) (ctes, last string, extra []*catalog.Column) {
 	levels, ok := b.layers(at, fields)
 	ctes = "d0 AS (" + base + ")"
 	last = "d0"
@@ -343,7 +357,7 @@ func (b *builder) derive(at []string, fields map[string]string, t *catalog.Table
 		env = b.env
 	}
 	for i, names := range levels {
-		q := compile.NewQuery(compile.Scope{Root: compile.Rel{SQL: last, Table: t, Extra: extra}, Lines: lines, Aliases: aliases, Env: env}, &b.counter)
+		q := compile.NewQuery(compile.Scope{Root: compile.Rel{SQL: last, Table: t, Extra: extra}, Lines: lines, Aliases: aliases, Partition: partition, Env: env}, &b.counter)
 		var replace, add []string
 		var added []*catalog.Column
 		for _, name := range names {

@@ -119,13 +119,9 @@ func (b *builder) stageErrors() {
 					a, catalog.Ident(b.parent), a, catalog.Ident(b.parent), prefixed(a, order), a, lk, joinMessages(msgs), q.From()))
 			}
 		}
-		conditional := false
-		for _, k := range b.kindList {
-			conditional = conditional || (!k.fromHdr && k.When != "")
-		}
-		if conditional && b.hasSeq {
-			parts = append(parts, fmt.Sprintf("SELECT %s AS _hkey, 1 AS _grp, 0 AS _o, 'line ' || %s || ': no kind of document line applies to it' AS _msg FROM %s WHERE %s NOT IN (SELECT _lkey FROM %s WHERE _lkey IS NOT NULL)",
-				catalog.Ident(b.parent), lk, b.tmp("l"), lk, b.tmp("seq")))
+		if b.kinded {
+			parts = append(parts, fmt.Sprintf("SELECT _hkey, 1 AS _grp, 0 AS _o, 'line ' || _lkey || ': no kind of document line applies to it' AS _msg FROM %s WHERE _kind IS NULL",
+				b.tmp("k")))
 		}
 	}
 	if b.hasSeq && (b.f.Document.WhenEmpty == "" || b.f.Document.WhenEmpty == "error") {
@@ -134,8 +130,12 @@ func (b *builder) stageErrors() {
 	}
 	// A document id already taken: exported before, then reset by hand.
 	tk := key(b.target)
-	parts = append(parts, fmt.Sprintf("SELECT _hkey, 3 AS _grp, 0 AS _o, 'document ' || %s || ' already exists in %s' AS _msg FROM %s WHERE %s IN (SELECT %s FROM %s)",
-		tk, b.target.FullName(), b.tmp("o0"), tk, tk, b.target.SQLName()))
+	creates := ""
+	if b.f.Document.Upsert != nil {
+		creates = " AND _existing IS NULL"
+	}
+	parts = append(parts, fmt.Sprintf("SELECT _hkey, 3 AS _grp, 0 AS _o, 'document ' || %s || ' already exists in %s' AS _msg FROM %s WHERE %s IN (SELECT %s FROM %s)%s",
+		tk, b.target.FullName(), b.tmp("o0"), tk, tk, b.target.SQLName(), creates))
 	// Required target fields left empty by the mapping.
 	for _, o := range b.plan.Outputs {
 		var checks []string
@@ -197,31 +197,53 @@ func (b *builder) write() {
 	}
 	good := func(col string) string { return col + " NOT IN (SELECT _hkey FROM " + b.tmp("bad") + ")" }
 	w := func(name, sql string) { b.plan.Write = append(b.plan.Write, Statement{Name: name, SQL: sql}) }
+	upsert := b.f.Document.Upsert != nil
 	for _, o := range b.plan.Outputs {
 		cols := make([]string, len(o.Columns))
 		for i, c := range o.Columns {
 			cols[i] = catalog.Ident(c)
 		}
-		w("insert "+o.Target.FullName(), fmt.Sprintf("INSERT INTO %s (%s)\nSELECT %s FROM %s WHERE %s",
-			o.Target.SQLName(), strings.Join(cols, ", "), strings.Join(cols, ", "), o.Temp, good("_hkey")))
+		only := ""
+		if o.Header && upsert {
+			only = " AND _existing IS NULL"
+		}
+		w("insert "+o.Target.FullName(), fmt.Sprintf("INSERT INTO %s (%s)\nSELECT %s FROM %s WHERE %s%s",
+			o.Target.SQLName(), strings.Join(cols, ", "), strings.Join(cols, ", "), o.Temp, good("_hkey"), only))
+		if o.Header && upsert && len(o.Columns) > 1 {
+			var set []string
+			for _, c := range o.Columns[1:] {
+				set = append(set, catalog.Ident(c)+" = o."+catalog.Ident(c))
+			}
+			w("update "+o.Target.FullName(), fmt.Sprintf("UPDATE %s SET %s\nFROM %s o\nWHERE %s.%s = o._existing AND o._update AND %s",
+				o.Target.SQLName(), strings.Join(set, ", "), o.Temp, catalog.Ident(o.Target.Name), key(o.Target), good("o._hkey")))
+		}
 	}
 	h := b.header
 	hName := catalog.Ident(h.Name)
 	status, errCol := catalog.Ident(b.f.Source.Status), catalog.Ident(b.f.Source.Error)
-	set := fmt.Sprintf("%s = 'Exported', %s = NULL", status, errCol)
-	if link := b.f.Document.WriteBack.Link; link != "" {
-		set += ", " + catalog.Ident(link) + " = w._link"
+	var set []string
+	if b.tracked() {
+		set = append(set, fmt.Sprintf("%s = 'Exported', %s = NULL", status, errCol))
 	}
-	w("write back "+h.FullName(), fmt.Sprintf(`UPDATE %s SET %s
-FROM (SELECT _hkey, max_by(_doc_id, _split) AS _link FROM %s GROUP BY 1) w
-WHERE %s.%s = w._hkey AND %s`, h.SQLName(), set, b.tmp("docs"), hName, key(h), good("w._hkey")))
-	if b.f.Document.WhenEmpty == "skip" && b.hasSeq {
+	links := fmt.Sprintf("(SELECT _hkey, max_by(_doc_id, _split) AS _link FROM %s GROUP BY 1)", b.tmp("docs"))
+	if upsert {
+		links = fmt.Sprintf("(SELECT _hkey, coalesce(_existing, %s) AS _link FROM %s)", key(b.target), b.tmp("o0"))
+	}
+	if link := b.f.Document.WriteBack.Link; link != "" {
+		set = append(set, catalog.Ident(link)+" = w._link")
+	}
+	if len(set) > 0 {
+		w("write back "+h.FullName(), fmt.Sprintf(`UPDATE %s SET %s
+FROM %s w
+WHERE %s.%s = w._hkey AND %s`, h.SQLName(), strings.Join(set, ", "), links, hName, key(h), good("w._hkey")))
+	}
+	if b.f.Document.WhenEmpty == "skip" && b.hasSeq && b.tracked() {
 		w("export empty "+h.FullName(), fmt.Sprintf(`UPDATE %s SET %s = 'Exported', %s = NULL
 WHERE %s IN (SELECT %s FROM %s WHERE _ready) AND %s NOT IN (SELECT _hkey FROM %s) AND %s`,
 			h.SQLName(), status, errCol, key(h), key(h), b.tmp("h"), key(h), b.tmp("docs"), good(key(h))))
 	}
 	for _, k := range b.kindList {
-		if k.fromHdr || k.WriteBack.Link == "" || b.lines == nil {
+		if k.fromHdr || k.Skip || k.WriteBack.Link == "" || b.lines == nil {
 			continue
 		}
 		var out Output
@@ -235,10 +257,16 @@ FROM %s o
 WHERE o._kind = %d AND %s.%s = o._lkey AND %s`, b.lines.SQLName(), catalog.Ident(k.WriteBack.Link), key(out.Target),
 			out.Temp, k.index, catalog.Ident(b.lines.Name), key(b.lines), good("o._hkey")))
 	}
-	w("mark errors "+h.FullName(), fmt.Sprintf(`UPDATE %s SET %s = 'Export Error', %s = b._msg
+	if b.tracked() {
+		w("mark errors "+h.FullName(), fmt.Sprintf(`UPDATE %s SET %s = 'Export Error', %s = b._msg
 FROM %s b
 WHERE %s.%s = b._hkey`, h.SQLName(), status, errCol, b.tmp("bad"), hName, key(h)))
+	}
 
+	docsWritten := ""
+	if upsert {
+		docsWritten = " AND (_existing IS NULL OR _update)"
+	}
 	lines := "0"
 	var parts []string
 	for _, o := range b.plan.Outputs {
@@ -253,6 +281,6 @@ WHERE %s.%s = b._hkey`, h.SQLName(), status, errCol, b.tmp("bad"), hName, key(h)
   (SELECT count(*) FROM %[1]s WHERE _ready) AS selected,
   (SELECT count(*) FROM %[1]s WHERE NOT _ready) AS waiting,
   (SELECT count(*) FROM %[2]s) AS errors,
-  (SELECT count(*) FROM %[3]s WHERE %[4]s) AS documents,
-  %[5]s AS lines`, b.tmp("h"), b.tmp("bad"), b.tmp("o0"), good("_hkey"), lines)
+  (SELECT count(*) FROM %[3]s WHERE %[4]s%[6]s) AS documents,
+  %[5]s AS lines`, b.tmp("h"), b.tmp("bad"), b.tmp("o0"), good("_hkey"), lines, docsWritten)
 }

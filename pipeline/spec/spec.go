@@ -31,7 +31,7 @@ type Flow struct {
 // Source names the source tables.
 type Source struct {
 	Table  string      `koanf:"table" doc:"the header table, e.g. oim.invoice"`
-	Status string      `koanf:"status" doc:"the export status column (default export_status)"`
+	Status string      `koanf:"status" doc:"the export status column (default export_status); none: the source has no export status, select decides alone"`
 	Error  string      `koanf:"error" doc:"the export error column (default export_error)"`
 	Lines  *LineSource `koanf:"lines" doc:"the line table, if the records have lines"`
 }
@@ -66,11 +66,19 @@ type Rule struct {
 type Document struct {
 	Into      string           `koanf:"into" doc:"the target header table, e.g. acct.sales_invoice"`
 	IDPrefix  string           `koanf:"id_prefix" doc:"document ids are <id_prefix><source id>/<split>"`
+	ID        string           `koanf:"id" doc:"an expression giving the document id instead (flows without lines only)"`
+	Upsert    *Upsert          `koanf:"upsert" doc:"update or link existing target rows instead of always creating"`
 	LineLimit string           `koanf:"line_limit" doc:"expression giving the most lines per document; more are split"`
 	WhenEmpty string           `koanf:"when_empty" doc:"a record with no lines: error (default), skip (export with no document) or document"`
 	Fields    map[string]Field `koanf:"fields" doc:"target field -> source path, {value: static} or {expr: expression}"`
 	WriteBack WriteBack        `koanf:"write_back" doc:"what the source gets back"`
 	Lines     []LineKind       `koanf:"lines" doc:"the kinds of document lines, in output order"`
+}
+
+// Upsert makes a flow update or link an existing target row when there is one.
+type Upsert struct {
+	Existing string `koanf:"existing" doc:"expression giving the key of the existing target row, nil to create one"`
+	Update   string `koanf:"update" doc:"condition: write the mapped fields onto the existing row (else only link it)"`
 }
 
 // LineKind is one kind of document line: made from source lines, or one extra line per
@@ -79,6 +87,7 @@ type LineKind struct {
 	Name      string           `koanf:"name" doc:"a name for messages, e.g. discount"`
 	From      string           `koanf:"from" doc:"lines (one per source line) or header (one extra line per record)"`
 	When      string           `koanf:"when" doc:"condition for this kind; source lines take the first kind whose condition holds"`
+	Skip      bool             `koanf:"skip" doc:"source lines of this kind make no document line (and are no error)"`
 	Into      string           `koanf:"into" doc:"the target line table"`
 	Parent    string           `koanf:"parent" doc:"the target column holding the document id"`
 	Fields    map[string]Field `koanf:"fields" doc:"target field -> source path, {value: static} or {expr: expression}"`
@@ -140,10 +149,12 @@ type ModelTable struct {
 // ModelLookup declares a lookup: find the row of Table whose Match columns equal the
 // arguments (and, with Within, whose [start, end] holds the last argument).
 type ModelLookup struct {
-	Table  string   `koanf:"table" doc:"the table searched"`
-	Match  []string `koanf:"match" doc:"columns compared with the leading arguments"`
-	Within []string `koanf:"within" doc:"[start column, end column] holding the last argument"`
-	Doc    string   `koanf:"doc" doc:"what the lookup finds"`
+	Table  string            `koanf:"table" doc:"the table searched"`
+	Match  []string          `koanf:"match" doc:"columns compared with the leading arguments"`
+	Within []string          `koanf:"within" doc:"[start column, end column] holding the last argument"`
+	Fold   bool              `koanf:"fold" doc:"compare text trimmed and case-insensitively"`
+	Where  map[string]string `koanf:"where" doc:"only rows whose column equals the value: column -> value"`
+	Doc    string            `koanf:"doc" doc:"what the lookup finds"`
 }
 
 // Problem is a spec error at a position.
