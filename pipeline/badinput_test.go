@@ -38,7 +38,7 @@ func TestBadInputIsRefusedAndNothingIsWritten(t *testing.T) {
 		want  []string
 	}{
 		{name: "unknown flow", flows: []string{"sales-invoicez"},
-			want: []string{`unknown flow "sales-invoicez"`, "flows: sales-invoices"}},
+			want: []string{`unknown flow "sales-invoicez"`, "(flows: vendor-accounts, payable-invoices, payable-credit-notes, sales-invoices, sales-credit-notes, journals)"}},
 		{name: "missing table", sql: "DROP TABLE oim.shipment",
 			want: []string{"model.yaml:61:5: unknown table oim.shipment: the database lacks it"}},
 		{name: "missing column", sql: "ALTER TABLE oim.invoice DROP COLUMN total_tax",

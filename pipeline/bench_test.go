@@ -13,7 +13,6 @@ import (
 
 	"github.com/oimconnect/oimconnect/cmd/oimconnect/demodata"
 	"github.com/oimconnect/oimconnect/pipeline"
-	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 )
@@ -24,18 +23,11 @@ const benchCompany = "Acme UK Ltd"
 func generated(t testing.TB, dir string, n int) string {
 	t.Helper()
 	path := filepath.Join(dir, fmt.Sprintf("gen-%d.duckdb", n))
-	db, err := sql.Open("duckdb", path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := fixture.Open(t, path)
 	defer db.Close()
-	ctx := context.Background()
-	if err := catalog.Init(ctx, db); err != nil {
-		t.Fatal(err)
-	}
 	opt := demodata.DefaultOptions()
 	opt.Invoices = n
-	if _, err := demodata.Generate(ctx, db, opt); err != nil {
+	if _, err := demodata.Generate(context.Background(), db, opt); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -68,6 +68,8 @@ func (s Summary) String() string {
 type Request struct {
 	Flows []string // empty: every flow, in order
 	IDs   []string // empty: every selected record
+	// DryRun computes every flow, counts and failures included, then rolls it back.
+	DryRun bool
 }
 
 // Engine runs flows against one DuckDB database holding both schemas.
@@ -231,7 +233,7 @@ func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 	}
 	var out []Summary
 	for _, p := range plans {
-		s, err := e.runFlow(ctx, p)
+		s, err := e.runFlow(ctx, p, req.DryRun)
 		if err != nil {
 			return out, fmt.Errorf("flow %s: %w (rolled back: nothing of this flow was written)", p.Flow, err)
 		}
@@ -242,7 +244,7 @@ func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 	return out, nil
 }
 
-func (e *Engine) runFlow(ctx context.Context, p *plan.Plan) (s Summary, err error) {
+func (e *Engine) runFlow(ctx context.Context, p *plan.Plan, dryRun bool) (s Summary, err error) {
 	start := time.Now()
 	s.Flow = p.Flow
 	conn, err := e.DB.Conn(ctx)
@@ -294,6 +296,10 @@ func (e *Engine) runFlow(ctx context.Context, p *plan.Plan) (s Summary, err erro
 			}
 			e.log.Warn("record not exported", "flow", p.Flow, "id", f.ID, "reason", f.Reason)
 		}
+	}
+	if dryRun {
+		s.Duration = time.Since(start)
+		return s, tx.Rollback()
 	}
 	for _, st := range p.Write {
 		if err = exec(st); err != nil {

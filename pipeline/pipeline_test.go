@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -178,5 +179,19 @@ func TestEditedSpecChangesTheOutput(t *testing.T) {
 		"## SELECT export_status FROM oim.invoice WHERE id = 'INV-SC'\nexport_status\nNew\n\n"
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestDryRunCountsEverythingAndWritesNothing(t *testing.T) {
+	e := engine(t, fixture.DB(t, "sales-invoices.sql"), salesSettings)
+	before := fixture.Dump(t, e.DB, salesDump...)
+	dry := run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}, DryRun: true})[0]
+	if after := fixture.Dump(t, e.DB, salesDump...); after != before {
+		t.Fatalf("a dry run wrote:\n%s", after)
+	}
+	real := run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}})[0]
+	dry.Duration, real.Duration = 0, 0
+	if fmt.Sprint(dry) != fmt.Sprint(real) || len(dry.Failures) != 6 || dry.Failures[0].ID != "INV-BADLINES" {
+		t.Errorf("a dry run reports what the run does:\ndry  %v %v\nreal %v", dry, dry.Failures, real)
 	}
 }

@@ -33,13 +33,9 @@ func (q *Query) builtin(x *ast.BuiltinNode) (value, error) {
 			}
 		}
 	}
-	args := make([]value, len(x.Arguments))
-	for i, a := range x.Arguments {
-		v, err := q.scalar(a)
-		if err != nil {
-			return v, err
-		}
-		args[i] = v
+	args, err := q.scalars(x.Arguments)
+	if err != nil {
+		return value{}, err
 	}
 	one := func(kind catalog.Kind) error {
 		if len(args) != 1 {

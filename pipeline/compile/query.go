@@ -325,6 +325,19 @@ func (q *Query) node(n ast.Node) (value, error) {
 	return value{}, q.errAt(n, "this kind of expression (%T) cannot be evaluated by the connector", n)
 }
 
+// scalars translates arguments that must be plain values.
+func (q *Query) scalars(nodes []ast.Node) ([]value, error) {
+	out := make([]value, len(nodes))
+	for i, n := range nodes {
+		v, err := q.scalar(n)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
 // scalar translates a node that must be a plain value.
 func (q *Query) scalar(n ast.Node) (value, error) {
 	v, err := q.node(n)
@@ -652,13 +665,9 @@ func (q *Query) call(x *ast.CallNode) (value, error) {
 	if !ok {
 		return value{}, q.errAt(x, "only named functions can be called")
 	}
-	args := make([]value, len(x.Arguments))
-	for i, a := range x.Arguments {
-		v, err := q.scalar(a)
-		if err != nil {
-			return v, err
-		}
-		args[i] = v
+	args, err := q.scalars(x.Arguments)
+	if err != nil {
+		return value{}, err
 	}
 	if l, ok := q.scope.Env.Lookups[id.Value]; ok {
 		return q.lookup(x, l, args)
