@@ -1,0 +1,262 @@
+// Command oimconnect exports Order and Inventory Management records into Accounting
+// documents, as the flow specs say. Run `oimconnect help` for the commands.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
+	"github.com/oimconnect/oimconnect/pipeline/config"
+)
+
+// Exit statuses.
+const (
+	exitOK      = 0 // every selected record exported
+	exitRecords = 1 // some records failed: they carry Export Error
+	exitInput   = 2 // usage, configuration, spec or database layout error: nothing written
+	exitRun     = 3 // the run failed midway (database error): the failing flow was rolled back
+)
+
+const usage = `oimconnect exports Order and Inventory Management (OIM) records into Accounting
+documents: invoices to sales invoices, and more, as declared by flow specs.
+
+Usage:
+  oimconnect run --db FILE [--config FILE] [--flow NAME]... [--id ID]... [--dry-run]
+      Export from and into one DuckDB file holding the oim and acct schemas.
+      --flow limits the flows (default: all, in order); --id limits the run to
+      those source records (the record page action). Prints one summary line
+      per flow. --dry-run computes everything and writes nothing.
+  oimconnect demo [--db FILE] [--invoices N] [--seed N]
+      Generate a realistic OIM data set into a new DuckDB file and export it.
+  oimconnect generate --db FILE [--invoices N] [--seed N]
+      Create the schemas and generate the demo data set, without exporting.
+  oimconnect init --db FILE
+      Create the oim and acct schemas (the contract's DDL) in a DuckDB file.
+  oimconnect plan --db FILE [--flow NAME]...
+      Print the SQL each flow runs, without running it.
+  oimconnect flows [--specs DIR]
+      List the flows in run order.
+
+Common flags:
+  --config FILE   YAML configuration (db, specs, settings, log)
+  --specs DIR     flow specs replacing the embedded defaults
+  --log-level L   debug, info, warn, error (default info)
+
+Configuration layers, later wins: defaults, --config file, OIMCONNECT_* environment
+variables (OIMCONNECT_DB, OIMCONNECT_SETTINGS__TAX_SUMMARY_LINE=true), flags.
+
+Exit status: 0 every selected record exported; 1 some records failed (they carry
+Export Error and the reason); 2 usage, configuration or spec error (nothing
+written); 3 the run failed midway (the failing flow was rolled back).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		if len(args) == 0 {
+			return exitInput
+		}
+		return exitOK
+	}
+	cmd, args := args[0], args[1:]
+	fs := pflag.NewFlagSet(cmd, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	configFile := fs.String("config", "", "YAML configuration file")
+	fs.String("db", "", "DuckDB file holding the oim and acct schemas")
+	fs.String("specs", "", "directory of flow specs replacing the embedded defaults")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error")
+	flows := fs.StringArray("flow", nil, "run only this flow (repeatable)")
+	ids := fs.StringArray("id", nil, "export only this source record (repeatable)")
+	dryRun := fs.Bool("dry-run", false, "compute the whole run, then roll it back: nothing is written")
+	invoices := fs.Int("invoices", 3000, "demo: number of invoices to generate")
+	seed := fs.Int64("seed", 1, "demo: random seed")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "oimconnect %s: %v\n\n%s", cmd, err, usage)
+		return exitInput
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "oimconnect %s: unexpected argument %q\n", cmd, fs.Arg(0))
+		return exitInput
+	}
+	if cmd == "demo" && !fs.Changed("db") {
+		_ = fs.Set("db", "demo.duckdb")
+	}
+	cfg, err := config.Load(*configFile, fs)
+	if err != nil {
+		fmt.Fprintf(stderr, "oimconnect: %v\n", err)
+		return exitInput
+	}
+	if *logLevel != "" {
+		cfg.Log.Level = *logLevel
+	}
+	if cmd == "demo" && *configFile == "" {
+		// The demo's sales orders with no company name mean the default company, and
+		// documents are posted so the credit notes find complete invoices in one run.
+		cfg.Settings.DefaultCompany = "Acme UK Ltd"
+		cfg.Settings.AutoPost = config.AutoPost{SalesInvoices: true, SalesCreditNotes: true, PayableInvoices: true, PayableCreditNotes: true, Journals: true}
+	}
+	log := newLogger(cfg.Log, stderr)
+	switch cmd {
+	case "run":
+		return runFlows(ctx, cfg, log, pipeline.Request{Flows: *flows, IDs: *ids, DryRun: *dryRun}, stdout, stderr)
+	case "plan":
+		return printPlan(ctx, cfg, log, pipeline.Request{Flows: *flows, IDs: *ids}, stdout, stderr)
+	case "init":
+		return initDB(ctx, cfg, stdout, stderr)
+	case "generate", "demo":
+		if code := generate(ctx, cfg, *invoices, *seed, cmd == "demo", stdout, stderr); code != exitOK || cmd == "generate" {
+			return code
+		}
+		code := runFlows(ctx, cfg, log, pipeline.Request{Flows: *flows}, stdout, stderr)
+		if code == exitRecords {
+			// The demo data holds invalid records on purpose: show some of their reasons.
+			showErrors(ctx, cfg.DB, stdout)
+			return exitOK
+		}
+		return code
+	case "flows":
+		set, err := pipeline.LoadSpecs(cfg.Specs)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		for _, f := range set.Ordered() {
+			fmt.Fprintf(stdout, "%-22s %s\n", f.Name, f.Description)
+		}
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "oimconnect: unknown command %q\n\n%s", cmd, usage)
+	return exitInput
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// fail prints an error and maps it to an exit status.
+func fail(stderr io.Writer, err error) int {
+	var in *pipeline.InputError
+	if errors.As(err, &in) {
+		fmt.Fprintf(stderr, "oimconnect: %v\n", err)
+		return exitInput
+	}
+	fmt.Fprintf(stderr, "oimconnect: %v\n", err)
+	return exitRun
+}
+
+// withEngine opens the engine for do and closes it after.
+func withEngine(ctx context.Context, cfg *config.Config, log *slog.Logger, stderr io.Writer, do func(*pipeline.Engine) int) int {
+	eng, err := pipeline.Open(ctx, cfg, log)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer eng.Close()
+	return do(eng)
+}
+
+func runFlows(ctx context.Context, cfg *config.Config, log *slog.Logger, req pipeline.Request, stdout, stderr io.Writer) int {
+	return withEngine(ctx, cfg, log, stderr, func(eng *pipeline.Engine) int { return runWith(ctx, eng, req, stdout, stderr) })
+}
+
+func runWith(ctx context.Context, eng *pipeline.Engine, req pipeline.Request, stdout, stderr io.Writer) int {
+	if isTerminal(stderr) {
+		eng.Progress = func(flow, step string) {
+			fmt.Fprintf(stderr, "\r\033[K%s: %s", flow, step)
+		}
+	}
+	sums, err := eng.Run(ctx, req)
+	if eng.Progress != nil {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
+	failed := false
+	for _, s := range sums {
+		if req.DryRun {
+			fmt.Fprintln(stdout, s.String()+" [dry run: nothing written]")
+		} else {
+			fmt.Fprintln(stdout, s)
+		}
+		failed = failed || s.Errors > 0
+	}
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if failed {
+		return exitRecords
+	}
+	return exitOK
+}
+
+func printPlan(ctx context.Context, cfg *config.Config, log *slog.Logger, req pipeline.Request, stdout, stderr io.Writer) int {
+	return withEngine(ctx, cfg, log, stderr, func(eng *pipeline.Engine) int { return printPlanWith(ctx, eng, req, stdout, stderr) })
+}
+
+func printPlanWith(ctx context.Context, eng *pipeline.Engine, req pipeline.Request, stdout, stderr io.Writer) int {
+	plans, err := eng.Plan(ctx, req)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	for _, p := range plans {
+		fmt.Fprintf(stdout, "-- flow %s\n", p.Flow)
+		for _, st := range p.Stage {
+			fmt.Fprintf(stdout, "\n-- stage: %s\n%s;\n", st.Name, st.SQL)
+		}
+		for _, st := range p.Write {
+			fmt.Fprintf(stdout, "\n-- write: %s\n%s;\n", st.Name, st.SQL)
+		}
+		fmt.Fprintln(stdout)
+	}
+	return exitOK
+}
+
+func initDB(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) int {
+	if cfg.DB == "" {
+		return fail(stderr, &pipeline.InputError{Err: errors.New("init needs --db FILE")})
+	}
+	db, err := sql.Open("duckdb", cfg.DB)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer db.Close()
+	if err := catalog.Init(ctx, db); err != nil {
+		return fail(stderr, err)
+	}
+	fmt.Fprintf(stdout, "schemas oim and acct ready in %s\n", cfg.DB)
+	return exitOK
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0 && !strings.EqualFold(os.Getenv("TERM"), "dumb")
+}

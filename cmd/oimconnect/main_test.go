@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/oimconnect/oimconnect/pipeline/fixture"
+)
+
+// binary is the oimconnect executable built once for these end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "oimconnect-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "oimconnect")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build oimconnect: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// cli runs the built binary with args and a clean OIMCONNECT_ environment.
+func cli(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OIMCONNECT_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+func writeFile(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const salesConfig = `settings:
+  default_company: Acme UK Ltd
+  sales_invoice_line_limit: 3
+  tax_summary_line: true
+`
+
+var summaryLine = regexp.MustCompile(`^sales-invoices: selected (\d+), exported (\d+), documents (\d+), lines (\d+), waiting (\d+), errors (\d+) \(`)
+
+func TestRunExportsAndSummarises(t *testing.T) {
+	t.Parallel()
+	db := fixture.DB(t, "sales-invoices.sql")
+	cfg := writeFile(t, t.TempDir(), "config.yaml", salesConfig)
+	r := cli(t, nil, "run", "--db", db, "--config", cfg, "--flow", "sales-invoices")
+	if r.code != 1 {
+		t.Fatalf("some records fail in the fixture: want exit 1, got %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	m := summaryLine.FindStringSubmatch(r.stdout)
+	if m == nil || strings.Join(m[1:], ",") != "13,7,8,16,2,6" {
+		t.Fatalf("summary: %q", r.stdout)
+	}
+	if !strings.Contains(r.stderr, `msg="flow done" flow=sales-invoices selected=13`) {
+		t.Errorf("want a structured log line for the flow, got %q", r.stderr)
+	}
+	// The same run again: nothing new, the six failures retried and failing again.
+	r = cli(t, nil, "run", "--db", db, "--config", cfg)
+	m = summaryLine.FindStringSubmatch(r.stdout)
+	if r.code != 1 || m == nil || strings.Join(m[1:], ",") != "6,0,0,0,2,6" {
+		t.Fatalf("rerun: exit %d, %q", r.code, r.stdout)
+	}
+}
+
+func TestRunOneRecord(t *testing.T) {
+	t.Parallel()
+	db := fixture.DB(t, "sales-invoices.sql")
+	r := cli(t, []string{"OIMCONNECT_SETTINGS__DEFAULT_COMPANY=Acme UK Ltd"}, "run", "--db", db, "--flow", "sales-invoices", "--id", "INV-OK")
+	m := summaryLine.FindStringSubmatch(r.stdout)
+	if r.code != 0 || m == nil || strings.Join(m[1:], ",") != "1,1,1,2,0,0" {
+		t.Fatalf("exit %d, %q %s", r.code, r.stdout, r.stderr)
+	}
+	conn, err := sql.Open("duckdb", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var exported int
+	if err := conn.QueryRow("SELECT count(*) FROM oim.invoice WHERE export_status = 'Exported'").Scan(&exported); err != nil || exported != 1 {
+		t.Errorf("only INV-OK is exported: %d, %v", exported, err)
+	}
+}
+
+func TestEditedSpecDirectoryWithoutRebuilding(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, name := range []string{"model.yaml", "sales-invoices.yaml"} {
+		data, err := os.ReadFile(filepath.Join(fixture.Root(), "specs", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Replace(string(data), "Calculate Income Schedule: {value: false}", "Calculate Income Schedule: {value: true}", 1)
+		writeFile(t, dir, name, text)
+	}
+	db := fixture.DB(t, "sales-invoices.sql")
+	r := cli(t, nil, "run", "--db", db, "--specs", dir, "--id", "INV-OK")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	conn, _ := sql.Open("duckdb", db)
+	defer conn.Close()
+	var n int
+	if err := conn.QueryRow("SELECT count(*) FILTER (WHERE calculate_income_schedule) FROM acct.sales_invoice_line_item WHERE oim_invoice_line_id IS NOT NULL").Scan(&n); err != nil || n != 2 {
+		t.Errorf("the edited static value reaches the output: %d rows with true, %v", n, err)
+	}
+}
+
+func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	badYAML := filepath.Join(dir, "bad-specs")
+	if err := os.Mkdir(badYAML, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	model, _ := os.ReadFile(filepath.Join(fixture.Root(), "specs", "model.yaml"))
+	writeFile(t, badYAML, "model.yaml", string(model))
+	writeFile(t, badYAML, "sales-invoices.yaml", "flow: sales-invoices\nsource:\n  table: [oim.invoice\n")
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flow", []string{"--flow", "nope"}, `unknown flow "nope"`},
+		{"malformed YAML", []string{"--specs", badYAML}, "sales-invoices.yaml:2:1: malformed YAML: did not find expected ',' or ']'"},
+		{"wrong setting type", []string{"--config", writeFile(t, dir, "c.yaml", "settings:\n  sales_invoice_line_limit: many\n")}, "sales_invoice_line_limit"},
+		{"unknown setting", []string{"--config", writeFile(t, dir, "u.yaml", "settings:\n  tax_summary: true\n")}, `c.yaml`},
+		{"unknown flag", []string{"--flw", "x"}, "unknown flag: --flw"},
+	}
+	cases[3].want = `unknown key "tax_summary" in settings`
+	for _, c := range cases {
+		db := fixture.DB(t, "sales-invoices.sql")
+		r := cli(t, nil, append([]string{"run", "--db", db}, c.args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%s: want exit 2 and %q, got %d\n%s", c.name, c.want, r.code, r.stderr)
+		}
+		conn, _ := sql.Open("duckdb", db)
+		var n int
+		_ = conn.QueryRow("SELECT count(*) FROM acct.sales_invoice").Scan(&n)
+		conn.Close()
+		if n != 0 {
+			t.Errorf("%s: %d documents written", c.name, n)
+		}
+	}
+	r := cli(t, nil, "run", "--db", filepath.Join(dir, "missing.duckdb"))
+	if r.code != 2 || !strings.Contains(r.stderr, "missing.duckdb") {
+		t.Errorf("missing database: %d %s", r.code, r.stderr)
+	}
+	r = cli(t, nil, "run", "--db", filepath.Join(dir, "oim.duckdb"))
+	if r.code != 2 {
+		t.Errorf("missing oim.duckdb: %d %s", r.code, r.stderr)
+	}
+}
+
+func TestHelpTeaches(t *testing.T) {
+	t.Parallel()
+	r := cli(t, nil, "help")
+	for _, want := range []string{"oimconnect run --db FILE", "--id", "Exit status", "OIMCONNECT_"} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("help lacks %q (exit %d)", want, r.code)
+		}
+	}
+	if r := cli(t, nil); r.code != 2 {
+		t.Errorf("no command: want exit 2, got %d", r.code)
+	}
+}
+
+func TestPlanPrintsSQL(t *testing.T) {
+	t.Parallel()
+	db := fixture.DB(t, "sales-invoices.sql")
+	r := cli(t, nil, "plan", "--db", db, "--flow", "sales-invoices")
+	if r.code != 0 || !strings.Contains(r.stdout, "INSERT INTO \"acct\".\"sales_invoice\"") || !strings.Contains(r.stdout, "-- stage: h") {
+		t.Errorf("plan: %d %s", r.code, r.stderr)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "demo.duckdb")
+	r := cli(t, nil, "demo", "--db", db, "--invoices", "400")
+	if r.code != 0 {
+		t.Fatalf("demo: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	m := summaryLine.FindStringSubmatch(r.stdout[strings.Index(r.stdout, "sales-invoices:"):])
+	if m == nil || m[2] == "0" || m[3] == "0" || m[6] == "0" {
+		t.Fatalf("the demo exports documents and shows some planted errors: %q", r.stdout)
+	}
+}
