@@ -74,7 +74,7 @@ const salesConfig = `settings:
   tax_summary_line: true
 `
 
-var summaryLine = regexp.MustCompile(`^sales-invoices: selected (\d+), exported (\d+), documents (\d+), lines (\d+), waiting (\d+), errors (\d+) \(`)
+var summaryLine = regexp.MustCompile(`(?m)^sales-invoices: selected (\d+), exported (\d+), documents (\d+), lines (\d+), waiting (\d+), errors (\d+) \(`)
 
 func TestRunExportsAndSummarises(t *testing.T) {
 	t.Parallel()
