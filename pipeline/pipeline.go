@@ -146,6 +146,26 @@ func failures(ctx context.Context, tx *sql.Tx, bad string) ([]Failure, error) {
 	return out, rows.Err()
 }
 
+// OpenContract is an engine over an empty in-memory database holding the contract's
+// schemas: for checking specs when no database is at hand.
+func OpenContract(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, error) {
+	set, err := LoadSpecs(cfg.Specs)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return nil, err
+	}
+	if err := catalog.Init(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	c := *cfg
+	c.DB = "the contract's schemas"
+	return &Engine{DB: db, Specs: set, cfg: &c, log: log}, nil
+}
+
 // CheckFileName refuses DuckDB files named oim.* or acct.*: DuckDB names the database
 // after the file, and a database called oim makes "oim.invoice" ambiguous.
 func CheckFileName(path string) error {

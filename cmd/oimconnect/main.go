@@ -19,6 +19,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/spec"
 )
 
 // Exit statuses.
@@ -46,6 +47,12 @@ Usage:
       Create the oim and acct schemas (the contract's DDL) in a DuckDB file.
   oimconnect plan --db FILE [--flow NAME]...
       Print the SQL each flow runs, without running it.
+  oimconnect validate [--config FILE] [--db FILE] [SPEC_DIR]
+      Check the specs and the configuration without touching data: keys and
+      types, tables, columns and paths, target fields, required fields left
+      unmapped, expressions. Against the database's tables with --db, else
+      against the contract's schemas. Every problem is reported with
+      file:line:column; exit status 2 when there is one.
   oimconnect flows [--specs DIR]
       List the flows in run order.
 
@@ -97,7 +104,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "oimconnect %s: %v\n\n%s", cmd, err, usage)
 		return exitInput
 	}
-	if fs.NArg() > 0 {
+	if cmd == "validate" && fs.NArg() == 1 && !fs.Changed("specs") {
+		_ = fs.Set("specs", fs.Arg(0))
+	} else if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "oimconnect %s: unexpected argument %q\n", cmd, fs.Arg(0))
 		return exitInput
 	}
@@ -126,6 +135,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return printPlan(ctx, cfg, log, pipeline.Request{Flows: *flows, IDs: *ids}, stdout, stderr)
 	case "init":
 		return initDB(ctx, cfg, stdout, stderr)
+	case "validate":
+		return validate(ctx, cfg, log, stdout, stderr)
 	case "generate", "demo":
 		if code := generate(ctx, cfg, *invoices, *seed, cmd == "demo", stdout, stderr); code != exitOK || cmd == "generate" {
 			return code
@@ -232,6 +243,34 @@ func printPlanWith(ctx context.Context, eng *pipeline.Engine, req pipeline.Reque
 			fmt.Fprintf(stdout, "\n-- write: %s\n%s;\n", st.Name, st.SQL)
 		}
 		fmt.Fprintln(stdout)
+	}
+	return exitOK
+}
+
+func validate(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, stderr io.Writer) int {
+	open := pipeline.OpenContract
+	if cfg.DB != "" {
+		open = pipeline.Open
+	}
+	eng, err := open(ctx, cfg, log)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer eng.Close()
+	plans, err := eng.Plan(ctx, pipeline.Request{})
+	if err != nil {
+		var probs spec.Problems
+		if errors.As(err, &probs) {
+			for _, p := range probs {
+				fmt.Fprintln(stderr, p)
+			}
+			fmt.Fprintf(stderr, "%d problem(s)\n", len(probs))
+			return exitInput
+		}
+		return fail(stderr, err)
+	}
+	for _, p := range plans {
+		fmt.Fprintf(stdout, "ok  %s\n", p.Flow)
 	}
 	return exitOK
 }

@@ -15,10 +15,10 @@ func functionNames() []string { return transforms.Names() }
 // builtin translates expr's built-in functions: aggregates over lines and a few scalars.
 func (q *Query) builtin(x *ast.BuiltinNode) (value, error) {
 	switch x.Name {
-	case "any", "all", "none", "count", "sum", "min", "max", "len":
+	case "any", "all", "none", "count", "sum", "min", "max", "len", "first", "last":
 		// min(map(lines, .x)), max(...) and sum(...): expr accepts .x in min and max only
 		// inside map().
-		if len(x.Arguments) == 1 && (x.Name == "min" || x.Name == "max" || x.Name == "sum") {
+		if len(x.Arguments) == 1 && (x.Name == "min" || x.Name == "max" || x.Name == "sum" || x.Name == "first" || x.Name == "last") {
 			if m, ok := x.Arguments[0].(*ast.BuiltinNode); ok && m.Name == "map" && len(m.Arguments) == 2 {
 				if first, err := q.node(m.Arguments[0]); err == nil && first.lines {
 					agg := &ast.BuiltinNode{Name: x.Name, Arguments: m.Arguments}
@@ -73,7 +73,7 @@ func (q *Query) builtin(x *ast.BuiltinNode) (value, error) {
 	if f, ok := q.scope.Env.function(x.Name); ok {
 		return q.apply(x, f, args)
 	}
-	return value{}, q.errAt(x, "built-in %s() is not supported here (supported: any, all, none, count, sum over lines, min(map(lines, .x)), max(map(lines, .x)); len, upper, lower, trim, abs, date)", x.Name)
+	return value{}, q.errAt(x, "built-in %s() is not supported here (supported: any, all, none, count, sum over lines, min, max, first, last of map(lines, .x); len, upper, lower, trim, abs, date)", x.Name)
 }
 
 // aggregate translates any/all/none/count/sum/min/max over the lines into one grouped
@@ -121,6 +121,19 @@ func (q *Query) aggregate(x *ast.BuiltinNode) (value, error) {
 			}
 			agg = "count_if(coalesce(" + inner + ", false))"
 		}
+	case "first", "last":
+		if len(x.Arguments) != 2 {
+			return value{}, q.errAt(x, "%s needs the field to read: %s(map(lines, .amount))", x.Name, x.Name)
+		}
+		dir := ""
+		if x.Name == "last" {
+			dir = " DESC"
+		}
+		var order []string
+		for _, o := range append(append([]string{}, lines.Order...), lines.Rel.Table.Key) {
+			order = append(order, sub.alias+"."+catalog.Ident(o)+dir)
+		}
+		out, agg, empty = typ, "first("+inner+" ORDER BY "+strings.Join(order, ", ")+")", "NULL"
 	case "sum", "min", "max":
 		if len(x.Arguments) != 2 {
 			return value{}, q.errAt(x, "%s needs the field to aggregate: %s(lines, .amount) or %s(map(lines, .amount))", x.Name, x.Name, x.Name)

@@ -1097,7 +1097,7 @@ func TestErrors(t *testing.T) {
 		{"expr", `upper(qty)`,
 			"expected a string here, this is a number\n | upper(qty)\n | ......^^^"},
 		{"expr", `split(name, ",")`,
-			"built-in split() is not supported here (supported: any, all, none, count, sum over lines, min(map(lines, .x)), max(map(lines, .x)); len, upper, lower, trim, abs, date)\n | split(name, \",\")\n | ^^^^^"},
+			"built-in split() is not supported here (supported: any, all, none, count, sum over lines, min, max, first, last of map(lines, .x); len, upper, lower, trim, abs, date)\n | split(name, \",\")\n | ^^^^^"},
 		{"expr", `name == (`,
 			"unexpected token EOF\n | name == (\n | ........^"},
 		{"expr", `qty > > 1`,

@@ -59,10 +59,11 @@ func (r Rel) columnNames() []string {
 }
 
 // Lines is the collection of a header's lines, which header expressions aggregate
-// with any/all/none/count/sum/min/max.
+// with any/all/none/count/sum, and min/max/first/last of map(lines, .x).
 type Lines struct {
 	Rel    Rel
-	Parent string // the line column holding the header key
+	Parent string   // the line column holding the header key
+	Order  []string // the columns giving source line order, for first and last
 }
 
 // Lookup finds a row of Table by value: `company_named(name)`, `period_for(company, date)`.

@@ -94,9 +94,7 @@ func (b *builder) lineLimit() string {
 func (b *builder) stageSequence() {
 	kinds := b.kinds()
 	limit := b.lineLimit()
-	if len(b.probs) > 0 {
-		return
-	}
+	b.kindList = kinds
 	var order []string
 	if b.lines != nil {
 		for i := range b.f.Source.Lines.Order {
@@ -181,9 +179,6 @@ func (b *builder) stageSequence() {
 		}
 		branches = append(branches, fmt.Sprintf("SELECT %s\n%s\nWHERE %s._ready AND %s", strings.Join(cols, ", "), q.From(), q.Alias(), when))
 	}
-	if len(b.probs) > 0 {
-		return
-	}
 	prefix := catalog.Literal(b.f.Document.IDPrefix)
 	if len(branches) > 0 {
 		split := "0"
@@ -242,7 +237,7 @@ func (b *builder) stagedLines() *compile.Lines {
 	if b.lines == nil {
 		return nil
 	}
-	return &compile.Lines{Rel: b.linesRel(), Parent: b.parent}
+	return &compile.Lines{Rel: b.linesRel(), Parent: b.parent, Order: b.f.Source.Lines.Order}
 }
 
 // mapped compiles one target field's source in a query.
@@ -344,9 +339,6 @@ func (b *builder) mapFields(q *compile.Query, at []string, target *catalog.Table
 // stageOutputs builds one output table per target: o0 for the documents, o1... for
 // each line target, holding the rows exactly as they will be inserted.
 func (b *builder) stageOutputs() {
-	if len(b.probs) > 0 {
-		return
-	}
 	doc := b.f.Document
 	target := b.table([]string{"document", "into"}, doc.Into)
 	if target == nil {

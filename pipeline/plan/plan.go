@@ -233,24 +233,17 @@ func (b *builder) build() {
 	if len(b.probs) > 0 {
 		return
 	}
+	// Every stage is planned even after a problem, so one pass reports them all; SQL
+	// built after a problem is never run.
 	b.stageHeaders()
-	if len(b.probs) > 0 {
-		return
-	}
 	b.env = &compile.Env{Lookups: b.m.Lookups, Constants: consts, Overrides: map[string]compile.Rel{
 		b.header.FullName(): b.headerRel(),
 	}}
 	if b.lines != nil {
 		b.stageLines()
 	}
-	if len(b.probs) > 0 {
-		return
-	}
 	b.stageSequence()
 	b.stageOutputs()
-	if len(b.probs) > 0 {
-		return
-	}
 	b.stageErrors()
 	b.write()
 }
@@ -300,7 +293,7 @@ func (b *builder) stageHeaders() {
 	}
 	var lines *compile.Lines
 	if b.lines != nil {
-		lines = &compile.Lines{Rel: compile.Rel{SQL: b.lines.SQLName(), Table: b.lines}, Parent: b.parent}
+		lines = &compile.Lines{Rel: compile.Rel{SQL: b.lines.SQLName(), Table: b.lines}, Parent: b.parent, Order: f.Source.Lines.Order}
 	}
 	ctes, last, extra := b.derive([]string{"derive", "header"}, f.Derive.Header, b.header, base, lines, nil, "")
 	b.hExtra = extra
@@ -364,6 +357,11 @@ func (b *builder) derive(at []string, fields map[string]string, t *catalog.Table
 			e, err := q.Expr(fields[name])
 			if err != nil {
 				b.exprError(append(at, name), err)
+				if _, isCol := t.Column(name); !isCol {
+					// Stand in for the failed field, so what reads it is still checked.
+					added = append(added, &catalog.Column{Name: name, Type: catalog.Type{Kind: catalog.Any}})
+					add = append(add, "NULL AS "+catalog.Ident(name))
+				}
 				continue
 			}
 			if col, isCol := t.Column(name); isCol {

@@ -128,6 +128,9 @@ func (b *builder) stageErrors() {
 		parts = append(parts, fmt.Sprintf("SELECT %s AS _hkey, 2 AS _grp, 0 AS _o, 'nothing to export: the record has no lines' AS _msg FROM %s WHERE _ready AND %s NOT IN (SELECT _hkey FROM %s)",
 			hk, b.tmp("h"), hk, b.tmp("seq")))
 	}
+	if b.target == nil {
+		return
+	}
 	// A document id already taken: exported before, then reset by hand.
 	tk := key(b.target)
 	creates := ""
@@ -192,7 +195,7 @@ func (b *builder) kindNames() string {
 // write plans the inserts and the write-back; they run in the same transaction as the
 // stage, so a source record is exported completely or not at all.
 func (b *builder) write() {
-	if len(b.probs) > 0 {
+	if len(b.probs) > 0 || b.target == nil {
 		return
 	}
 	good := func(col string) string { return col + " NOT IN (SELECT _hkey FROM " + b.tmp("bad") + ")" }
