@@ -146,6 +146,11 @@ func failures(ctx context.Context, tx *sql.Tx, bad string) ([]Failure, error) {
 	return out, rows.Err()
 }
 
+// New is an engine over an open database (holding the oim and acct schemas).
+func New(db *sql.DB, set *spec.Set, cfg *config.Config, log *slog.Logger) *Engine {
+	return &Engine{DB: db, Specs: set, cfg: cfg, log: log}
+}
+
 // OpenContract is an engine over an empty in-memory database holding the contract's
 // schemas: for checking specs when no database is at hand.
 func OpenContract(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, error) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -20,6 +21,8 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/spec"
+	"github.com/oimconnect/oimconnect/pipeline/spectest"
+	"github.com/oimconnect/oimconnect/specs"
 )
 
 // Exit statuses.
@@ -53,6 +56,10 @@ Usage:
       unmapped, expressions. Against the database's tables with --db, else
       against the contract's schemas. Every problem is reported with
       file:line:column; exit status 2 when there is one.
+  oimconnect test [SPEC_DIR]
+      Run the specs' unit tests (<flow>_test.yaml beside the specs: given source
+      rows, expected target rows), each through the real engine in a fresh
+      in-memory database. Exit status 1 when a test fails.
   oimconnect flows [--specs DIR]
       List the flows in run order.
 
@@ -104,7 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "oimconnect %s: %v\n\n%s", cmd, err, usage)
 		return exitInput
 	}
-	if cmd == "validate" && fs.NArg() == 1 && !fs.Changed("specs") {
+	if (cmd == "validate" || cmd == "test") && fs.NArg() == 1 && !fs.Changed("specs") {
 		_ = fs.Set("specs", fs.Arg(0))
 	} else if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "oimconnect %s: unexpected argument %q\n", cmd, fs.Arg(0))
@@ -137,6 +144,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return initDB(ctx, cfg, stdout, stderr)
 	case "validate":
 		return validate(ctx, cfg, log, stdout, stderr)
+	case "test":
+		return testSpecs(ctx, cfg, stdout, stderr)
 	case "generate", "demo":
 		if code := generate(ctx, cfg, *invoices, *seed, cmd == "demo", stdout, stderr); code != exitOK || cmd == "generate" {
 			return code
@@ -271,6 +280,35 @@ func validate(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout,
 	}
 	for _, p := range plans {
 		fmt.Fprintf(stdout, "ok  %s\n", p.Flow)
+	}
+	return exitOK
+}
+
+func testSpecs(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) int {
+	var fsys iofs.FS = specs.FS
+	dir := "specs (embedded)"
+	if cfg.Specs != "" {
+		fsys, dir = os.DirFS(cfg.Specs), cfg.Specs
+	}
+	results, err := spectest.RunDir(ctx, fsys, dir)
+	if err != nil {
+		return fail(stderr, &pipeline.InputError{Err: err})
+	}
+	failed := 0
+	for _, r := range results {
+		if r.Passed() {
+			fmt.Fprintf(stdout, "PASS  %s: %s\n", r.File, r.Name)
+			continue
+		}
+		failed++
+		fmt.Fprintf(stdout, "FAIL  %s: %s\n", r.File, r.Name)
+		for _, f := range r.Failures {
+			fmt.Fprintf(stdout, "        %s\n", f)
+		}
+	}
+	fmt.Fprintf(stdout, "%d passed, %d failed\n", len(results)-failed, failed)
+	if failed > 0 {
+		return exitRecords
 	}
 	return exitOK
 }

@@ -222,3 +222,53 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("the demo exports documents and shows some planted errors: %q", r.stdout)
 	}
 }
+
+func TestValidateReportsEveryProblemWithItsPosition(t *testing.T) {
+	t.Parallel()
+	if r := cli(t, nil, "validate"); r.code != 0 || strings.Count(r.stdout, "ok  ") != 6 {
+		t.Fatalf("the default specs validate: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	dir := t.TempDir()
+	for _, name := range []string{"model.yaml", "sales-invoices.yaml", "journals.yaml"} {
+		data, err := os.ReadFile(filepath.Join(fixture.Root(), "specs", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.NewReplacer(
+			"Engagement: Sales Order > Engagement", "Engagement: Sales Order > Engagemnt",
+			"rounded: round_half_up(icp_value_amount, 2)", "rounded: round_half_up(icp_value_amount)",
+		).Replace(string(data))
+		writeFile(t, dir, name, text)
+	}
+	r := cli(t, nil, "validate", dir)
+	for _, want := range []string{
+		"sales-invoices.yaml:76:31: oim.sales_order has no field \"Engagemnt\"",
+		" | Sales Order > Engagemnt\n | ..............^^^^^^^^^",
+		"journals.yaml:72:14: round_half_up takes 2 argument(s), got 1",
+		"2 problem(s)",
+	} {
+		if r.code != 2 || !strings.Contains(r.stderr, want) {
+			t.Errorf("validate: want exit 2 and %q, got %d\n%s", want, r.code, r.stderr)
+		}
+	}
+}
+
+func TestSpecTestsCommand(t *testing.T) {
+	t.Parallel()
+	r := cli(t, nil, "test")
+	if r.code != 0 || !strings.Contains(r.stdout, " passed, 0 failed") {
+		t.Fatalf("the default specs' tests pass: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	dir := t.TempDir()
+	for _, name := range []string{"model.yaml", "sales-invoices.yaml", "sales-invoices_test.yaml"} {
+		data, err := os.ReadFile(filepath.Join(fixture.Root(), "specs", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, dir, name, strings.Replace(string(data), "Line Description: {value: Discount}", "Line Description: {value: Rebate}", 1))
+	}
+	r = cli(t, nil, "test", dir)
+	if r.code != 1 || !strings.Contains(r.stdout, "line_description: want Discount, got Rebate") || !strings.Contains(r.stdout, "FAIL  ") {
+		t.Errorf("an edited spec fails its tests with a readable diff: %d\n%s", r.code, r.stdout)
+	}
+}

@@ -94,9 +94,24 @@ const EnvPrefix = "OIMCONNECT_"
 // Load builds the configuration from the layers. file may be empty; flags may be nil.
 // Flags are mapped by name with "-" read as "_" (--db -> db).
 func Load(file string, flags *pflag.FlagSet) (*Config, error) {
+	return load(file, flags, nil)
+}
+
+// WithSettings is the default configuration with these settings over the defaults (as
+// a nested map, the way they are written under settings: in YAML).
+func WithSettings(settings map[string]any) (*Config, error) {
+	return load("", nil, map[string]any{"settings": settings})
+}
+
+func load(file string, flags *pflag.FlagSet, over map[string]any) (*Config, error) {
 	k := koanf.New(".")
 	if err := k.Load(confmap.Provider(Defaults(), "."), nil); err != nil {
 		return nil, err
+	}
+	if over != nil {
+		if err := k.Load(confmap.Provider(over, ""), nil); err != nil {
+			return nil, err
+		}
 	}
 	if file != "" {
 		data, err := os.ReadFile(file)
