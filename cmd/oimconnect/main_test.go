@@ -242,9 +242,9 @@ func TestValidateReportsEveryProblemWithItsPosition(t *testing.T) {
 	}
 	r := cli(t, nil, "validate", dir)
 	for _, want := range []string{
-		"sales-invoices.yaml:76:31: oim.sales_order has no field \"Engagemnt\"",
+		"sales-invoices.yaml:77:31: oim.sales_order has no field \"Engagemnt\"",
 		" | Sales Order > Engagemnt\n | ..............^^^^^^^^^",
-		"journals.yaml:72:14: round_half_up takes 2 argument(s), got 1",
+		"journals.yaml:73:14: round_half_up takes 2 argument(s), got 1",
 		"2 problem(s)",
 	} {
 		if r.code != 2 || !strings.Contains(r.stderr, want) {

@@ -189,19 +189,25 @@ func checkShape(n *yaml.Node, t reflect.Type, segs []string, pos *Positions, pro
 	if t == fieldType {
 		switch n.Kind {
 		case yaml.ScalarNode:
+			if n.Tag != "!!str" {
+				here("field %s must be a path (text); for a static value write {value: %s}", where, n.Value)
+			}
 			return
 		case yaml.MappingNode:
 			set := 0
 			for i := 0; i+1 < len(n.Content); i += 2 {
-				k := n.Content[i]
+				k, v := n.Content[i], n.Content[i+1]
 				switch k.Value {
 				case "path", "expr":
 					set++
-					if n.Content[i+1].Kind != yaml.ScalarNode {
-						*probs = append(*probs, Problem{File: pos.File, Line: n.Content[i+1].Line, Column: n.Content[i+1].Column, Msg: fmt.Sprintf("%s.%s must be text", where, k.Value)})
+					if v.Kind != yaml.ScalarNode || v.Tag == "!!null" || v.Value == "" {
+						*probs = append(*probs, Problem{File: pos.File, Line: v.Line, Column: v.Column, Msg: fmt.Sprintf("%s.%s must be non-empty text", where, k.Value)})
 					}
 				case "value":
 					set++
+					if v.Kind != yaml.ScalarNode {
+						*probs = append(*probs, Problem{File: pos.File, Line: v.Line, Column: v.Column, Msg: fmt.Sprintf("%s.value must be text, a number, true/false or null, not a %s", where, kindName(v))})
+					}
 				default:
 					*probs = append(*probs, Problem{File: pos.File, Line: k.Line, Column: k.Column, Msg: fmt.Sprintf("unknown key %q in field %s (allowed: path, expr, value)", k.Value, where)})
 				}
