@@ -189,6 +189,10 @@ func (e *Engine) Close() error { return e.DB.Close() }
 
 // Plan reads the catalog and plans the requested flows, in run order.
 func (e *Engine) Plan(ctx context.Context, req Request) ([]*plan.Plan, error) {
+	return e.plan(ctx, req, false)
+}
+
+func (e *Engine) plan(ctx context.Context, req Request, explain bool) ([]*plan.Plan, error) {
 	flows, err := e.flows(req.Flows)
 	if err != nil {
 		return nil, err
@@ -207,7 +211,7 @@ func (e *Engine) Plan(ctx context.Context, req Request) ([]*plan.Plan, error) {
 	var probs spec.Problems
 	var plans []*plan.Plan
 	for _, f := range flows {
-		p, err := plan.Build(f, model, plan.Options{IDs: req.IDs, Settings: e.cfg.Settings.Map()})
+		p, err := plan.Build(f, model, plan.Options{IDs: req.IDs, Settings: e.cfg.Settings.Map(), Explain: explain})
 		if err != nil {
 			var ps spec.Problems
 			if errors.As(err, &ps) {
@@ -258,7 +262,7 @@ func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 	}
 	var out []Summary
 	for _, p := range plans {
-		s, err := e.runFlow(ctx, p, req.DryRun)
+		s, err := e.runFlow(ctx, p, req.DryRun, nil)
 		if err != nil {
 			return out, fmt.Errorf("flow %s: %w (rolled back: nothing of this flow was written)", p.Flow, err)
 		}
@@ -269,7 +273,9 @@ func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 	return out, nil
 }
 
-func (e *Engine) runFlow(ctx context.Context, p *plan.Plan, dryRun bool) (s Summary, err error) {
+// runFlow runs one plan in a transaction. inspect, when set, reads the staged tables
+// before anything is written.
+func (e *Engine) runFlow(ctx context.Context, p *plan.Plan, dryRun bool, inspect func(*sql.Tx) error) (s Summary, err error) {
 	start := time.Now()
 	s.Flow = p.Flow
 	conn, err := e.DB.Conn(ctx)
@@ -315,11 +321,19 @@ func (e *Engine) runFlow(ctx context.Context, p *plan.Plan, dryRun bool) (s Summ
 			return s, err
 		}
 		for i, f := range s.Failures {
+			if inspect != nil {
+				break // explaining, not exporting
+			}
 			if i == 5 {
 				e.log.Warn("more records not exported", "flow", p.Flow, "count", len(s.Failures)-i)
 				break
 			}
 			e.log.Warn("record not exported", "flow", p.Flow, "id", f.ID, "reason", f.Reason)
+		}
+	}
+	if inspect != nil {
+		if err = inspect(tx); err != nil {
+			return s, err
 		}
 	}
 	if dryRun {

@@ -56,6 +56,10 @@ Usage:
       unmapped, expressions. Against the database's tables with --db, else
       against the contract's schemas. Every problem is reported with
       file:line:column; exit status 2 when there is one.
+  oimconnect explain --db FILE --flow NAME --id ID
+      For one record: each select and ready condition with the values it read,
+      the derived fields and where each came from, each rule's outcome, and the
+      document(s) it would create. Nothing is written.
   oimconnect test [SPEC_DIR]
       Run the specs' unit tests (<flow>_test.yaml beside the specs: given source
       rows, expected target rows), each through the real engine in a fresh
@@ -146,6 +150,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return validate(ctx, cfg, log, stdout, stderr)
 	case "test":
 		return testSpecs(ctx, cfg, stdout, stderr)
+	case "explain":
+		if len(*flows) != 1 || len(*ids) != 1 {
+			fmt.Fprintf(stderr, "oimconnect explain: give one --flow and one --id\n")
+			return exitInput
+		}
+		return withEngine(ctx, cfg, log, stderr, func(eng *pipeline.Engine) int {
+			x, err := eng.Explain(ctx, (*flows)[0], (*ids)[0])
+			if err != nil {
+				return fail(stderr, err)
+			}
+			fmt.Fprint(stdout, x)
+			return exitOK
+		})
 	case "generate", "demo":
 		if code := generate(ctx, cfg, *invoices, *seed, cmd == "demo", stdout, stderr); code != exitOK || cmd == "generate" {
 			return code

@@ -43,3 +43,75 @@ func (v *idVisitor) Visit(n *ast.Node) {
 		v.callees[x.Callee] = true
 	}
 }
+
+// Operands lists the values an expression reads, as written: each member chain
+// ("shipment.status") and bare field ("status"), without function names, constants'
+// members or fields read inside aggregates over lines. explain shows their values.
+func Operands(src string) []string {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	var walk func(n ast.Node)
+	walk = func(n ast.Node) {
+		switch x := n.(type) {
+		case *ast.MemberNode:
+			if chain, ok := memberChain(x); ok {
+				if !seen[chain] {
+					seen[chain] = true
+					out = append(out, chain)
+				}
+				return
+			}
+			walk(x.Node)
+		case *ast.IdentifierNode:
+			if !seen[x.Value] {
+				seen[x.Value] = true
+				out = append(out, x.Value)
+			}
+		case *ast.UnaryNode:
+			walk(x.Node)
+		case *ast.BinaryNode:
+			walk(x.Left)
+			walk(x.Right)
+		case *ast.ConditionalNode:
+			walk(x.Cond)
+			walk(x.Exp1)
+			walk(x.Exp2)
+		case *ast.ChainNode:
+			walk(x.Node)
+		case *ast.CallNode:
+			for _, a := range x.Arguments {
+				walk(a)
+			}
+		case *ast.BuiltinNode:
+			switch x.Name {
+			case "any", "all", "none", "count", "sum", "min", "max", "first", "last", "map", "len":
+				return // aggregates over lines: their fields are per line
+			}
+			for _, a := range x.Arguments {
+				walk(a)
+			}
+		}
+	}
+	walk(tree.Node)
+	return out
+}
+
+func memberChain(m *ast.MemberNode) (string, bool) {
+	prop, ok := m.Property.(*ast.StringNode)
+	if !ok {
+		return "", false
+	}
+	switch base := m.Node.(type) {
+	case *ast.IdentifierNode:
+		return base.Value + "." + prop.Value, true
+	case *ast.MemberNode:
+		if s, ok := memberChain(base); ok {
+			return s + "." + prop.Value, true
+		}
+	}
+	return "", false
+}

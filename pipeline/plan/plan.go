@@ -39,7 +39,10 @@ type Output struct {
 
 // Plan is everything needed to run one flow.
 type Plan struct {
-	Flow    string
+	Flow string
+	// Source is the header table; Status its export status column ("" when it has none).
+	Source  *catalog.Table
+	Status  string
 	Stage   []Statement
 	Write   []Statement
 	Counts  string // one row: selected, waiting, errors, documents, lines
@@ -57,6 +60,11 @@ type Options struct {
 	Settings map[string]any
 	// Prefix starts every temp table name.
 	Prefix string
+	// Explain keeps candidates that fail a select condition, with every condition's
+	// outcome (_sel<i>, _rdy<i>), the values it read (_v_<section>_<i>_<j>) and the
+	// given values of derived fields (_given_<field>) in h, and every rule's outcome in
+	// the temp tables xh (header) and xl (lines): for `oimconnect explain`.
+	Explain bool
 }
 
 // Model is the compiled object model shared by every flow.
@@ -215,7 +223,9 @@ func (b *builder) build() {
 	if f.Source.Status != "none" {
 		b.column([]string{"source", "status"}, b.header, f.Source.Status)
 		b.column([]string{"source", "error"}, b.header, f.Source.Error)
+		b.plan.Status = f.Source.Status
 	}
+	b.plan.Source = b.header
 	if b.lines != nil {
 		b.parent = b.column([]string{"source", "lines", "parent"}, b.lines, f.Source.Lines.Parent)
 		for i, o := range f.Source.Lines.Order {
@@ -245,6 +255,9 @@ func (b *builder) build() {
 	b.stageSequence()
 	b.stageOutputs()
 	b.stageErrors()
+	if b.opt.Explain && len(b.probs) == 0 {
+		b.explainRules()
+	}
 	b.write()
 }
 
@@ -295,12 +308,89 @@ func (b *builder) stageHeaders() {
 	if b.lines != nil {
 		lines = &compile.Lines{Rel: compile.Rel{SQL: b.lines.SQLName(), Table: b.lines}, Parent: b.parent, Order: f.Source.Lines.Order}
 	}
+	if b.opt.Explain {
+		base = "SELECT *" + b.givenColumns() + " FROM (" + base + ")"
+	}
 	ctes, last, extra := b.derive([]string{"derive", "header"}, f.Derive.Header, b.header, base, lines, nil, "")
 	b.hExtra = extra
 	q := compile.NewQuery(compile.Scope{Root: compile.Rel{SQL: last, Table: b.header, Extra: extra}, Lines: lines, Env: b.rawEnv}, &b.counter)
 	where := b.conditions(q, "select", f.Select)
 	ready := b.conditions(q, "ready", f.Ready)
+	if b.opt.Explain {
+		cols := b.explainConditions(q, "select", "_sel", f.Select) + b.explainConditions(q, "ready", "_rdy", f.Ready)
+		b.temp("h", fmt.Sprintf("WITH %s\nSELECT %s.*%s, %s AS _selected, %s AND %s AS _ready\n%s", ctes, q.Alias(), cols, where, where, ready, q.From()))
+		return
+	}
 	b.temp("h", fmt.Sprintf("WITH %s\nSELECT %s.*, %s AS _ready\n%s\nWHERE %s", ctes, q.Alias(), ready, q.From(), where))
+}
+
+// givenColumns keeps, for explain, the source's own value of each derived field that is
+// a column, as _given_<field>.
+func (b *builder) givenColumns() string {
+	out := ""
+	for _, name := range spec.SortedKeys(b.f.Derive.Header) {
+		if _, ok := b.header.Column(name); ok {
+			out += ", " + catalog.Ident(name) + " AS " + catalog.Ident("_given_"+name)
+		}
+	}
+	return out
+}
+
+// explainConditions gives, for explain, each condition's outcome and the values it read.
+func (b *builder) explainConditions(q *compile.Query, section, prefix string, conds []string) string {
+	out := ""
+	for i, c := range conds {
+		e, err := q.Bool(c)
+		if err != nil {
+			continue
+		}
+		out += fmt.Sprintf(", %s AS %s%d", e.SQL, prefix, i)
+		for j, op := range compile.Operands(c) {
+			if v, err := q.Expr(op); err == nil {
+				out += fmt.Sprintf(", CAST(%s AS VARCHAR) AS _v_%s_%d_%d", v.SQL, section, i, j)
+			}
+		}
+	}
+	return out
+}
+
+// explainRules keeps, for explain, every rule's outcome per record (xh) and per line
+// (xl): _applies<i> (its when), _pass<i> (its check) and _msg<i>.
+func (b *builder) explainRules() {
+	scopes := []struct {
+		name  string
+		scope compile.Scope
+		rules []spec.Rule
+		at    string
+	}{{"xh", compile.Scope{Root: b.headerRel(), Lines: b.stagedLines(), Env: b.env}, b.f.Rules.Header, "header"}}
+	if b.lines != nil {
+		scopes = append(scopes, struct {
+			name  string
+			scope compile.Scope
+			rules []spec.Rule
+			at    string
+		}{"xl", compile.Scope{Root: b.linesRel(), Aliases: b.aliases(), Env: b.env}, b.f.Rules.Lines, "lines"})
+	}
+	for _, sc := range scopes {
+		q := compile.NewQuery(sc.scope, &b.counter)
+		cols := []string{q.Alias() + "." + key(sc.scope.Root.Table) + " AS _key"}
+		for i, r := range sc.rules {
+			when, check, msg := "TRUE", "TRUE", "''"
+			if r.When != "" {
+				if e, err := q.Bool(r.When); err == nil {
+					when = e.SQL
+				}
+			}
+			if e, err := q.Bool(r.Check); err == nil {
+				check = e.SQL
+			}
+			if e, err := q.Template(r.Message); err == nil {
+				msg = e.SQL
+			}
+			cols = append(cols, fmt.Sprintf("%s AS _applies%d, %s AS _pass%d, %s AS _msg%d", when, i, check, i, msg, i))
+		}
+		b.temp(sc.name, fmt.Sprintf("SELECT %s\n%s", strings.Join(cols, ", "), q.From()))
+	}
 }
 
 func (b *builder) conditions(q *compile.Query, section string, conds []string) string {

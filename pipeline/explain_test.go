@@ -1,0 +1,63 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/fixture"
+)
+
+func TestExplain(t *testing.T) {
+	e := engine(t, fixture.DB(t, "sales-invoices.sql"), salesSettings)
+	before := fixture.Dump(t, e.DB, salesDump...)
+	cases := []struct {
+		id   string
+		want []string
+	}{
+		{"INV-DISC", []string{
+			"sales-invoices: record INV-DISC (export status New)",
+			"  pass  status not in [\"Open\", \"Proforma\"]\n          status = Closed",
+			"  account_id = A-BILL  (derived: present(billing_account_id) ?? customer_account_id)",
+			"  pass  line IL-DISC-1: product != nil",
+			"outcome: exported: 4 row(s) written",
+			"      unit_price                   -5.50",
+			"      unit_price                   12.34",
+		}},
+		{"INV-GIVEN", []string{"  accounting_company_id = C2  (given on the record)"}},
+		{"INV-BADLINES", []string{
+			"  FAIL  line IL-BAD-2: product != nil\n          -> no product: item ITM-3 has no product group",
+			"  pass  line IL-BAD-1: product != nil",
+			"outcome: Export Error: line IL-BAD-2: no product: item ITM-3 has no product group; line IL-BAD-3",
+		}},
+		{"INV-NOCO", []string{"  FAIL  accounting_company != nil\n          -> no company: no Accounting company is named \"Nobody Ltd\"", "  n/a   accounting_currency != nil"}},
+		{"INV-SHIPOPEN", []string{"  FAIL  shipment.status == \"Completed\"", "          shipment.status = Open", "outcome: waits: a ready condition does not hold yet"}},
+		{"INV-BILLDOC", []string{"  FAIL  empty(billing_document_id)\n          billing_document_id = BD-1", "outcome: left untouched: a select condition does not hold"}},
+	}
+	for _, c := range cases {
+		x, err := e.Explain(context.Background(), "sales-invoices", c.id)
+		if err != nil {
+			t.Fatalf("%s: %v", c.id, err)
+		}
+		got := x.String()
+		for _, w := range c.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: explanation lacks %q:\n%s", c.id, w, got)
+			}
+		}
+	}
+	if after := fixture.Dump(t, e.DB, salesDump...); after != before {
+		t.Errorf("explain wrote:\n%s", after)
+	}
+	run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}, IDs: []string{"INV-OK"}})
+	x, err := e.Explain(context.Background(), "sales-invoices", "INV-OK")
+	if err != nil || !strings.Contains(x.Outcome, `not a candidate: its export_status is "Exported"`) {
+		t.Errorf("an exported record: %v %v", x, err)
+	}
+	var in *pipeline.InputError
+	if _, err := e.Explain(context.Background(), "sales-invoices", "NOPE"); !errors.As(err, &in) {
+		t.Errorf("an unknown record is an input error, got %v", err)
+	}
+}
