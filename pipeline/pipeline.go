@@ -38,17 +38,17 @@ func inputErrorf(format string, args ...any) error {
 
 // Summary is what one flow did in a run.
 type Summary struct {
-	Flow      string
-	Selected  int64 // ready to export now
-	Exported  int64
-	Documents int64
-	Lines     int64
-	Waiting   int64 // selected but waiting for something (e.g. a shipment)
-	Errors    int64 // marked Export Error
-	Duration  time.Duration
+	Flow      string        `json:"flow"`
+	Selected  int64         `json:"selected"` // ready to export now
+	Exported  int64         `json:"exported"`
+	Documents int64         `json:"documents"`
+	Lines     int64         `json:"lines"`
+	Waiting   int64         `json:"waiting"` // selected but waiting for something (e.g. a shipment)
+	Errors    int64         `json:"errors"`  // marked Export Error
+	Duration  time.Duration `json:"duration_ns"`
 	// Failures are the records that could not be exported, with their reasons (at most
 	// maxFailures of them).
-	Failures []Failure
+	Failures []Failure `json:"failures"`
 }
 
 // Failure is one record that could not be exported.

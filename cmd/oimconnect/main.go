@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,11 +38,12 @@ const usage = `oimconnect exports Order and Inventory Management (OIM) records i
 documents: invoices to sales invoices, and more, as declared by flow specs.
 
 Usage:
-  oimconnect run --db FILE [--config FILE] [--flow NAME]... [--id ID]... [--dry-run]
+  oimconnect run --db FILE [--config FILE] [--flow NAME]... [--id ID]... [--dry-run] [--report FILE]
       Export from and into one DuckDB file holding the oim and acct schemas.
       --flow limits the flows (default: all, in order); --id limits the run to
       those source records (the record page action). Prints one summary line
-      per flow. --dry-run computes everything and writes nothing.
+      per flow. --dry-run computes everything and writes nothing; --report FILE
+      writes the summary as JSON, with every failure and its reason.
   oimconnect demo [--db FILE] [--invoices N] [--seed N]
       Generate a realistic OIM data set into a new DuckDB file and export it.
   oimconnect generate --db FILE [--invoices N] [--seed N]
@@ -105,6 +107,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flows := fs.StringArray("flow", nil, "run only this flow (repeatable)")
 	ids := fs.StringArray("id", nil, "export only this source record (repeatable)")
 	dryRun := fs.Bool("dry-run", false, "compute the whole run, then roll it back: nothing is written")
+	report := fs.String("report", "", "write the run's summary as JSON to this file: counts per flow and every failure with its reason")
 	invoices := fs.Int("invoices", 3000, "demo: number of invoices to generate")
 	seed := fs.Int64("seed", 1, "demo: random seed")
 	if err := fs.Parse(args); err != nil {
@@ -141,7 +144,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := newLogger(cfg.Log, stderr)
 	switch cmd {
 	case "run":
-		return runFlows(ctx, cfg, log, pipeline.Request{Flows: *flows, IDs: *ids, DryRun: *dryRun}, stdout, stderr)
+		return runFlows(ctx, cfg, log, pipeline.Request{Flows: *flows, IDs: *ids, DryRun: *dryRun}, *report, stdout, stderr)
 	case "plan":
 		return printPlan(ctx, cfg, log, pipeline.Request{Flows: *flows, IDs: *ids}, stdout, stderr)
 	case "init":
@@ -167,7 +170,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if code := generate(ctx, cfg, *invoices, *seed, cmd == "demo", stdout, stderr); code != exitOK || cmd == "generate" {
 			return code
 		}
-		code := runFlows(ctx, cfg, log, pipeline.Request{Flows: *flows}, stdout, stderr)
+		code := runFlows(ctx, cfg, log, pipeline.Request{Flows: *flows}, *report, stdout, stderr)
 		if code == exitRecords {
 			// The demo data holds invalid records on purpose: show some of their reasons.
 			showErrors(ctx, cfg.DB, stdout)
@@ -219,11 +222,11 @@ func withEngine(ctx context.Context, cfg *config.Config, log *slog.Logger, stder
 	return do(eng)
 }
 
-func runFlows(ctx context.Context, cfg *config.Config, log *slog.Logger, req pipeline.Request, stdout, stderr io.Writer) int {
-	return withEngine(ctx, cfg, log, stderr, func(eng *pipeline.Engine) int { return runWith(ctx, eng, req, stdout, stderr) })
+func runFlows(ctx context.Context, cfg *config.Config, log *slog.Logger, req pipeline.Request, report string, stdout, stderr io.Writer) int {
+	return withEngine(ctx, cfg, log, stderr, func(eng *pipeline.Engine) int { return runWith(ctx, eng, req, report, stdout, stderr) })
 }
 
-func runWith(ctx context.Context, eng *pipeline.Engine, req pipeline.Request, stdout, stderr io.Writer) int {
+func runWith(ctx context.Context, eng *pipeline.Engine, req pipeline.Request, report string, stdout, stderr io.Writer) int {
 	if isTerminal(stderr) {
 		eng.Progress = func(flow, step string) {
 			fmt.Fprintf(stderr, "\r\033[K%s: %s", flow, step)
@@ -242,6 +245,11 @@ func runWith(ctx context.Context, eng *pipeline.Engine, req pipeline.Request, st
 		}
 		failed = failed || s.Errors > 0
 	}
+	if report != "" {
+		if werr := writeReport(report, req, sums, err); werr != nil {
+			fmt.Fprintf(stderr, "oimconnect: report: %v\n", werr)
+		}
+	}
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -249,6 +257,27 @@ func runWith(ctx context.Context, eng *pipeline.Engine, req pipeline.Request, st
 		return exitRecords
 	}
 	return exitOK
+}
+
+// writeReport writes the run's summary as JSON: the counterpart of the product's email
+// and notification.
+func writeReport(path string, req pipeline.Request, sums []pipeline.Summary, runErr error) error {
+	r := struct {
+		DryRun bool               `json:"dry_run"`
+		Flows  []pipeline.Summary `json:"flows"`
+		Error  string             `json:"error,omitempty"`
+	}{DryRun: req.DryRun, Flows: sums}
+	if r.Flows == nil {
+		r.Flows = []pipeline.Summary{}
+	}
+	if runErr != nil {
+		r.Error = runErr.Error()
+	}
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
 }
 
 func printPlan(ctx context.Context, cfg *config.Config, log *slog.Logger, req pipeline.Request, stdout, stderr io.Writer) int {

@@ -272,3 +272,28 @@ func TestSpecTestsCommand(t *testing.T) {
 		t.Errorf("an edited spec fails its tests with a readable diff: %d\n%s", r.code, r.stdout)
 	}
 }
+
+func TestDryRunWithReport(t *testing.T) {
+	t.Parallel()
+	db := fixture.DB(t, "sales-invoices.sql")
+	report := filepath.Join(t.TempDir(), "report.json")
+	r := cli(t, []string{"OIMCONNECT_SETTINGS__DEFAULT_COMPANY=Acme UK Ltd"}, "run", "--db", db, "--flow", "sales-invoices", "--dry-run", "--report", report)
+	if r.code != 1 || !strings.Contains(r.stdout, "[dry run: nothing written]") {
+		t.Fatalf("dry run: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"dry_run": true`, `"flow": "sales-invoices"`, `"id": "INV-NOCO"`, `"reason": "no company: no Accounting company is named \"Nobody Ltd\""`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("report lacks %s:\n%s", want, data)
+		}
+	}
+	conn, _ := sql.Open("duckdb", db)
+	defer conn.Close()
+	var n int
+	if err := conn.QueryRow("SELECT count(*) FROM oim.invoice WHERE export_status <> 'New' AND id <> 'INV-OK'").Scan(&n); err != nil || n != 0 {
+		t.Errorf("a dry run changed %d records (%v)", n, err)
+	}
+}
