@@ -210,8 +210,15 @@ func (b *builder) write() {
 		if o.Header && upsert {
 			only = " AND _existing IS NULL"
 		}
+		src := o.Temp
+		if only != "" {
+			// Records may share a created document (one id): write it once, from the
+			// record with the lowest key; every record links to it.
+			src = fmt.Sprintf("(SELECT * FROM %s WHERE %s%s QUALIFY row_number() OVER (PARTITION BY %s ORDER BY _hkey) = 1)",
+				o.Temp, good("_hkey"), only, key(o.Target))
+		}
 		w("insert "+o.Target.FullName(), fmt.Sprintf("INSERT INTO %s (%s)\nSELECT %s FROM %s WHERE %s%s",
-			o.Target.SQLName(), strings.Join(cols, ", "), strings.Join(cols, ", "), o.Temp, good("_hkey"), only))
+			o.Target.SQLName(), strings.Join(cols, ", "), strings.Join(cols, ", "), src, good("_hkey"), only))
 		if o.Header && upsert && len(o.Columns) > 1 {
 			var set []string
 			for _, c := range o.Columns[1:] {
@@ -284,6 +291,6 @@ WHERE %s.%s = b._hkey`, h.SQLName(), status, errCol, b.tmp("bad"), hName, key(h)
   (SELECT count(*) FROM %[1]s WHERE _ready) AS selected,
   (SELECT count(*) FROM %[1]s WHERE NOT _ready) AS waiting,
   (SELECT count(*) FROM %[2]s) AS errors,
-  (SELECT count(*) FROM %[3]s WHERE %[4]s%[6]s) AS documents,
-  %[5]s AS lines`, b.tmp("h"), b.tmp("bad"), b.tmp("o0"), good("_hkey"), lines, docsWritten)
+  (SELECT count(DISTINCT %[7]s) FROM %[3]s WHERE %[4]s%[6]s) AS documents,
+  %[5]s AS lines`, b.tmp("h"), b.tmp("bad"), b.tmp("o0"), good("_hkey"), lines, docsWritten, key(b.target))
 }
