@@ -110,7 +110,7 @@ func (e *Engine) Explain(ctx context.Context, flow, id string) (*Explanation, er
 		}
 		return nil
 	}
-	if _, err := e.runFlow(ctx, p, true, inspect); err != nil {
+	if _, err := e.runFlow(ctx, p, true, inspect, nil); err != nil {
 		return nil, err
 	}
 	switch {

@@ -70,6 +70,10 @@ type Request struct {
 	IDs   []string // empty: every selected record
 	// DryRun computes every flow, counts and failures included, then rolls it back.
 	DryRun bool
+	// Mode is recorded in the run history (default manual); Detail beside it.
+	Mode, Detail string
+	// From and To (YYYY-MM-DD, To exclusive) limit dated flows to one partition.
+	From, To string
 }
 
 // Engine runs flows against one DuckDB database holding both schemas.
@@ -211,7 +215,7 @@ func (e *Engine) plan(ctx context.Context, req Request, explain bool) ([]*plan.P
 	var probs spec.Problems
 	var plans []*plan.Plan
 	for _, f := range flows {
-		p, err := plan.Build(f, model, plan.Options{IDs: req.IDs, Settings: e.cfg.Settings.Map(), Explain: explain})
+		p, err := plan.Build(f, model, plan.Options{IDs: req.IDs, Settings: e.cfg.Settings.Map(), Explain: explain, From: req.From, To: req.To})
 		if err != nil {
 			var ps spec.Problems
 			if errors.As(err, &ps) {
@@ -261,9 +265,13 @@ func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 		return nil, err
 	}
 	var out []Summary
+	rec := e.recorder(ctx, req)
 	for _, p := range plans {
-		s, err := e.runFlow(ctx, p, req.DryRun, nil)
+		s, err := e.runFlow(ctx, p, req.DryRun, nil, rec)
 		if err != nil {
+			if rec != nil {
+				_ = rec(context.WithoutCancel(ctx), e.DB, s, err)
+			}
 			return out, fmt.Errorf("flow %s: %w (rolled back: nothing of this flow was written)", p.Flow, err)
 		}
 		e.log.Info("flow done", "flow", s.Flow, "selected", s.Selected, "exported", s.Exported, "documents", s.Documents,
@@ -273,11 +281,31 @@ func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 	return out, nil
 }
 
+// recorder returns what writes a flow run into the history (nil for dry runs).
+func (e *Engine) recorder(ctx context.Context, req Request) func(context.Context, execer, Summary, error) error {
+	if req.DryRun {
+		return nil
+	}
+	if _, err := e.DB.ExecContext(ctx, historyDDL); err != nil {
+		e.log.Warn("no run history", "error", err)
+		return nil
+	}
+	mode := req.Mode
+	if mode == "" {
+		mode = ModeManual
+	}
+	id := newRunID()
+	return func(ctx context.Context, db execer, s Summary, err error) error {
+		return recordRun(ctx, db, id, mode, req.Detail, s, time.Now().Add(-s.Duration), err)
+	}
+}
+
 // runFlow runs one plan in a transaction. inspect, when set, reads the staged tables
-// before anything is written.
-func (e *Engine) runFlow(ctx context.Context, p *plan.Plan, dryRun bool, inspect func(*sql.Tx) error) (s Summary, err error) {
+// before anything is written; rec, when set, records the run in the same transaction.
+func (e *Engine) runFlow(ctx context.Context, p *plan.Plan, dryRun bool, inspect func(*sql.Tx) error, rec func(context.Context, execer, Summary, error) error) (s Summary, err error) {
 	start := time.Now()
 	s.Flow = p.Flow
+	defer func() { s.Duration = time.Since(start) }()
 	conn, err := e.DB.Conn(ctx)
 	if err != nil {
 		return s, err
@@ -342,6 +370,12 @@ func (e *Engine) runFlow(ctx context.Context, p *plan.Plan, dryRun bool, inspect
 	}
 	for _, st := range p.Write {
 		if err = exec(st); err != nil {
+			return s, err
+		}
+	}
+	s.Duration = time.Since(start)
+	if rec != nil {
+		if err = rec(ctx, tx, s, nil); err != nil {
 			return s, err
 		}
 	}

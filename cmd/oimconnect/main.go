@@ -48,6 +48,9 @@ Usage:
       Generate a realistic OIM data set into a new DuckDB file and export it.
   oimconnect generate --db FILE [--invoices N] [--seed N]
       Create the schemas and generate the demo data set, without exporting.
+  oimconnect runs --db FILE [--limit N]
+      List the latest flow runs recorded in the database (schema connector):
+      mode (manual, automatic, scheduled, backfill), counts, and errors.
   oimconnect init --db FILE
       Create the oim and acct schemas (the contract's DDL) in a DuckDB file.
   oimconnect plan --db FILE [--flow NAME]...
@@ -107,6 +110,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flows := fs.StringArray("flow", nil, "run only this flow (repeatable)")
 	ids := fs.StringArray("id", nil, "export only this source record (repeatable)")
 	dryRun := fs.Bool("dry-run", false, "compute the whole run, then roll it back: nothing is written")
+	limit := fs.Int("limit", 20, "runs: how many flow runs to list")
 	report := fs.String("report", "", "write the run's summary as JSON to this file: counts per flow and every failure with its reason")
 	invoices := fs.Int("invoices", 3000, "demo: number of invoices to generate")
 	seed := fs.Int64("seed", 1, "demo: random seed")
@@ -153,6 +157,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return validate(ctx, cfg, log, stdout, stderr)
 	case "test":
 		return testSpecs(ctx, cfg, stdout, stderr)
+	case "runs":
+		return withEngine(ctx, cfg, log, stderr, func(eng *pipeline.Engine) int {
+			runs, err := eng.Runs(ctx, *limit)
+			if err != nil {
+				return fail(stderr, err)
+			}
+			fmt.Fprintf(stdout, "%-24s %-10s %-21s %-20s %8s %8s %9s %8s %7s %6s  %s\n", "run", "mode", "flow", "started (UTC)", "selected", "exported", "documents", "lines", "waiting", "errors", "detail")
+			for _, r := range runs {
+				s := r.Summary
+				detail := r.Detail
+				if r.Error != "" {
+					detail = strings.TrimSpace(detail + " FAILED: " + r.Error)
+				}
+				fmt.Fprintf(stdout, "%-24s %-10s %-21s %-20s %8d %8d %9d %8d %7d %6d  %s\n", r.ID, r.Mode, r.Flow, r.Started.Format("2006-01-02 15:04:05"),
+					s.Selected, s.Exported, s.Documents, s.Lines, s.Waiting, s.Errors, detail)
+			}
+			return exitOK
+		})
 	case "explain":
 		if len(*flows) != 1 || len(*ids) != 1 {
 			fmt.Fprintf(stderr, "oimconnect explain: give one --flow and one --id\n")

@@ -242,9 +242,9 @@ func TestValidateReportsEveryProblemWithItsPosition(t *testing.T) {
 	}
 	r := cli(t, nil, "validate", dir)
 	for _, want := range []string{
-		"sales-invoices.yaml:77:31: oim.sales_order has no field \"Engagemnt\"",
+		fmt.Sprintf("sales-invoices.yaml:%d:31: oim.sales_order has no field \"Engagemnt\"", specLine(t, "sales-invoices.yaml", "Engagement: Sales Order > Engagement")),
 		" | Sales Order > Engagemnt\n | ..............^^^^^^^^^",
-		"journals.yaml:73:14: round_half_up takes 2 argument(s), got 1",
+		fmt.Sprintf("journals.yaml:%d:14: round_half_up takes 2 argument(s), got 1", specLine(t, "journals.yaml", "rounded: round_half_up(icp_value_amount, 2)")),
 		"2 problem(s)",
 	} {
 		if r.code != 2 || !strings.Contains(r.stderr, want) {
@@ -296,4 +296,20 @@ func TestDryRunWithReport(t *testing.T) {
 	if err := conn.QueryRow("SELECT count(*) FROM oim.invoice WHERE export_status <> 'New' AND id <> 'INV-OK'").Scan(&n); err != nil || n != 0 {
 		t.Errorf("a dry run changed %d records (%v)", n, err)
 	}
+}
+
+// specLine is the 1-based line of the first line of a default spec holding needle.
+func specLine(t *testing.T, file, needle string) int {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(fixture.Root(), "specs", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(data), "\n") {
+		if strings.Contains(l, needle) {
+			return i + 1
+		}
+	}
+	t.Fatalf("%s holds no %q", file, needle)
+	return 0
 }

@@ -56,6 +56,9 @@ type Plan struct {
 type Options struct {
 	// IDs limits the run to these source records (header keys).
 	IDs []string
+	// From and To (YYYY-MM-DD, To exclusive) limit the run to records whose document
+	// date (source.date) falls in between: a backfill partition.
+	From, To string
 	// Settings are readable as settings.<key>.
 	Settings map[string]any
 	// Prefix starts every temp table name.
@@ -80,7 +83,7 @@ func NewModel(m *spec.Model, cat *catalog.Catalog) (*Model, error) {
 	for _, tname := range spec.SortedKeys(m.Tables) {
 		t := m.Tables[tname]
 		if _, ok := cat.Table(tname); !ok {
-			probs = append(probs, m.Pos.Errorf([]string{"tables", tname}, "unknown table %s: the database lacks it", tname))
+			probs = append(probs, m.Pos.KeyErrorf([]string{"tables", tname}, "unknown table %s: the database lacks it", tname))
 			continue
 		}
 		for _, col := range spec.SortedKeys(t.References) {
@@ -226,6 +229,9 @@ func (b *builder) build() {
 		b.plan.Status = f.Source.Status
 	}
 	b.plan.Source = b.header
+	if f.Source.Date != "" {
+		b.column([]string{"source", "date"}, b.header, f.Source.Date)
+	}
 	if b.lines != nil {
 		b.parent = b.column([]string{"source", "lines", "parent"}, b.lines, f.Source.Lines.Parent)
 		for i, o := range f.Source.Lines.Order {
@@ -303,6 +309,10 @@ func (b *builder) stageHeaders() {
 		b.header.SQLName(), catalog.Ident(f.Source.Status), b.idFilter(key(b.header)))
 	if !b.tracked() {
 		base = fmt.Sprintf("SELECT * FROM %s WHERE TRUE%s", b.header.SQLName(), b.idFilter(key(b.header)))
+	}
+	if b.opt.From != "" && f.Source.Date != "" {
+		base += fmt.Sprintf(" AND %s >= DATE %s AND %s < DATE %s", catalog.Ident(f.Source.Date), catalog.Literal(b.opt.From),
+			catalog.Ident(f.Source.Date), catalog.Literal(b.opt.To))
 	}
 	var lines *compile.Lines
 	if b.lines != nil {

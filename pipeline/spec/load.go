@@ -27,6 +27,18 @@ const keyDelim = "\x1f"
 type Positions struct {
 	File  string
 	nodes map[string]*yaml.Node
+	keys  map[string]*yaml.Node
+}
+
+// KeyErrorf makes a Problem at the key of the value at path (its name, where a map is
+// about the name rather than its contents).
+func (p *Positions) KeyErrorf(pathSegs []string, format string, args ...any) Problem {
+	if p != nil {
+		if k, ok := p.keys[strings.Join(pathSegs, keyDelim)]; ok {
+			return Problem{File: p.File, Line: k.Line, Column: k.Column, Msg: fmt.Sprintf(format, args...)}
+		}
+	}
+	return p.Errorf(pathSegs, format, args...)
 }
 
 // At returns the line and column of the value at path, or of its nearest ancestor.
@@ -61,7 +73,7 @@ func (p *Positions) Errorf(pathSegs []string, format string, args ...any) Proble
 }
 
 func index(file string, root *yaml.Node) *Positions {
-	p := &Positions{File: file, nodes: map[string]*yaml.Node{}}
+	p := &Positions{File: file, nodes: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
 	var walk func(n *yaml.Node, segs []string)
 	walk = func(n *yaml.Node, segs []string) {
 		if n.Kind == yaml.AliasNode {
@@ -75,7 +87,9 @@ func index(file string, root *yaml.Node) *Positions {
 			}
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
-				walk(n.Content[i+1], append(append([]string{}, segs...), n.Content[i].Value))
+				child := append(append([]string{}, segs...), n.Content[i].Value)
+				p.keys[strings.Join(child, keyDelim)] = n.Content[i]
+				walk(n.Content[i+1], child)
 			}
 		case yaml.SequenceNode:
 			for i, c := range n.Content {

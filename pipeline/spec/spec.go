@@ -33,6 +33,7 @@ type Source struct {
 	Table  string      `koanf:"table" doc:"the header table, e.g. oim.invoice"`
 	Status string      `koanf:"status" doc:"the export status column (default export_status); none: the source has no export status, select decides alone"`
 	Error  string      `koanf:"error" doc:"the export error column (default export_error)"`
+	Date   string      `koanf:"date" doc:"the document date column: backfill partitions records by it"`
 	Lines  *LineSource `koanf:"lines" doc:"the line table, if the records have lines"`
 }
 

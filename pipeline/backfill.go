@@ -1,0 +1,175 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Backfill asks for history to be exported partition by partition.
+type Backfill struct {
+	From, To  time.Time // days, both included
+	Partition string    // day or month
+	Flows     []string  // empty: every flow
+}
+
+// Progress is reported after each partition.
+type Progress struct {
+	Partition        string // e.g. 2024-03
+	Done, Partitions int
+	Skipped          bool // done by an earlier, interrupted backfill
+	Records, Docs    int64
+	Elapsed          time.Duration
+}
+
+// ETA estimates the time left from the pace so far.
+func (p Progress) ETA() time.Duration {
+	if p.Done == 0 {
+		return 0
+	}
+	return time.Duration(float64(p.Elapsed) / float64(p.Done) * float64(p.Partitions-p.Done))
+}
+
+const backfillDDL = `CREATE SCHEMA IF NOT EXISTS connector;
+CREATE TABLE IF NOT EXISTS connector.backfill (
+    backfill  VARCHAR NOT NULL,  -- from, to, partition and flows of the backfill
+    partition VARCHAR NOT NULL,
+    done_at   TIMESTAMP NOT NULL
+)`
+
+// Run exports every partition in turn, each flow of a partition in one transaction.
+// Flows without a document date run once, first. A partition is recorded as done in
+// the same database, so the same backfill, interrupted and started again, goes on where
+// it stopped; a record is never exported twice, since exported records are not selected
+// again. Memory stays bounded by one partition's records.
+func (e *Engine) Backfill(ctx context.Context, b Backfill, progress func(Progress)) ([]Summary, error) {
+	if b.To.Before(b.From) {
+		return nil, inputErrorf("backfill: --to %s is before --from %s", b.To.Format(time.DateOnly), b.From.Format(time.DateOnly))
+	}
+	if b.Partition != "day" && b.Partition != "month" {
+		return nil, inputErrorf("backfill: --partition must be day or month, not %q", b.Partition)
+	}
+	flows, err := e.flows(b.Flows)
+	if err != nil {
+		return nil, err
+	}
+	var dated, undated []string
+	for _, f := range flows {
+		if f.Source.Date != "" {
+			dated = append(dated, f.Name)
+		} else {
+			undated = append(undated, f.Name)
+		}
+	}
+	if _, err := e.DB.ExecContext(ctx, backfillDDL); err != nil {
+		return nil, err
+	}
+	names := append([]string{}, b.Flows...)
+	sort.Strings(names)
+	id := fmt.Sprintf("%s..%s/%s/%s", b.From.Format(time.DateOnly), b.To.Format(time.DateOnly), b.Partition, strings.Join(names, ","))
+	done := map[string]bool{}
+	rows, err := e.DB.QueryContext(ctx, "SELECT partition FROM connector.backfill WHERE backfill = ?", id)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		done[p] = true
+	}
+	rows.Close()
+
+	totals := map[string]*Summary{}
+	var order []string
+	add := func(sums []Summary) {
+		for _, s := range sums {
+			t := totals[s.Flow]
+			if t == nil {
+				t = &Summary{Flow: s.Flow}
+				totals[s.Flow] = t
+				order = append(order, s.Flow)
+			}
+			t.Selected += s.Selected
+			t.Exported += s.Exported
+			t.Documents += s.Documents
+			t.Lines += s.Lines
+			t.Waiting = s.Waiting // waiting is a state, not a sum: the last partition's
+			t.Errors += s.Errors
+			t.Duration += s.Duration
+			t.Failures = append(t.Failures, s.Failures...)
+		}
+	}
+	if len(undated) > 0 {
+		sums, err := e.Run(ctx, Request{Flows: undated, Mode: ModeBackfill})
+		add(sums)
+		if err != nil {
+			return collect(order, totals), err
+		}
+	}
+	parts := partitions(b)
+	start := time.Now()
+	p := Progress{Partitions: len(parts)}
+	for _, part := range parts {
+		if err := ctx.Err(); err != nil {
+			return collect(order, totals), err
+		}
+		p.Partition, p.Skipped = part.name, done[part.name]
+		if !p.Skipped && len(dated) > 0 {
+			sums, err := e.Run(ctx, Request{Flows: dated, Mode: ModeBackfill, Detail: part.name, From: part.from, To: part.to})
+			add(sums)
+			if err != nil {
+				return collect(order, totals), err
+			}
+			for _, s := range sums {
+				p.Records += s.Selected
+				p.Docs += s.Documents
+			}
+			if _, err := e.DB.ExecContext(ctx, "INSERT INTO connector.backfill VALUES (?, ?, ?)", id, part.name, time.Now().UTC()); err != nil {
+				return collect(order, totals), err
+			}
+		}
+		p.Done++
+		p.Elapsed = time.Since(start)
+		if progress != nil {
+			progress(p)
+		}
+	}
+	return collect(order, totals), nil
+}
+
+func collect(order []string, totals map[string]*Summary) []Summary {
+	out := make([]Summary, 0, len(order))
+	for _, f := range order {
+		out = append(out, *totals[f])
+	}
+	return out
+}
+
+type partition struct{ name, from, to string }
+
+func partitions(b Backfill) []partition {
+	var out []partition
+	end := b.To.AddDate(0, 0, 1)
+	for d := b.From; d.Before(end); {
+		var next time.Time
+		name := d.Format(time.DateOnly)
+		if b.Partition == "month" {
+			next = time.Date(d.Year(), d.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+			name = d.Format("2006-01")
+		} else {
+			next = d.AddDate(0, 0, 1)
+		}
+		to := next
+		if to.After(end) {
+			to = end
+		}
+		out = append(out, partition{name: name, from: d.Format(time.DateOnly), to: to.Format(time.DateOnly)})
+		d = next
+	}
+	return out
+}
