@@ -274,7 +274,11 @@ func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 			}
 			return out, fmt.Errorf("flow %s: %w (rolled back: nothing of this flow was written)", p.Flow, err)
 		}
-		e.log.Info("flow done", "flow", s.Flow, "selected", s.Selected, "exported", s.Exported, "documents", s.Documents,
+		level := slog.LevelInfo
+		if req.Mode == ModeBackfill {
+			level = slog.LevelDebug // a backfill reports progress per partition instead
+		}
+		e.log.Log(ctx, level, "flow done", "flow", s.Flow, "detail", req.Detail, "selected", s.Selected, "exported", s.Exported, "documents", s.Documents,
 			"lines", s.Lines, "waiting", s.Waiting, "errors", s.Errors, "duration", s.Duration.Round(time.Millisecond))
 		out = append(out, s)
 	}

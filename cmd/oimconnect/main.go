@@ -48,6 +48,11 @@ Usage:
       Generate a realistic OIM data set into a new DuckDB file and export it.
   oimconnect generate --db FILE [--invoices N] [--seed N]
       Create the schemas and generate the demo data set, without exporting.
+  oimconnect backfill --db FILE --from DATE --to DATE [--flow NAME]... [--partition day|month]
+      Export history partition by partition of document date (both days
+      included), each partition's flows in their own transactions, with a
+      progress bar on a terminal. Interrupted (Ctrl-C) or killed, the same
+      command goes on where it stopped; nothing is exported twice.
   oimconnect runs --db FILE [--limit N]
       List the latest flow runs recorded in the database (schema connector):
       mode (manual, automatic, scheduled, backfill), counts, and errors.
@@ -111,6 +116,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ids := fs.StringArray("id", nil, "export only this source record (repeatable)")
 	dryRun := fs.Bool("dry-run", false, "compute the whole run, then roll it back: nothing is written")
 	limit := fs.Int("limit", 20, "runs: how many flow runs to list")
+	from := fs.String("from", "", "backfill: first document date, YYYY-MM-DD")
+	to := fs.String("to", "", "backfill: last document date, YYYY-MM-DD")
+	partition := fs.String("partition", "month", "backfill: day or month")
 	report := fs.String("report", "", "write the run's summary as JSON to this file: counts per flow and every failure with its reason")
 	invoices := fs.Int("invoices", 3000, "demo: number of invoices to generate")
 	seed := fs.Int64("seed", 1, "demo: random seed")
@@ -157,6 +165,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return validate(ctx, cfg, log, stdout, stderr)
 	case "test":
 		return testSpecs(ctx, cfg, stdout, stderr)
+	case "backfill":
+		return withEngine(ctx, cfg, log, stderr, func(eng *pipeline.Engine) int {
+			return backfill(ctx, eng, *from, *to, *partition, *flows, stdout, stderr)
+		})
 	case "runs":
 		return withEngine(ctx, cfg, log, stderr, func(eng *pipeline.Engine) int {
 			runs, err := eng.Runs(ctx, *limit)
