@@ -1,7 +1,7 @@
 # oimconnect: the two set-up commands are `make demo` and `make test`.
 GO      ?= go
 BIN     := bin/oimconnect
-DEMO_DB ?= demo/connector.duckdb
+DEMO_DB ?= demo/oimconnect.duckdb
 PKGS    := ./...
 
 .PHONY: all build test demo bench lint clean

@@ -175,15 +175,15 @@ func OpenContract(ctx context.Context, cfg *config.Config, log *slog.Logger) (*E
 	return &Engine{DB: db, Specs: set, cfg: &c, log: log}, nil
 }
 
-// CheckFileName refuses DuckDB files named oim.* or acct.*: DuckDB names the database
-// after the file, and a database called oim makes "oim.invoice" ambiguous.
+// CheckFileName refuses DuckDB files named oim.*, acct.* or connector.*: DuckDB names
+// the database after the file, and a database called oim makes "oim.invoice" ambiguous.
 func CheckFileName(path string) error {
 	base := strings.ToLower(filepath.Base(path))
 	if i := strings.IndexByte(base, '.'); i >= 0 {
 		base = base[:i]
 	}
-	if base == "oim" || base == "acct" {
-		return inputErrorf("database file %s: DuckDB names the database after the file, and %q clashes with the schema of that name; rename the file (e.g. connector.duckdb)", path, base)
+	if base == "oim" || base == "acct" || base == "connector" {
+		return inputErrorf("database file %s: DuckDB names the database after the file, and %q clashes with the schema of that name; rename the file (e.g. oimconnect.duckdb)", path, base)
 	}
 	return nil
 }
@@ -215,7 +215,11 @@ func (e *Engine) plan(ctx context.Context, req Request, explain bool) ([]*plan.P
 	var probs spec.Problems
 	var plans []*plan.Plan
 	for _, f := range flows {
-		p, err := plan.Build(f, model, plan.Options{IDs: req.IDs, Settings: e.cfg.Settings.Map(), Explain: explain, From: req.From, To: req.To})
+		opt := plan.Options{IDs: req.IDs, Settings: e.cfg.Settings.Map(), Explain: explain, From: req.From, To: req.To}
+		if req.Mode == ModeAutomatic {
+			_, opt.Criteria = e.cfg.Settings.Automation.Automated(f.Name)
+		}
+		p, err := plan.Build(f, model, opt)
 		if err != nil {
 			var ps spec.Problems
 			if errors.As(err, &ps) {
@@ -275,11 +279,15 @@ func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 			return out, fmt.Errorf("flow %s: %w (rolled back: nothing of this flow was written)", p.Flow, err)
 		}
 		level := slog.LevelInfo
-		if req.Mode == ModeBackfill {
-			level = slog.LevelDebug // a backfill reports progress per partition instead
+		if req.Mode == ModeBackfill || (req.Mode == ModeAutomatic && s.Selected == 0 && s.Errors == 0) {
+			level = slog.LevelDebug // progress per partition instead; an idle poll
 		}
-		e.log.Log(ctx, level, "flow done", "flow", s.Flow, "detail", req.Detail, "selected", s.Selected, "exported", s.Exported, "documents", s.Documents,
-			"lines", s.Lines, "waiting", s.Waiting, "errors", s.Errors, "duration", s.Duration.Round(time.Millisecond))
+		attrs := []any{"flow", s.Flow, "selected", s.Selected, "exported", s.Exported, "documents", s.Documents,
+			"lines", s.Lines, "waiting", s.Waiting, "errors", s.Errors, "duration", s.Duration.Round(time.Millisecond)}
+		if req.Detail != "" {
+			attrs = append(attrs, "detail", req.Detail)
+		}
+		e.log.Log(ctx, level, "flow done", attrs...)
 		out = append(out, s)
 	}
 	return out, nil
@@ -300,6 +308,9 @@ func (e *Engine) recorder(ctx context.Context, req Request) func(context.Context
 	}
 	id := newRunID()
 	return func(ctx context.Context, db execer, s Summary, err error) error {
+		if mode == ModeAutomatic && err == nil && s.Selected == 0 && s.Errors == 0 {
+			return nil // an idle poll
+		}
 		return recordRun(ctx, db, id, mode, req.Detail, s, time.Now().Add(-s.Duration), err)
 	}
 }

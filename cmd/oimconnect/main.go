@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -48,6 +49,12 @@ Usage:
       Generate a realistic OIM data set into a new DuckDB file and export it.
   oimconnect generate --db FILE [--invoices N] [--seed N]
       Create the schemas and generate the demo data set, without exporting.
+  oimconnect watch --db FILE [--config FILE]
+      Export automatically: every settings.automation.poll_interval (1s) open the
+      file, export what became selected (a completed shipment, a matched voucher,
+      a new or changed supplier site...), and close it so OIM can write between
+      polls. settings.automation.flows.<flow> can disable a flow or name a boolean
+      column as custom criteria. Runs until Ctrl-C or SIGTERM.
   oimconnect backfill --db FILE --from DATE --to DATE [--flow NAME]... [--partition day|month]
       Export history partition by partition of document date (both days
       included), each partition's flows in their own transactions, with a
@@ -165,6 +172,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return validate(ctx, cfg, log, stdout, stderr)
 	case "test":
 		return testSpecs(ctx, cfg, stdout, stderr)
+	case "watch":
+		err := pipeline.Watch(ctx, cfg, log, func(sums []pipeline.Summary, err error) {
+			stamp := time.Now().Format("15:04:05")
+			for _, s := range sums {
+				if s.Selected > 0 || s.Errors > 0 {
+					fmt.Fprintf(stdout, "%s %s\n", stamp, s)
+				}
+			}
+			if err != nil {
+				fmt.Fprintf(stderr, "%s oimconnect: %v\n", stamp, err)
+			}
+		})
+		if err != nil {
+			return fail(stderr, err)
+		}
+		return exitOK
 	case "backfill":
 		return withEngine(ctx, cfg, log, stderr, func(eng *pipeline.Engine) int {
 			return backfill(ctx, eng, *from, *to, *partition, *flows, stdout, stderr)

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 )
@@ -380,5 +381,127 @@ func TestBackfillResumesAfterAKill(t *testing.T) {
 	}
 	if got, want := dump(killed), dump(whole); got != want {
 		t.Errorf("a killed and resumed backfill differs from an uninterrupted one")
+	}
+}
+
+// withDB opens the DuckDB file as OIM would, waiting while a watcher holds it.
+func withDB(t *testing.T, path string, do func(*sql.DB) error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		conn, err := sql.Open("duckdb", path)
+		if err == nil {
+			if err = conn.Ping(); err == nil {
+				err = do(conn)
+			}
+			conn.Close()
+		}
+		if err == nil {
+			return
+		}
+		if !strings.Contains(err.Error(), "lock") || time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// startWatch runs oimconnect watch on db until the test ends, then stops it with SIGINT
+// and checks it exits cleanly.
+func startWatch(t *testing.T, db string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"watch", "--db", db}, args...)...)
+	cmd.Env = append(os.Environ(), "OIMCONNECT_SETTINGS__AUTOMATION__POLL_INTERVAL=200ms")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("watch did not stop cleanly on SIGINT: %v\n%s", err, out.String())
+			}
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("watch did not stop on SIGINT\n%s", out.String())
+		}
+	})
+}
+
+// waitFor polls a query until it returns want, and reports how long that took.
+func waitFor(t *testing.T, db, query, want string, limit time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		var got sql.NullString
+		withDB(t, db, func(conn *sql.DB) error {
+			err := conn.QueryRow(query).Scan(&got)
+			if err == sql.ErrNoRows {
+				return nil
+			}
+			return err
+		})
+		if got.String == want {
+			return time.Since(start)
+		}
+		if time.Since(start) > limit {
+			t.Fatalf("%s: still %q after %s, want %q", query, got.String, limit, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestWatchSyncsSupplierSitesInRealTime(t *testing.T) {
+	t.Parallel()
+	db := fixture.DB(t)
+	startWatch(t, db)
+	for i := 1; i <= 3; i++ {
+		id := fmt.Sprintf("SS-LIVE-%d", i)
+		withDB(t, db, func(conn *sql.DB) error {
+			_, err := conn.Exec("INSERT INTO oim.supplier_site (id, name, updated_at) VALUES (?, ?, now())", id, "Live Supplier "+id)
+			return err
+		})
+		took := waitFor(t, db, "SELECT account_id FROM oim.supplier_site WHERE id = '"+id+"'", "VND-"+id, 2*time.Second)
+		t.Logf("%s in acct.account after %s", id, took.Round(time.Millisecond))
+	}
+	// A change reaches the account too.
+	withDB(t, db, func(conn *sql.DB) error {
+		_, err := conn.Exec("UPDATE oim.supplier_site SET name = 'Renamed Supplier', updated_at = CAST(now() AS TIMESTAMP) + INTERVAL 1 SECOND WHERE id = 'SS-LIVE-1'")
+		return err
+	})
+	waitFor(t, db, "SELECT name FROM acct.account WHERE id = 'VND-SS-LIVE-1'", "Renamed Supplier", 2*time.Second)
+	waitFor(t, db, "SELECT count(*) FROM connector.run WHERE mode = 'automatic' AND flow = 'vendor-accounts'", "4", 2*time.Second)
+}
+
+func TestWatchCustomCriteriaGateAutomation(t *testing.T) {
+	t.Parallel()
+	db := fixture.DB(t, "sales-invoices.sql")
+	withDB(t, db, func(conn *sql.DB) error {
+		_, err := conn.Exec("ALTER TABLE oim.invoice ADD COLUMN auto_export BOOLEAN DEFAULT false")
+		return err
+	})
+	cfg := writeFile(t, t.TempDir(), "config.yaml", salesConfig+"  automation:\n    flows:\n      sales_invoices: {criteria: auto_export}\n")
+	startWatch(t, db, "--config", cfg)
+	time.Sleep(600 * time.Millisecond) // a few polls: nothing may be exported yet
+	waitFor(t, db, "SELECT count(*) FROM oim.invoice WHERE export_status = 'Exported'", "0", time.Second)
+	withDB(t, db, func(conn *sql.DB) error {
+		_, err := conn.Exec("UPDATE oim.invoice SET auto_export = true WHERE id IN ('INV-OK', 'INV-OPEN')")
+		return err
+	})
+	waitFor(t, db, "SELECT string_agg(id, ',' ORDER BY id) FROM oim.invoice WHERE export_status = 'Exported'", "INV-OK", 3*time.Second)
+}
+
+func TestWatchRefusesUnknownCriteria(t *testing.T) {
+	t.Parallel()
+	db := fixture.DB(t, "sales-invoices.sql")
+	cfg := writeFile(t, t.TempDir(), "config.yaml", "settings:\n  automation:\n    flows:\n      sales_invoices: {criteria: nope}\n")
+	r := cli(t, nil, "watch", "--db", db, "--config", cfg)
+	if r.code != 2 || !strings.Contains(r.stderr, "automation criteria: oim.invoice has no column nope") {
+		t.Errorf("want exit 2 naming the column, got %d\n%s", r.code, r.stderr)
 	}
 }

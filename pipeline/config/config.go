@@ -10,6 +10,7 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 	kyaml "github.com/knadh/koanf/parsers/yaml"
@@ -53,6 +54,41 @@ type Settings struct {
 	VendorDuplicateCheck          string         `koanf:"vendor_duplicate_check"`
 	JournalCustomTransactionTypes []string       `koanf:"journal_custom_transaction_types"`
 	Custom                        map[string]any `koanf:"custom"`
+	// Automation configures watch and serve (an extension of the contract's settings).
+	Automation Automation `koanf:"automation"`
+}
+
+// Automation says which flows run automatically and how often sources are polled.
+type Automation struct {
+	// PollInterval is how often watch looks at DuckDB sources (Go duration, e.g. 1s).
+	PollInterval string `koanf:"poll_interval"`
+	// Flows switches automation per flow (key: the flow name with _ for -); a flow not
+	// listed is automated without criteria.
+	Flows map[string]FlowAutomation `koanf:"flows"`
+}
+
+// FlowAutomation is one flow's automation.
+type FlowAutomation struct {
+	// Disabled leaves the flow to manual and scheduled runs.
+	Disabled bool `koanf:"disabled"`
+	// Criteria names a boolean column of the flow's source that must be true for a
+	// record to be exported automatically (it must still be selected and valid).
+	Criteria string `koanf:"criteria"`
+}
+
+// Automated reports whether a flow runs automatically, and its criteria column.
+func (a Automation) Automated(flow string) (bool, string) {
+	f := a.Flows[strings.ReplaceAll(flow, "-", "_")]
+	return !f.Disabled, f.Criteria
+}
+
+// Interval is the poll interval (1s when unset or invalid; check reports invalid ones).
+func (a Automation) Interval() time.Duration {
+	d, err := time.ParseDuration(a.PollInterval)
+	if err != nil || d <= 0 {
+		return time.Second
+	}
+	return d
 }
 
 // AutoPost switches, per flow, writing documents as Complete.
@@ -84,6 +120,7 @@ func Defaults() map[string]any {
 		"settings.default_ar_control_gla":           "",
 		"settings.vendor_duplicate_check":           "name",
 		"settings.journal_custom_transaction_types": []string{},
+		"settings.automation.poll_interval":         "1s",
 	}
 }
 
@@ -179,6 +216,9 @@ func (c *Config) check() error {
 		if v < 1 {
 			return fmt.Errorf("config: settings.%s must be at least 1, got %d", name, v)
 		}
+	}
+	if d, err := time.ParseDuration(s.Automation.PollInterval); err != nil || d <= 0 {
+		return fmt.Errorf("config: settings.automation.poll_interval must be a positive duration such as 1s or 500ms, got %q", s.Automation.PollInterval)
 	}
 	if s.VendorDuplicateCheck != "name" && s.VendorDuplicateCheck != "none" {
 		return fmt.Errorf("config: settings.vendor_duplicate_check must be name or none, got %q", s.VendorDuplicateCheck)

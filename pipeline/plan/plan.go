@@ -56,6 +56,9 @@ type Plan struct {
 type Options struct {
 	// IDs limits the run to these source records (header keys).
 	IDs []string
+	// Criteria names a boolean source column that must be true (automation's custom
+	// criteria).
+	Criteria string
 	// From and To (YYYY-MM-DD, To exclusive) limit the run to records whose document
 	// date (source.date) falls in between: a backfill partition.
 	From, To string
@@ -309,6 +312,17 @@ func (b *builder) stageHeaders() {
 		b.header.SQLName(), catalog.Ident(f.Source.Status), b.idFilter(key(b.header)))
 	if !b.tracked() {
 		base = fmt.Sprintf("SELECT * FROM %s WHERE TRUE%s", b.header.SQLName(), b.idFilter(key(b.header)))
+	}
+	if b.opt.Criteria != "" {
+		c, ok := b.header.Column(b.opt.Criteria)
+		switch {
+		case !ok:
+			b.errorf([]string{"source", "table"}, "automation criteria: %s has no column %s", b.header.FullName(), b.opt.Criteria)
+		case c.Type.Kind != catalog.Bool:
+			b.errorf([]string{"source", "table"}, "automation criteria: %s.%s must be a boolean column, it is %s", b.header.FullName(), c.Name, c.Type.SQL)
+		default:
+			base += " AND " + catalog.Ident(c.Name) + " IS TRUE"
+		}
 	}
 	if b.opt.From != "" && f.Source.Date != "" {
 		base += fmt.Sprintf(" AND %s >= DATE %s AND %s < DATE %s", catalog.Ident(f.Source.Date), catalog.Literal(b.opt.From),
