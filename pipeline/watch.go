@@ -2,12 +2,39 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/oimconnect/oimconnect/pipeline/config"
 )
+
+// Clock tells the time and waits; tests use a fast one.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+// RealClock is the wall clock.
+var RealClock Clock = realClock{}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// ServeOptions say what Serve runs.
+type ServeOptions struct {
+	// Watch polls the automated flows (settings.automation).
+	Watch bool
+	// Schedules runs the scheduled jobs (settings.schedules).
+	Schedules bool
+	Clock     Clock
+	// Report is told the summaries of every busy poll and every scheduled job.
+	Report func(mode string, sums []Summary, err error)
+}
 
 // Watch exports automatically. Every poll interval it opens the database, runs the
 // automated flows (settings.automation) over whatever became selected since, and
@@ -15,53 +42,111 @@ import (
 // process that writes the file gets in between polls. The vendor's default triggers
 // (a shipment completed, a voucher matched, a site created or changed, ...) are the
 // moments records become selected and ready, so each poll exports exactly those; custom
-// criteria add a boolean source column that must be true. report is told every poll's
-// summaries. Watch returns when ctx is done, after the poll in progress (whose flow
-// in progress is rolled back if ctx interrupts it).
+// criteria add a boolean source column that must be true. Watch returns when ctx is
+// done, after rolling back the flow in progress.
 func Watch(ctx context.Context, cfg *config.Config, log *slog.Logger, report func([]Summary, error)) error {
-	eng, err := Open(ctx, cfg, log)
-	for err != nil && busyFile(err) && ctx.Err() == nil {
-		// OIM is writing: wait for the file like every poll does.
-		time.Sleep(cfg.Settings.Automation.Interval())
-		eng, err = Open(ctx, cfg, log)
+	return Serve(ctx, cfg, log, ServeOptions{Watch: true, Clock: RealClock, Report: func(_ string, s []Summary, err error) {
+		if report != nil {
+			report(s, err)
+		}
+	}})
+}
+
+// Serve runs watch and the scheduled jobs in one process: each flow with a schedule
+// runs all its eligible records at the schedule's times, like the list action. All
+// access to the database is serialized, so runs of the same flow never overlap (and
+// the process never opens the file twice).
+func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o ServeOptions) error {
+	if o.Clock == nil {
+		o.Clock = RealClock
 	}
+	eng, err := openWhenFree(ctx, cfg, log)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return err
 	}
-	var flows []string
+	var automated []string
 	for _, f := range eng.Specs.Ordered() {
 		if on, _ := cfg.Settings.Automation.Automated(f.Name); on {
-			flows = append(flows, f.Name)
+			automated = append(automated, f.Name)
 		}
 	}
-	// A spec or criteria mistake stops watch at once, not at every poll.
-	_, err = eng.plan(ctx, Request{Flows: flows, Mode: ModeAutomatic}, false)
+	scheduled := map[string]config.Schedule{}
+	if o.Schedules {
+		for key, sc := range cfg.Settings.Schedules {
+			flow := strings.ReplaceAll(key, "_", "-")
+			if eng.Specs.Flows[flow] == nil {
+				eng.Close()
+				return inputErrorf("settings.schedules.%s: no flow %s", key, flow)
+			}
+			scheduled[flow] = sc
+		}
+	}
+	// A spec or criteria mistake stops here at once, not at every poll.
+	if o.Watch {
+		_, err = eng.plan(ctx, Request{Flows: automated, Mode: ModeAutomatic}, false)
+	}
 	eng.Close()
 	if err != nil {
 		return err
 	}
-	if len(flows) == 0 {
-		return inputErrorf("watch: no flow is automated (settings.automation.flows)")
+	watch := o.Watch && len(automated) > 0
+	if !watch && len(scheduled) == 0 {
+		return inputErrorf("nothing to do: no flow is automated (settings.automation.flows) or scheduled (settings.schedules)")
 	}
-	interval := cfg.Settings.Automation.Interval()
-	log.Info("watching", "db", cfg.DB, "flows", strings.Join(flows, ","), "interval", interval)
-	for {
-		sums, err := poll(ctx, cfg, log, flows)
-		if ctx.Err() != nil {
-			return nil // stopping: the flow in progress was rolled back
-		}
-		if report != nil && (err != nil || busy(sums)) {
-			report(sums, err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(interval):
+	report := o.Report
+	if report == nil {
+		report = func(string, []Summary, error) {}
+	}
+	var mu sync.Mutex
+	once := func(flows []string, mode string) ([]Summary, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return runOnce(ctx, cfg, log, flows, mode)
+	}
+	var wg sync.WaitGroup
+	for flow, sc := range scheduled {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				next := sc.Next(o.Clock.Now())
+				log.Info("scheduled", "flow", flow, "next", next.Format(time.RFC3339))
+				select {
+				case <-ctx.Done():
+					return
+				case <-o.Clock.After(next.Sub(o.Clock.Now())):
+				}
+				sums, err := once([]string{flow}, ModeScheduled)
+				if ctx.Err() != nil {
+					return
+				}
+				report(ModeScheduled, sums, err)
+			}
+		}()
+	}
+	if watch {
+		interval := cfg.Settings.Automation.Interval()
+		log.Info("watching", "db", cfg.DB, "flows", strings.Join(automated, ","), "interval", interval)
+		for ctx.Err() == nil {
+			sums, err := once(automated, ModeAutomatic)
+			if ctx.Err() != nil {
+				break // stopping: the flow in progress was rolled back
+			}
+			if err != nil || busy(sums) {
+				report(ModeAutomatic, sums, err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-o.Clock.After(interval):
+			}
 		}
 	}
+	<-ctx.Done()
+	wg.Wait()
+	return nil
 }
 
 func busy(sums []Summary) bool {
@@ -73,18 +158,30 @@ func busy(sums []Summary) bool {
 	return false
 }
 
-// poll runs the automated flows once, holding the database only meanwhile.
-func poll(ctx context.Context, cfg *config.Config, log *slog.Logger, flows []string) ([]Summary, error) {
-	eng, err := Open(ctx, cfg, log)
+// runOnce opens the database (waiting while OIM holds it), runs the flows, and closes it.
+func runOnce(ctx context.Context, cfg *config.Config, log *slog.Logger, flows []string, mode string) ([]Summary, error) {
+	eng, err := openWhenFree(ctx, cfg, log)
 	if err != nil {
-		if busyFile(err) {
-			log.Debug("database busy, next poll", "error", err)
-			return nil, nil
-		}
 		return nil, err
 	}
 	defer eng.Close()
-	return eng.Run(ctx, Request{Flows: flows, Mode: ModeAutomatic})
+	return eng.Run(ctx, Request{Flows: flows, Mode: mode})
+}
+
+// openWhenFree opens the engine, waiting while another process holds the file.
+func openWhenFree(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, error) {
+	for {
+		eng, err := Open(ctx, cfg, log)
+		if err == nil || !busyFile(err) {
+			return eng, err
+		}
+		log.Debug("database busy, waiting", "error", err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("stopped while waiting for the database: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // busyFile says the DuckDB file is held by another process (OIM writing to it).

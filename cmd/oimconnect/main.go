@@ -55,6 +55,10 @@ Usage:
       a new or changed supplier site...), and close it so OIM can write between
       polls. settings.automation.flows.<flow> can disable a flow or name a boolean
       column as custom criteria. Runs until Ctrl-C or SIGTERM.
+  oimconnect serve --db FILE [--config FILE]
+      watch, plus the scheduled jobs of settings.schedules: per flow, Hourly,
+      Daily, Weekly (days) or Monthly (day) at a start time, each running all
+      eligible records. Runs of a flow never overlap.
   oimconnect backfill --db FILE --from DATE --to DATE [--flow NAME]... [--partition day|month]
       Export history partition by partition of document date (both days
       included), each partition's flows in their own transactions, with a
@@ -172,18 +176,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return validate(ctx, cfg, log, stdout, stderr)
 	case "test":
 		return testSpecs(ctx, cfg, stdout, stderr)
-	case "watch":
-		err := pipeline.Watch(ctx, cfg, log, func(sums []pipeline.Summary, err error) {
-			stamp := time.Now().Format("15:04:05")
-			for _, s := range sums {
-				if s.Selected > 0 || s.Errors > 0 {
-					fmt.Fprintf(stdout, "%s %s\n", stamp, s)
+	case "watch", "serve":
+		err := pipeline.Serve(ctx, cfg, log, pipeline.ServeOptions{Watch: true, Schedules: cmd == "serve",
+			Report: func(mode string, sums []pipeline.Summary, err error) {
+				stamp := time.Now().Format("15:04:05")
+				for _, s := range sums {
+					if s.Selected > 0 || s.Errors > 0 || mode == pipeline.ModeScheduled {
+						fmt.Fprintf(stdout, "%s %s %s\n", stamp, mode, s)
+					}
 				}
-			}
-			if err != nil {
-				fmt.Fprintf(stderr, "%s oimconnect: %v\n", stamp, err)
-			}
-		})
+				if err != nil {
+					fmt.Fprintf(stderr, "%s oimconnect: %s: %v\n", stamp, mode, err)
+				}
+			}})
 		if err != nil {
 			return fail(stderr, err)
 		}

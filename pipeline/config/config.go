@@ -56,6 +56,17 @@ type Settings struct {
 	Custom                        map[string]any `koanf:"custom"`
 	// Automation configures watch and serve (an extension of the contract's settings).
 	Automation Automation `koanf:"automation"`
+	// Schedules are serve's scheduled jobs, one per flow (key: the flow name with _ for -).
+	Schedules map[string]Schedule `koanf:"schedules"`
+}
+
+// Schedule is a scheduled job: every hour at minute MM of At, or every day, on some
+// days of the week, or on a day of the month, at At (HH:MM, local time).
+type Schedule struct {
+	Frequency string   `koanf:"frequency"` // Hourly, Daily, Weekly or Monthly
+	At        string   `koanf:"at"`        // HH:MM; Hourly uses the minutes
+	Days      []string `koanf:"days"`      // Weekly: Mon, Tue, Wed, Thu, Fri, Sat, Sun
+	Day       int      `koanf:"day"`       // Monthly: 1-31 (the month's last day when shorter)
 }
 
 // Automation says which flows run automatically and how often sources are polled.
@@ -217,6 +228,11 @@ func (c *Config) check() error {
 			return fmt.Errorf("config: settings.%s must be at least 1, got %d", name, v)
 		}
 	}
+	for flow, sc := range s.Schedules {
+		if err := sc.Check(); err != nil {
+			return fmt.Errorf("config: settings.schedules.%s: %w", flow, err)
+		}
+	}
 	if d, err := time.ParseDuration(s.Automation.PollInterval); err != nil || d <= 0 {
 		return fmt.Errorf("config: settings.automation.poll_interval must be a positive duration such as 1s or 500ms, got %q", s.Automation.PollInterval)
 	}
@@ -261,4 +277,80 @@ func structMap(v reflect.Value) map[string]any {
 		}
 	}
 	return out
+}
+
+var weekdays = map[string]time.Weekday{"Sun": time.Sunday, "Mon": time.Monday, "Tue": time.Tuesday,
+	"Wed": time.Wednesday, "Thu": time.Thursday, "Fri": time.Friday, "Sat": time.Saturday}
+
+// Check reports a schedule that cannot fire.
+func (s Schedule) Check() error {
+	if _, _, err := s.clock(); err != nil {
+		return err
+	}
+	switch s.Frequency {
+	case "Hourly", "Daily":
+	case "Weekly":
+		if len(s.Days) == 0 {
+			return fmt.Errorf("a Weekly schedule needs days, e.g. [Mon, Thu]")
+		}
+		for _, d := range s.Days {
+			if _, ok := weekdays[d]; !ok {
+				return fmt.Errorf("unknown day %q (Mon, Tue, Wed, Thu, Fri, Sat, Sun)", d)
+			}
+		}
+	case "Monthly":
+		if s.Day < 1 || s.Day > 31 {
+			return fmt.Errorf("a Monthly schedule needs day: 1 to 31, got %d", s.Day)
+		}
+	default:
+		return fmt.Errorf("frequency must be Hourly, Daily, Weekly or Monthly, not %q", s.Frequency)
+	}
+	return nil
+}
+
+func (s Schedule) clock() (hour, minute int, err error) {
+	at := s.At
+	if at == "" {
+		at = "00:00"
+	}
+	t, err := time.Parse("15:04", at)
+	if err != nil {
+		return 0, 0, fmt.Errorf("at must be HH:MM, not %q", s.At)
+	}
+	return t.Hour(), t.Minute(), nil
+}
+
+// Next is the first time after `after` the schedule fires, in after's location.
+func (s Schedule) Next(after time.Time) time.Time {
+	hour, minute, _ := s.clock()
+	loc := after.Location()
+	if s.Frequency == "Hourly" {
+		t := time.Date(after.Year(), after.Month(), after.Day(), after.Hour(), minute, 0, 0, loc)
+		if !t.After(after) {
+			t = t.Add(time.Hour)
+		}
+		return t
+	}
+	for d := 0; d <= 62; d++ {
+		day := time.Date(after.Year(), after.Month(), after.Day()+d, hour, minute, 0, 0, loc)
+		if !day.After(after) {
+			continue
+		}
+		switch s.Frequency {
+		case "Daily":
+			return day
+		case "Weekly":
+			for _, w := range s.Days {
+				if weekdays[w] == day.Weekday() {
+					return day
+				}
+			}
+		case "Monthly":
+			last := time.Date(day.Year(), day.Month()+1, 0, 0, 0, 0, 0, loc).Day()
+			if day.Day() == min(s.Day, last) {
+				return day
+			}
+		}
+	}
+	return time.Time{}
 }
