@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -503,5 +504,43 @@ func TestWatchRefusesUnknownCriteria(t *testing.T) {
 	r := cli(t, nil, "watch", "--db", db, "--config", cfg)
 	if r.code != 2 || !strings.Contains(r.stderr, "automation criteria: oim.invoice has no column nope") {
 		t.Errorf("want exit 2 naming the column, got %d\n%s", r.code, r.stderr)
+	}
+}
+
+// Ctrl-C during a backfill rolls back the partition in progress, says how to go on,
+// and the same command then finishes.
+func TestBackfillInterruptedGracefully(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "oimconnect.duckdb")
+	if r := cli(t, nil, "generate", "--db", db, "--invoices", "300"); r.code != 0 {
+		t.Fatalf("generate: %s", r.stderr)
+	}
+	args := []string{"backfill", "--db", db, "--from", "2024-01-01", "--to", "2026-12-31", "--partition", "month"}
+	cmd := exec.Command(binary, args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	var lines []string
+	progress := 0
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if strings.HasPrefix(sc.Text(), "backfill ") {
+			if progress++; progress == 3 {
+				_ = cmd.Process.Signal(os.Interrupt)
+			}
+		}
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 || !strings.Contains(strings.Join(lines, "\n"), "backfill interrupted") {
+		t.Fatalf("want exit 3 with a message on Ctrl-C, got %v\n%s", err, strings.Join(lines, "\n"))
+	}
+	if r := cli(t, nil, args...); r.code > 1 || !strings.Contains(r.stderr, "(done before)") || !strings.Contains(r.stderr, "partition 36/36") {
+		t.Fatalf("the same command goes on: %d\n%s\nfirst run:\n%s", r.code, r.stderr, strings.Join(lines, "\n"))
 	}
 }
