@@ -17,22 +17,6 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 )
 
-// lineOf is the 1-based line of the first line of a default spec holding needle.
-func lineOf(t *testing.T, file, needle string) int {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(fixture.Root(), "specs", file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, l := range strings.Split(string(data), "\n") {
-		if strings.Contains(l, needle) {
-			return i + 1
-		}
-	}
-	t.Fatalf("%s holds no %q", file, needle)
-	return 0
-}
-
 // Each case breaks one thing and expects an InputError (exit 2) whose text holds every
 // fragment, with nothing written.
 func TestBadInputIsRefusedAndNothingIsWritten(t *testing.T) {
@@ -57,19 +41,19 @@ func TestBadInputIsRefusedAndNothingIsWritten(t *testing.T) {
 		{name: "unknown flow", flows: []string{"sales-invoicez"},
 			want: []string{`unknown flow "sales-invoicez"`, "(flows: vendor-accounts, payable-invoices, payable-credit-notes, sales-invoices, sales-credit-notes, journals)"}},
 		{name: "missing table", sql: "DROP TABLE oim.shipment",
-			want: []string{fmt.Sprintf("model.yaml:%d:3: unknown table oim.shipment: the database lacks it", lineOf(t, "model.yaml", "  oim.shipment:"))}},
+			want: []string{fmt.Sprintf("model.yaml:%d:3: unknown table oim.shipment: the database lacks it", fixture.SpecLine(t, "model.yaml", "  oim.shipment:"))}},
 		{name: "missing column", sql: "ALTER TABLE oim.invoice DROP COLUMN total_tax",
 			want: []string{"sales-invoices.yaml:", "oim.invoice has no field \"total_tax\""}},
 		{name: "malformed YAML", specs: edit("  table: oim.invoice\n", "  table: [oim.invoice\n"),
 			want: []string{"sales-invoices.yaml:", "malformed YAML"}},
 		{name: "unknown key", specs: edit("  id_prefix: SIN-", "  id_prefx: SIN-"),
-			want: []string{fmt.Sprintf("sales-invoices.yaml:%d:3: unknown key", lineOf(t, "sales-invoices.yaml", "  id_prefix: SIN-")) + " \"id_prefx\" in document (allowed: fields, id, id_prefix, into, line_limit, lines, upsert, when_empty, write_back)"}},
+			want: []string{fmt.Sprintf("sales-invoices.yaml:%d:3: unknown key", fixture.SpecLine(t, "sales-invoices.yaml", "  id_prefix: SIN-")) + " \"id_prefx\" in document (allowed: fields, id, id_prefix, into, line_limit, lines, upsert, when_empty, write_back)"}},
 		{name: "expression does not compile", specs: edit(`status not in ["Open", "Proforma"]`, `status not in ["Open", "Proforma"`),
-			want: []string{fmt.Sprintf("sales-invoices.yaml:%d:", lineOf(t, "sales-invoices.yaml", `status not in ["Open", "Proforma"]`)), "unexpected token EOF", ` | status not in ["Open", "Proforma"`, "^"}},
+			want: []string{fmt.Sprintf("sales-invoices.yaml:%d:", fixture.SpecLine(t, "sales-invoices.yaml", `status not in ["Open", "Proforma"]`)), "unexpected token EOF", ` | status not in ["Open", "Proforma"`, "^"}},
 		{name: "unknown field in a path", specs: edit("Engagement: Sales Order > Engagement", "Engagement: Sales Order > Engagemint"),
-			want: []string{"sales-invoices.yaml:", `oim.sales_order has no field "Engagemint"`, fmt.Sprintf("yaml:%d:31:", lineOf(t, "sales-invoices.yaml", "Engagement: Sales Order > Engagement")), " | Sales Order > Engagemint\n | ..............^^^^^^^^^^"}},
+			want: []string{"sales-invoices.yaml:", `oim.sales_order has no field "Engagemint"`, fmt.Sprintf("yaml:%d:31:", fixture.SpecLine(t, "sales-invoices.yaml", "Engagement: Sales Order > Engagement")), " | Sales Order > Engagemint\n | ..............^^^^^^^^^^"}},
 		{name: "condition of the wrong type", specs: edit("  - empty(billing_document_id)", "  - billing_document_id"),
-			want: []string{fmt.Sprintf("sales-invoices.yaml:%d:5:", lineOf(t, "sales-invoices.yaml", "  - empty(billing_document_id)")), "a condition must be true or false, this is a string"}},
+			want: []string{fmt.Sprintf("sales-invoices.yaml:%d:5:", fixture.SpecLine(t, "sales-invoices.yaml", "  - empty(billing_document_id)")), "a condition must be true or false, this is a string"}},
 		{name: "unknown target field", specs: edit("Due Date: Invoice Due Date", "Due Dait: Invoice Due Date"),
 			want: []string{`acct.sales_invoice has no field "Due Dait"`}},
 		{name: "required target field unmapped", specs: edit("    Invoice Date: Invoice Date\n", ""),

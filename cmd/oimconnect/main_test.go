@@ -62,6 +62,21 @@ func cli(t *testing.T, env []string, args ...string) result {
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }
 
+// queryInt runs a query returning one number on the DuckDB file at path.
+func queryInt(t *testing.T, path, query string) int {
+	t.Helper()
+	conn, err := sql.Open("duckdb", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var n int
+	if err := conn.QueryRow(query).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
 func writeFile(t *testing.T, dir, name, text string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
@@ -110,14 +125,8 @@ func TestRunOneRecord(t *testing.T) {
 	if r.code != 0 || m == nil || strings.Join(m[1:], ",") != "1,1,1,2,0,0" {
 		t.Fatalf("exit %d, %q %s", r.code, r.stdout, r.stderr)
 	}
-	conn, err := sql.Open("duckdb", db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	var exported int
-	if err := conn.QueryRow("SELECT count(*) FROM oim.invoice WHERE export_status = 'Exported'").Scan(&exported); err != nil || exported != 1 {
-		t.Errorf("only INV-OK is exported: %d, %v", exported, err)
+	if n := queryInt(t, db, "SELECT count(*) FROM oim.invoice WHERE export_status = 'Exported'"); n != 1 {
+		t.Errorf("only INV-OK is exported, got %d", n)
 	}
 }
 
@@ -137,11 +146,8 @@ func TestEditedSpecDirectoryWithoutRebuilding(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
 	}
-	conn, _ := sql.Open("duckdb", db)
-	defer conn.Close()
-	var n int
-	if err := conn.QueryRow("SELECT count(*) FILTER (WHERE calculate_income_schedule) FROM acct.sales_invoice_line_item WHERE oim_invoice_line_id IS NOT NULL").Scan(&n); err != nil || n != 2 {
-		t.Errorf("the edited static value reaches the output: %d rows with true, %v", n, err)
+	if n := queryInt(t, db, "SELECT count(*) FILTER (WHERE calculate_income_schedule) FROM acct.sales_invoice_line_item WHERE oim_invoice_line_id IS NOT NULL"); n != 2 {
+		t.Errorf("the edited static value reaches the output: %d rows with true", n)
 	}
 }
 
@@ -173,11 +179,7 @@ func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
 		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("%s: want exit 2 and %q, got %d\n%s", c.name, c.want, r.code, r.stderr)
 		}
-		conn, _ := sql.Open("duckdb", db)
-		var n int
-		_ = conn.QueryRow("SELECT count(*) FROM acct.sales_invoice").Scan(&n)
-		conn.Close()
-		if n != 0 {
+		if n := queryInt(t, db, "SELECT count(*) FROM acct.sales_invoice"); n != 0 {
 			t.Errorf("%s: %d documents written", c.name, n)
 		}
 	}
@@ -245,9 +247,9 @@ func TestValidateReportsEveryProblemWithItsPosition(t *testing.T) {
 	}
 	r := cli(t, nil, "validate", dir)
 	for _, want := range []string{
-		fmt.Sprintf("sales-invoices.yaml:%d:31: oim.sales_order has no field \"Engagemnt\"", specLine(t, "sales-invoices.yaml", "Engagement: Sales Order > Engagement")),
+		fmt.Sprintf("sales-invoices.yaml:%d:31: oim.sales_order has no field \"Engagemnt\"", fixture.SpecLine(t, "sales-invoices.yaml", "Engagement: Sales Order > Engagement")),
 		" | Sales Order > Engagemnt\n | ..............^^^^^^^^^",
-		fmt.Sprintf("journals.yaml:%d:14: round_half_up takes 2 argument(s), got 1", specLine(t, "journals.yaml", "rounded: round_half_up(icp_value_amount, 2)")),
+		fmt.Sprintf("journals.yaml:%d:14: round_half_up takes 2 argument(s), got 1", fixture.SpecLine(t, "journals.yaml", "rounded: round_half_up(icp_value_amount, 2)")),
 		"2 problem(s)",
 	} {
 		if r.code != 2 || !strings.Contains(r.stderr, want) {
@@ -293,28 +295,9 @@ func TestDryRunWithReport(t *testing.T) {
 			t.Errorf("report lacks %s:\n%s", want, data)
 		}
 	}
-	conn, _ := sql.Open("duckdb", db)
-	defer conn.Close()
-	var n int
-	if err := conn.QueryRow("SELECT count(*) FROM oim.invoice WHERE export_status <> 'New' AND id <> 'INV-OK'").Scan(&n); err != nil || n != 0 {
-		t.Errorf("a dry run changed %d records (%v)", n, err)
+	if n := queryInt(t, db, "SELECT count(*) FROM oim.invoice WHERE export_status <> 'New' AND id <> 'INV-OK'"); n != 0 {
+		t.Errorf("a dry run changed %d records", n)
 	}
-}
-
-// specLine is the 1-based line of the first line of a default spec holding needle.
-func specLine(t *testing.T, file, needle string) int {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(fixture.Root(), "specs", file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, l := range strings.Split(string(data), "\n") {
-		if strings.Contains(l, needle) {
-			return i + 1
-		}
-	}
-	t.Fatalf("%s holds no %q", file, needle)
-	return 0
 }
 
 // A backfill killed midway (SIGKILL) and started again ends exactly where an
