@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/compile"
 	"github.com/oimconnect/oimconnect/pipeline/spec"
@@ -259,7 +261,7 @@ func (b *builder) mapped(q *compile.Query, at []string, f spec.Field) (compile.E
 			return e, false
 		}
 	default:
-		if n := b.f.Pos.Node(at...); n != nil && n.Kind == 4 { // a mapping: {path: ...}
+		if n := b.f.Pos.Node(at...); n != nil && n.Kind == yaml.MappingNode { // {path: ...}
 			at = append(at, "path")
 		}
 		e, err = q.Path(f.Path)
@@ -311,8 +313,7 @@ func (b *builder) mapFields(q *compile.Query, at []string, target *catalog.Table
 			b.errorf(fat, "%s.%s is filled by the connector and cannot be mapped", target.FullName(), col.Name)
 			continue
 		}
-		if prev, dup := out[col.Name]; dup {
-			_ = prev
+		if _, dup := out[col.Name]; dup {
 			b.errorf(fat, "%s.%s is mapped twice", target.FullName(), col.Name)
 			continue
 		}

@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/compile"
 	"github.com/oimconnect/oimconnect/pipeline/spec"
@@ -183,9 +185,9 @@ func (b *builder) exprError(at []string, err error) {
 	p := b.f.Pos.Errorf(at, "%s\n%s", ce.Msg, compile.Caret(ce.Source, ce.From, ce.To))
 	if n := b.f.Pos.Node(at...); n != nil && !strings.Contains(n.Value, "\n") {
 		switch n.Style {
-		case 0:
+		case 0: // plain
 			p.Column += ce.From
-		case 1 << 2, 1 << 3: // single or double quoted
+		case yaml.SingleQuotedStyle, yaml.DoubleQuotedStyle:
 			p.Column += ce.From + 1
 		}
 	}
