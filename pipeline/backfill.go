@@ -13,6 +13,7 @@ type Backfill struct {
 	From, To  time.Time // days, both included
 	Partition string    // day or month
 	Flows     []string  // empty: every flow
+	Created   bool      // list every created document in the summaries
 }
 
 // Progress is reported after each partition.
@@ -102,10 +103,11 @@ func (e *Engine) Backfill(ctx context.Context, b Backfill, progress func(Progres
 			t.Errors += s.Errors
 			t.Duration += s.Duration
 			t.Failures = append(t.Failures, s.Failures...)
+			t.Created = append(t.Created, s.Created...)
 		}
 	}
 	if len(undated) > 0 {
-		sums, err := e.Run(ctx, Request{Flows: undated, Mode: ModeBackfill})
+		sums, err := e.Run(ctx, Request{Flows: undated, Mode: ModeBackfill, Created: b.Created})
 		add(sums)
 		if err != nil {
 			return collect(order, totals), err
@@ -120,7 +122,7 @@ func (e *Engine) Backfill(ctx context.Context, b Backfill, progress func(Progres
 		}
 		p.Partition, p.Skipped = part.name, done[part.name]
 		if !p.Skipped && len(dated) > 0 {
-			sums, err := e.Run(ctx, Request{Flows: dated, Mode: ModeBackfill, Detail: part.name, From: part.from, To: part.to})
+			sums, err := e.Run(ctx, Request{Flows: dated, Mode: ModeBackfill, Detail: part.name, From: part.from, To: part.to, Created: b.Created})
 			add(sums)
 			if err != nil {
 				return collect(order, totals), err

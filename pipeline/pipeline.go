@@ -49,6 +49,14 @@ type Summary struct {
 	// Failures are the records that could not be exported, with their reasons (at most
 	// maxFailures of them).
 	Failures []Failure `json:"failures"`
+	// Created lists, when the request asks for it, each exported record's documents.
+	Created []Created `json:"created,omitempty"`
+}
+
+// Created is one exported record and the documents made from it.
+type Created struct {
+	Source    string   `json:"source"`
+	Documents []string `json:"documents"`
 }
 
 // Failure is one record that could not be exported.
@@ -74,6 +82,8 @@ type Request struct {
 	Mode, Detail string
 	// From and To (YYYY-MM-DD, To exclusive) limit dated flows to one partition.
 	From, To string
+	// Created asks for every created document in the summaries (for --report).
+	Created bool
 }
 
 // Engine runs flows against one DuckDB database holding both schemas.
@@ -131,6 +141,33 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, e
 		return nil, fmt.Errorf("open %s: %w", cfg.DB, err)
 	}
 	return &Engine{DB: db, Specs: set, cfg: cfg, log: log}, nil
+}
+
+// createdDocuments lists each valid record's documents, from the staged documents.
+func createdDocuments(ctx context.Context, tx *sql.Tx, p *plan.Plan) ([]Created, error) {
+	doc := p.Outputs[0]
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT CAST(_hkey AS VARCHAR), list(DISTINCT CAST(%s AS VARCHAR) ORDER BY CAST(%s AS VARCHAR))
+		FROM %s WHERE _hkey NOT IN (SELECT _hkey FROM %s) GROUP BY 1 ORDER BY 1`,
+		catalog.Ident(doc.Target.Key), catalog.Ident(doc.Target.Key), doc.Temp, p.Bad))
+	if err != nil {
+		return nil, fmt.Errorf("list created documents: %w", err)
+	}
+	defer rows.Close()
+	var out []Created
+	for rows.Next() {
+		var c Created
+		var ids any
+		if err := rows.Scan(&c.Source, &ids); err != nil {
+			return nil, err
+		}
+		if l, ok := ids.([]any); ok {
+			for _, id := range l {
+				c.Documents = append(c.Documents, fmt.Sprint(id))
+			}
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 func failures(ctx context.Context, tx *sql.Tx, bad string) ([]Failure, error) {
@@ -271,7 +308,16 @@ func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 	var out []Summary
 	rec := e.recorder(ctx, req)
 	for _, p := range plans {
-		s, err := e.runFlow(ctx, p, req.DryRun, nil, rec)
+		var inspect func(*sql.Tx) error
+		var created []Created
+		if req.Created {
+			inspect = func(tx *sql.Tx) (err error) {
+				created, err = createdDocuments(ctx, tx, p)
+				return err
+			}
+		}
+		s, err := e.runFlow(ctx, p, req.DryRun, inspect, rec)
+		s.Created = created
 		if err != nil {
 			if rec != nil {
 				_ = rec(context.WithoutCancel(ctx), e.DB, s, err)

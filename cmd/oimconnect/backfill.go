@@ -12,7 +12,7 @@ import (
 )
 
 // backfill exports history partition by partition, with progress on standard error.
-func backfill(ctx context.Context, eng *pipeline.Engine, from, to, partition string, flows []string, stdout, stderr io.Writer) int {
+func backfill(ctx context.Context, eng *pipeline.Engine, from, to, partition string, flows []string, report string, stdout, stderr io.Writer) int {
 	f, err1 := time.Parse(time.DateOnly, from)
 	t, err2 := time.Parse(time.DateOnly, to)
 	if err1 != nil || err2 != nil {
@@ -35,7 +35,7 @@ func backfill(ctx context.Context, eng *pipeline.Engine, from, to, partition str
 		fmt.Fprintf(stderr, "backfill %s%s: partition %d/%d, records %d, documents %d, %.0f rec/s, ETA %s\n",
 			p.Partition, state, p.Done, p.Partitions, p.Records, p.Docs, rate, p.ETA().Round(time.Second))
 	}
-	sums, err := eng.Backfill(ctx, pipeline.Backfill{From: f, To: t, Partition: partition, Flows: flows}, show)
+	sums, err := eng.Backfill(ctx, pipeline.Backfill{From: f, To: t, Partition: partition, Flows: flows, Created: report != ""}, show)
 	if tty {
 		fmt.Fprintln(stderr)
 	}
@@ -43,6 +43,11 @@ func backfill(ctx context.Context, eng *pipeline.Engine, from, to, partition str
 	for _, s := range sums {
 		fmt.Fprintln(stdout, s)
 		failed = failed || s.Errors > 0
+	}
+	if report != "" {
+		if werr := writeReport(report, pipeline.Request{Mode: pipeline.ModeBackfill}, sums, err); werr != nil {
+			fmt.Fprintf(stderr, "oimconnect: report: %v\n", werr)
+		}
 	}
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintln(stderr, "oimconnect: backfill interrupted: the partition in progress was rolled back; run the same command again to go on")

@@ -44,7 +44,8 @@ Usage:
       --flow limits the flows (default: all, in order); --id limits the run to
       those source records (the record page action). Prints one summary line
       per flow. --dry-run computes everything and writes nothing; --report FILE
-      writes the summary as JSON, with every failure and its reason.
+      writes the summary as JSON: every created document with its source, every
+      failure with its reason.
   oimconnect demo [--db FILE] [--invoices N] [--seed N]
       Generate a realistic OIM data set into a new DuckDB file and export it.
   oimconnect generate --db FILE [--invoices N] [--seed N]
@@ -167,7 +168,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := newLogger(cfg.Log, stderr)
 	switch cmd {
 	case "run":
-		return runFlows(ctx, cfg, log, pipeline.Request{Flows: *flows, IDs: *ids, DryRun: *dryRun}, *report, stdout, stderr)
+		return runFlows(ctx, cfg, log, pipeline.Request{Flows: *flows, IDs: *ids, DryRun: *dryRun, Created: *report != ""}, *report, stdout, stderr)
 	case "plan":
 		return printPlan(ctx, cfg, log, pipeline.Request{Flows: *flows, IDs: *ids}, stdout, stderr)
 	case "init":
@@ -195,7 +196,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case "backfill":
 		return withEngine(ctx, cfg, log, stderr, func(eng *pipeline.Engine) int {
-			return backfill(ctx, eng, *from, *to, *partition, *flows, stdout, stderr)
+			return backfill(ctx, eng, *from, *to, *partition, *flows, *report, stdout, stderr)
 		})
 	case "runs":
 		return withEngine(ctx, cfg, log, stderr, func(eng *pipeline.Engine) int {

@@ -290,7 +290,8 @@ func TestDryRunWithReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"dry_run": true`, `"flow": "sales-invoices"`, `"id": "INV-NOCO"`, `"reason": "no company: no Accounting company is named \"Nobody Ltd\""`} {
+	for _, want := range []string{`"dry_run": true`, `"flow": "sales-invoices"`, `"id": "INV-NOCO"`, `"reason": "no company: no Accounting company is named \"Nobody Ltd\""`,
+		`"source": "INV-SPLIT"`, `"SIN-INV-SPLIT/1"`} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("report lacks %s:\n%s", want, data)
 		}
