@@ -58,6 +58,8 @@ func TestBadInputIsRefusedAndNothingIsWritten(t *testing.T) {
 			want: []string{`acct.sales_invoice has no field "Due Dait"`}},
 		{name: "required target field unmapped", specs: edit("    Invoice Date: Invoice Date\n", ""),
 			want: []string{"acct.sales_invoice.invoice_date is required (NOT NULL) but not mapped"}},
+		{name: "line kind without source lines", specs: edit("  lines:\n    table: oim.invoice_line\n    parent: invoice_id\n    order: [line_number]\n", ""),
+			want: []string{"line rules need source.lines", "derived line fields need source.lines"}},
 		{name: "unknown setting", specs: edit("settings.sales_invoice_line_limit", "settings.sales_invoice_line_limt"),
 			want: []string{`no setting "sales_invoice_line_limt"`}},
 	}

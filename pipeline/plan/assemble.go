@@ -109,8 +109,8 @@ func (b *builder) stageSequence() {
 	var cases []string
 	lq := compile.NewQuery(compile.Scope{Root: b.linesRel(), Aliases: b.aliases(), Env: b.env}, &b.counter)
 	for _, k := range kinds {
-		if k.fromHdr {
-			continue
+		if k.fromHdr || b.lines == nil {
+			continue // without source lines, kinds() has reported the mistake
 		}
 		when := "TRUE"
 		if k.When != "" {
@@ -389,7 +389,7 @@ func (b *builder) stageOutputs() {
 	var order []*catalog.Table
 	byTarget := map[int][]kind{}
 	for _, k := range b.kindList {
-		if k.target == nil || k.Skip {
+		if k.target == nil || k.Skip || (!k.fromHdr && b.lines == nil) {
 			continue
 		}
 		if _, seen := byTarget[k.tindex]; !seen {

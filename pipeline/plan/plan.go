@@ -237,6 +237,14 @@ func (b *builder) build() {
 	if f.Source.Date != "" {
 		b.column([]string{"source", "date"}, b.header, f.Source.Date)
 	}
+	if b.lines == nil {
+		if len(f.Rules.Lines) > 0 {
+			b.errorf([]string{"rules", "lines"}, "line rules need source.lines")
+		}
+		if len(f.Derive.Lines) > 0 {
+			b.errorf([]string{"derive", "lines"}, "derived line fields need source.lines")
+		}
+	}
 	if b.lines != nil {
 		b.parent = b.column([]string{"source", "lines", "parent"}, b.lines, f.Source.Lines.Parent)
 		for i, o := range f.Source.Lines.Order {
