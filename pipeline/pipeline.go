@@ -140,6 +140,10 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, e
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", cfg.DB, err)
 	}
+	if err := tune(ctx, db, cfg.DuckDB); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return &Engine{DB: db, Specs: set, cfg: cfg, log: log}, nil
 }
 
@@ -185,6 +189,26 @@ func failures(ctx context.Context, tx *sql.Tx, bad string) ([]Failure, error) {
 		out = append(out, f)
 	}
 	return out, rows.Err()
+}
+
+// tune applies the configured DuckDB resource limits to the database.
+func tune(ctx context.Context, db *sql.DB, d config.DuckDB) error {
+	set := map[string]string{}
+	if d.MemoryLimit != "" {
+		set["memory_limit"] = catalog.Literal(d.MemoryLimit)
+	}
+	if d.TempDirectory != "" {
+		set["temp_directory"] = catalog.Literal(d.TempDirectory)
+	}
+	if d.Threads > 0 {
+		set["threads"] = fmt.Sprint(d.Threads)
+	}
+	for _, k := range spec.SortedKeys(set) {
+		if _, err := db.ExecContext(ctx, "SET "+k+" = "+set[k]); err != nil {
+			return inputErrorf("duckdb.%s: %v", k, err)
+		}
+	}
+	return nil
 }
 
 // New is an engine over an open database (holding the oim and acct schemas).

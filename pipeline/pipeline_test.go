@@ -195,3 +195,24 @@ func TestDryRunCountsEverythingAndWritesNothing(t *testing.T) {
 		t.Errorf("a dry run reports what the run does:\ndry  %v %v\nreal %v", dry, dry.Failures, real)
 	}
 }
+
+func TestDuckDBLimits(t *testing.T) {
+	path := fixture.DB(t, "sales-invoices.sql")
+	e := engine(t, path, func(c *config.Config) {
+		salesSettings(c)
+		c.DuckDB = config.DuckDB{MemoryLimit: "256MB", Threads: 1, TempDirectory: t.TempDir()}
+	})
+	if s := run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}})[0]; s.Documents != 8 {
+		t.Errorf("limited resources change nothing but speed: %v", s)
+	}
+	var limit string
+	if err := e.DB.QueryRow("SELECT current_setting('memory_limit')").Scan(&limit); err != nil || !strings.Contains(limit, "MiB") {
+		t.Errorf("memory_limit not applied: %q %v", limit, err)
+	}
+	cfg, _ := config.Load("", nil)
+	cfg.DB, cfg.DuckDB.MemoryLimit = path, "lots"
+	var in *pipeline.InputError
+	if _, err := pipeline.Open(context.Background(), cfg, quiet); !errors.As(err, &in) || !strings.Contains(err.Error(), "duckdb.memory_limit") {
+		t.Errorf("a bad memory limit is an input error naming it, got %v", err)
+	}
+}

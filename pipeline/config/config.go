@@ -32,6 +32,15 @@ type Config struct {
 	Specs    string   `koanf:"specs" doc:"a directory of flow specs replacing the embedded defaults"`
 	Settings Settings `koanf:"settings" doc:"the admin page settings (contract)"`
 	Log      Log      `koanf:"log" doc:"logging"`
+	DuckDB   DuckDB   `koanf:"duckdb" doc:"DuckDB's resources"`
+}
+
+// DuckDB bounds the embedded database's resources; empty values keep DuckDB's defaults
+// (80% of memory, every core, spilling next to the file).
+type DuckDB struct {
+	MemoryLimit   string `koanf:"memory_limit" doc:"e.g. 2GB: beyond it DuckDB spills to temp_directory"`
+	Threads       int    `koanf:"threads" doc:"worker threads"`
+	TempDirectory string `koanf:"temp_directory" doc:"where DuckDB spills"`
 }
 
 // Log configures the structured log on standard error.
