@@ -330,23 +330,43 @@ func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 		return nil, err
 	}
 	var out []Summary
-	rec := e.recorder(ctx, req)
 	for _, p := range plans {
-		var inspect func(*sql.Tx) error
-		var created []Created
-		if req.Created {
-			inspect = func(tx *sql.Tx) (err error) {
-				created, err = createdDocuments(ctx, tx, p)
-				return err
-			}
-		}
-		s, err := e.runFlow(ctx, p, req.DryRun, inspect, rec)
-		s.Created = created
+		ranges, err := e.batches(ctx, p, req)
 		if err != nil {
-			if rec != nil {
-				_ = rec(context.WithoutCancel(ctx), e.DB, s, err)
+			return out, fmt.Errorf("flow %s: %w", p.Flow, err)
+		}
+		s := Summary{Flow: p.Flow}
+		for i, r := range ranges {
+			bp := p
+			batch := req
+			if len(ranges) > 1 {
+				if bp, err = p.Range(r[0], r[1]); err != nil {
+					return out, err
+				}
+				batch.Detail = strings.TrimSpace(fmt.Sprintf("%s batch %d/%d", req.Detail, i+1, len(ranges)))
 			}
-			return out, fmt.Errorf("flow %s: %w (rolled back: nothing of this flow was written)", p.Flow, err)
+			rec := e.recorder(ctx, batch)
+			var inspect func(*sql.Tx) error
+			var created []Created
+			if req.Created {
+				inspect = func(tx *sql.Tx) (err error) {
+					created, err = createdDocuments(ctx, tx, bp)
+					return err
+				}
+			}
+			bs, err := e.runFlow(ctx, bp, req.DryRun, inspect, rec)
+			bs.Created = created
+			if err != nil {
+				if rec != nil {
+					_ = rec(context.WithoutCancel(ctx), e.DB, bs, err)
+				}
+				what := "nothing of this flow was written"
+				if len(ranges) > 1 {
+					what = fmt.Sprintf("batch %d/%d was not written; the batches before it are exported", i+1, len(ranges))
+				}
+				return out, fmt.Errorf("flow %s: %w (rolled back: %s)", p.Flow, err, what)
+			}
+			s.add(bs)
 		}
 		level := slog.LevelInfo
 		if req.Mode == ModeBackfill || (req.Mode == ModeAutomatic && s.Selected == 0 && s.Errors == 0) {
@@ -361,6 +381,54 @@ func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+func (s *Summary) add(b Summary) {
+	s.Selected += b.Selected
+	s.Exported += b.Exported
+	s.Documents += b.Documents
+	s.Lines += b.Lines
+	s.Waiting += b.Waiting
+	s.Errors += b.Errors
+	s.Duration += b.Duration
+	s.Failures = append(s.Failures, b.Failures...)
+	s.Created = append(s.Created, b.Created...)
+}
+
+// batches splits a flow's candidates into key ranges of at most batch_size records, each
+// exported in its own transaction: memory stays bounded on bulk runs, and a record's
+// documents are still written all at once. One range [unbounded) when batching is off,
+// for --id runs, and when the candidates fit one batch.
+func (e *Engine) batches(ctx context.Context, p *plan.Plan, req Request) ([][2]string, error) {
+	whole := [][2]string{{"", ""}}
+	n := e.cfg.BatchSize
+	if n <= 0 || len(req.IDs) > 0 {
+		return whole, nil
+	}
+	rows, err := e.DB.QueryContext(ctx, fmt.Sprintf(`SELECT CAST(k AS VARCHAR) FROM (
+		SELECT k, row_number() OVER (ORDER BY k) AS rn FROM (%s)) WHERE rn %% %d = 1 AND rn > 1 ORDER BY k`, p.Candidates(), n))
+	if err != nil {
+		return nil, fmt.Errorf("split into batches: %w", err)
+	}
+	defer rows.Close()
+	var bounds []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		bounds = append(bounds, k)
+	}
+	if err := rows.Err(); err != nil || len(bounds) == 0 {
+		return whole, err
+	}
+	out := make([][2]string, 0, len(bounds)+1)
+	from := ""
+	for _, b := range bounds {
+		out = append(out, [2]string{from, b})
+		from = b
+	}
+	return append(out, [2]string{from, ""}), nil
 }
 
 // recorder returns what writes a flow run into the history (nil for dry runs).

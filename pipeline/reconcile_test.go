@@ -1,7 +1,9 @@
 package pipeline_test
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/oimconnect/oimconnect/pipeline"
@@ -57,5 +59,47 @@ func TestAllFlowsReconcile(t *testing.T) {
 		if s.Documents != 0 || s.Selected != s.Errors {
 			t.Errorf("a second run created documents: %v", s)
 		}
+	}
+}
+
+// Running in small batches (each its own transaction) exports exactly what one
+// transaction per flow does.
+func TestBatchesChangeNothing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src := generated(t, dir, 500)
+	settings := func(batch int) func(*config.Config) {
+		return func(c *config.Config) {
+			c.Settings.DefaultCompany = benchCompany
+			c.Settings.SalesInvoiceLineLimit = 5
+			c.Settings.AutoPost = config.AutoPost{SalesInvoices: true, SalesCreditNotes: true, PayableInvoices: true, PayableCreditNotes: true, Journals: true}
+			c.BatchSize = batch
+		}
+	}
+	whole := engine(t, copyFile(t, src, filepath.Join(dir, "whole.duckdb")), settings(0))
+	batched := engine(t, copyFile(t, src, filepath.Join(dir, "batched.duckdb")), settings(37))
+	a, b := run(t, whole, pipeline.Request{}), run(t, batched, pipeline.Request{})
+	for i := range a {
+		a[i].Duration, b[i].Duration = 0, 0
+		a[i].Failures, b[i].Failures = nil, nil
+		if fmt.Sprint(a[i]) != fmt.Sprint(b[i]) {
+			t.Errorf("summaries differ:\nwhole   %v\nbatched %v", a[i], b[i])
+		}
+	}
+	tables := []string{"acct.account", "acct.sales_invoice", "acct.sales_invoice_line_item", "acct.sales_credit_note_line_item",
+		"acct.payable_invoice", "acct.payable_invoice_line_item", "acct.payable_invoice_expense_line_item",
+		"acct.payable_credit_note", "acct.journal", "acct.journal_line_item"}
+	var queries []string
+	for _, tb := range tables {
+		queries = append(queries, fixture.Table(tb))
+	}
+	queries = append(queries, "SELECT id, export_status, export_error FROM oim.invoice ORDER BY id",
+		"SELECT id, export_status, export_error FROM oim.inventory_transaction ORDER BY id")
+	if fixture.Dump(t, whole.DB, queries...) != fixture.Dump(t, batched.DB, queries...) {
+		t.Error("the batched run's documents or statuses differ from the whole run's")
+	}
+	var batches int
+	if err := batched.DB.QueryRow("SELECT count(*) FROM connector.run WHERE detail LIKE '%batch%'").Scan(&batches); err != nil || batches < 20 {
+		t.Errorf("want the batches in the run history, got %d (%v)", batches, err)
 	}
 }

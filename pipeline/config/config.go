@@ -33,6 +33,9 @@ type Config struct {
 	Settings Settings `koanf:"settings" doc:"the admin page settings (contract)"`
 	Log      Log      `koanf:"log" doc:"logging"`
 	DuckDB   DuckDB   `koanf:"duckdb" doc:"DuckDB's resources"`
+	// BatchSize is how many records a flow exports per transaction (0: all at once).
+	// Batches keep memory bounded on bulk runs; a record is never split across them.
+	BatchSize int `koanf:"batch_size" doc:"records per transaction (0: all in one)"`
 }
 
 // DuckDB bounds the embedded database's resources; empty values keep DuckDB's defaults
@@ -124,6 +127,7 @@ type AutoPost struct {
 func Defaults() map[string]any {
 	return map[string]any{
 		"log.level":                                 "info",
+		"batch_size":                                100000,
 		"log.format":                                "text",
 		"settings.default_company":                  "",
 		"settings.sales_invoice_line_limit":         1000,
@@ -226,6 +230,9 @@ func cleanDecodeError(err error) string {
 }
 
 func (c *Config) check() error {
+	if c.BatchSize < 0 {
+		return fmt.Errorf("config: batch_size must be 0 (no batches) or more, got %d", c.BatchSize)
+	}
 	s := c.Settings
 	for name, v := range map[string]int{
 		"sales_invoice_line_limit":       s.SalesInvoiceLineLimit,

@@ -52,6 +52,30 @@ type Plan struct {
 	Outputs []Output
 	// Bad is the temp table of records that cannot be exported (_hkey, _msg).
 	Bad string
+
+	flow  *spec.Flow
+	model *Model
+	opt   Options
+}
+
+// Range plans the same flow for the header keys in [from, to) (empty: unbounded).
+func (p *Plan) Range(from, to string) (*Plan, error) {
+	opt := p.opt
+	opt.KeyFrom, opt.KeyTo = from, to
+	return Build(p.flow, p.model, opt)
+}
+
+// Candidates is a query listing the keys a run may select, in order (the header keys
+// with an export status to process, or every key of an untracked source).
+func (p *Plan) Candidates() string {
+	q := "SELECT " + catalog.Ident(p.Source.Key) + " AS k FROM " + p.Source.SQLName() + " WHERE TRUE"
+	if p.Status != "" {
+		q += " AND " + catalog.Ident(p.Status) + " IN ('New', 'Export Error')"
+	}
+	if d := p.flow.Source.Date; d != "" && p.opt.From != "" {
+		q += fmt.Sprintf(" AND %s >= DATE %s AND %s < DATE %s", catalog.Ident(d), catalog.Literal(p.opt.From), catalog.Ident(d), catalog.Literal(p.opt.To))
+	}
+	return q
 }
 
 // Options narrow a plan.
@@ -61,6 +85,9 @@ type Options struct {
 	// Criteria names a boolean source column that must be true (automation's custom
 	// criteria).
 	Criteria string
+	// KeyFrom and KeyTo limit the run to header keys in [KeyFrom, KeyTo); empty is
+	// unbounded. A run in batches plans one range per batch.
+	KeyFrom, KeyTo string
 	// From and To (YYYY-MM-DD, To exclusive) limit the run to records whose document
 	// date (source.date) falls in between: a backfill partition.
 	From, To string
@@ -163,7 +190,7 @@ func Build(f *spec.Flow, m *Model, opt Options) (*Plan, error) {
 	if opt.Prefix == "" {
 		opt.Prefix = "_oc_"
 	}
-	b := &builder{f: f, m: m, opt: opt, plan: &Plan{Flow: f.Name}}
+	b := &builder{f: f, m: m, opt: opt, plan: &Plan{Flow: f.Name, flow: f, model: m, opt: opt}}
 	b.build()
 	if len(b.probs) > 0 {
 		return nil, b.probs
@@ -322,6 +349,12 @@ func (b *builder) stageHeaders() {
 		b.header.SQLName(), catalog.Ident(f.Source.Status), b.idFilter(key(b.header)))
 	if !b.tracked() {
 		base = fmt.Sprintf("SELECT * FROM %s WHERE TRUE%s", b.header.SQLName(), b.idFilter(key(b.header)))
+	}
+	if b.opt.KeyFrom != "" {
+		base += " AND " + key(b.header) + " >= " + catalog.Literal(b.opt.KeyFrom)
+	}
+	if b.opt.KeyTo != "" {
+		base += " AND " + key(b.header) + " < " + catalog.Literal(b.opt.KeyTo)
 	}
 	if b.opt.Criteria != "" {
 		c, ok := b.header.Column(b.opt.Criteria)
