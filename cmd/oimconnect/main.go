@@ -32,7 +32,7 @@ const (
 	exitOK      = 0 // every selected record exported
 	exitRecords = 1 // some records failed: they carry Export Error
 	exitInput   = 2 // usage, configuration, spec or database layout error: nothing written
-	exitRun     = 3 // the run failed midway (database error): the failing flow was rolled back
+	exitRun     = 3 // the run failed midway (database error): the batch in progress was rolled back
 )
 
 const usage = `oimconnect exports Order and Inventory Management (OIM) records into Accounting
@@ -90,7 +90,7 @@ Usage:
       List the flows in run order.
 
 Common flags:
-  --config FILE   YAML configuration (db, specs, settings, log)
+  --config FILE   YAML configuration (db, specs, settings, log, batch_size, duckdb)
   --specs DIR     flow specs replacing the embedded defaults
   --log-level L   debug, info, warn, error (default info)
 
@@ -99,7 +99,8 @@ variables (OIMCONNECT_DB, OIMCONNECT_SETTINGS__TAX_SUMMARY_LINE=true), flags.
 
 Exit status: 0 every selected record exported; 1 some records failed (they carry
 Export Error and the reason); 2 usage, configuration or spec error (nothing
-written); 3 the run failed midway (the failing flow was rolled back).
+written); 3 the run failed midway (the batch in progress was rolled back;
+earlier batches and flows stay exported).
 `
 
 func main() {
