@@ -77,6 +77,20 @@ func queryInt(t *testing.T, path, query string) int {
 	return n
 }
 
+// editedSpecs copies default spec files into a new directory, with edits applied.
+func editedSpecs(t *testing.T, edits *strings.Replacer, names ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range names {
+		data, err := os.ReadFile(filepath.Join(fixture.Root(), "specs", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, dir, name, edits.Replace(string(data)))
+	}
+	return dir
+}
+
 func writeFile(t *testing.T, dir, name, text string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
@@ -132,15 +146,8 @@ func TestRunOneRecord(t *testing.T) {
 
 func TestEditedSpecDirectoryWithoutRebuilding(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	for _, name := range []string{"model.yaml", "sales-invoices.yaml"} {
-		data, err := os.ReadFile(filepath.Join(fixture.Root(), "specs", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		text := strings.Replace(string(data), "Calculate Income Schedule: {value: false}", "Calculate Income Schedule: {value: true}", 1)
-		writeFile(t, dir, name, text)
-	}
+	dir := editedSpecs(t, strings.NewReplacer("Calculate Income Schedule: {value: false}", "Calculate Income Schedule: {value: true}"),
+		"model.yaml", "sales-invoices.yaml")
 	db := fixture.DB(t, "sales-invoices.sql")
 	r := cli(t, nil, "run", "--db", db, "--specs", dir, "--id", "INV-OK")
 	if r.code != 0 {
@@ -233,18 +240,10 @@ func TestValidateReportsEveryProblemWithItsPosition(t *testing.T) {
 	if r := cli(t, nil, "validate"); r.code != 0 || strings.Count(r.stdout, "ok  ") != 6 {
 		t.Fatalf("the default specs validate: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	dir := t.TempDir()
-	for _, name := range []string{"model.yaml", "sales-invoices.yaml", "journals.yaml"} {
-		data, err := os.ReadFile(filepath.Join(fixture.Root(), "specs", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		text := strings.NewReplacer(
-			"Engagement: Sales Order > Engagement", "Engagement: Sales Order > Engagemnt",
-			"rounded: round_half_up(icp_value_amount, 2)", "rounded: round_half_up(icp_value_amount)",
-		).Replace(string(data))
-		writeFile(t, dir, name, text)
-	}
+	dir := editedSpecs(t, strings.NewReplacer(
+		"Engagement: Sales Order > Engagement", "Engagement: Sales Order > Engagemnt",
+		"rounded: round_half_up(icp_value_amount, 2)", "rounded: round_half_up(icp_value_amount)",
+	), "model.yaml", "sales-invoices.yaml", "journals.yaml")
 	r := cli(t, nil, "validate", dir)
 	for _, want := range []string{
 		fmt.Sprintf("sales-invoices.yaml:%d:31: oim.sales_order has no field \"Engagemnt\"", fixture.SpecLine(t, "sales-invoices.yaml", "Engagement: Sales Order > Engagement")),
@@ -264,14 +263,8 @@ func TestSpecTestsCommand(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, " passed, 0 failed") {
 		t.Fatalf("the default specs' tests pass: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	dir := t.TempDir()
-	for _, name := range []string{"model.yaml", "sales-invoices.yaml", "sales-invoices_test.yaml"} {
-		data, err := os.ReadFile(filepath.Join(fixture.Root(), "specs", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, dir, name, strings.Replace(string(data), "Line Description: {value: Discount}", "Line Description: {value: Rebate}", 1))
-	}
+	dir := editedSpecs(t, strings.NewReplacer("Line Description: {value: Discount}", "Line Description: {value: Rebate}"),
+		"model.yaml", "sales-invoices.yaml", "sales-invoices_test.yaml")
 	r = cli(t, nil, "test", dir)
 	if r.code != 1 || !strings.Contains(r.stdout, "line_description: want Discount, got Rebate") || !strings.Contains(r.stdout, "FAIL  ") {
 		t.Errorf("an edited spec fails its tests with a readable diff: %d\n%s", r.code, r.stdout)
