@@ -147,8 +147,19 @@ func (q *Query) aggregate(x *ast.BuiltinNode) (value, error) {
 		}
 	}
 	a := q.newAlias()
-	q.joins = append(q.joins, fmt.Sprintf("LEFT JOIN (SELECT %s.%s AS k, %s AS v\n    %s\n    GROUP BY 1) %s ON %s.k = %s.%s",
-		sub.alias, catalog.Ident(lines.Parent), agg, strings.ReplaceAll(sub.From(), "\n", "\n    "), a, a, q.alias, catalog.Ident(q.scope.Root.Table.Key)))
+	where := ""
+	parent := sub.alias + "." + catalog.Ident(lines.Parent)
+	if lines.Range[0] != "" {
+		where += " AND " + parent + " >= " + catalog.Literal(lines.Range[0])
+	}
+	if lines.Range[1] != "" {
+		where += " AND " + parent + " < " + catalog.Literal(lines.Range[1])
+	}
+	if where != "" {
+		where = "\n    WHERE" + strings.TrimPrefix(where, " AND")
+	}
+	q.joins = append(q.joins, fmt.Sprintf("LEFT JOIN (SELECT %s AS k, %s AS v\n    %s%s\n    GROUP BY 1) %s ON %s.k = %s.%s",
+		parent, agg, strings.ReplaceAll(sub.From(), "\n", "\n    "), where, a, a, q.alias, catalog.Ident(q.scope.Root.Table.Key)))
 	res := a + ".v"
 	if x.Name == "none" {
 		return value{sql: "(NOT coalesce(" + res + ", false))", typ: boolType}, nil

@@ -64,6 +64,9 @@ type Lines struct {
 	Rel    Rel
 	Parent string   // the line column holding the header key
 	Order  []string // the columns giving source line order, for first and last
+	// Range, when set, bounds the parent keys ([from, to), empty: unbounded) so a batch
+	// reads only its own lines.
+	Range [2]string
 }
 
 // Lookup finds a row of Table by value: `company_named(name)`, `period_for(company, date)`.

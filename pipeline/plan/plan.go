@@ -373,7 +373,8 @@ func (b *builder) stageHeaders() {
 	}
 	var lines *compile.Lines
 	if b.lines != nil {
-		lines = &compile.Lines{Rel: compile.Rel{SQL: b.lines.SQLName(), Table: b.lines}, Parent: b.parent, Order: f.Source.Lines.Order}
+		lines = &compile.Lines{Rel: compile.Rel{SQL: b.lines.SQLName(), Table: b.lines}, Parent: b.parent, Order: f.Source.Lines.Order,
+			Range: [2]string{b.opt.KeyFrom, b.opt.KeyTo}}
 	}
 	if b.opt.Explain {
 		base = "SELECT *" + b.givenColumns() + " FROM (" + base + ")"
@@ -480,6 +481,13 @@ func (b *builder) conditions(q *compile.Query, section string, conds []string) s
 func (b *builder) stageLines() {
 	base := fmt.Sprintf("SELECT * FROM %s WHERE %s IN (SELECT %s FROM %s WHERE _ready)",
 		b.lines.SQLName(), catalog.Ident(b.parent), key(b.header), b.tmp("h"))
+	// A batch's key range lets DuckDB skip the row groups of other records' lines.
+	if b.opt.KeyFrom != "" {
+		base += " AND " + catalog.Ident(b.parent) + " >= " + catalog.Literal(b.opt.KeyFrom)
+	}
+	if b.opt.KeyTo != "" {
+		base += " AND " + catalog.Ident(b.parent) + " < " + catalog.Literal(b.opt.KeyTo)
+	}
 	ctes, last, extra := b.derive([]string{"derive", "lines"}, b.f.Derive.Lines, b.lines, base, nil, b.aliases(), b.parent)
 	b.lExtra = extra
 	b.temp("l", fmt.Sprintf("WITH %s\nSELECT * FROM %s", ctes, last))
