@@ -19,6 +19,9 @@ import (
 // ModelFile is the name of the shared object model in a spec directory.
 const ModelFile = "model.yaml"
 
+// maxDepth bounds how deep a spec nests; only a recursive alias goes deeper.
+const maxDepth = 32
+
 // keyDelim separates key path segments inside koanf; labels such as "Unit of Work"
 // may hold any printable character, so it is one no YAML key uses.
 const keyDelim = "\x1f"
@@ -76,6 +79,9 @@ func index(file string, root *yaml.Node) *Positions {
 	p := &Positions{File: file, nodes: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
 	var walk func(n *yaml.Node, segs []string)
 	walk = func(n *yaml.Node, segs []string) {
+		if len(segs) > maxDepth {
+			return // a recursive alias: checkShape reports it
+		}
 		if n.Kind == yaml.AliasNode {
 			n = n.Alias
 		}
@@ -187,6 +193,10 @@ func yamlProblem(file string, err error) error {
 // checkShape walks a YAML node against a Go type: unknown keys, and scalars, lists or
 // maps where another shape belongs, become Problems at their position.
 func checkShape(n *yaml.Node, t reflect.Type, segs []string, pos *Positions, probs *Problems) {
+	if len(segs) > maxDepth {
+		*probs = append(*probs, Problem{File: pos.File, Line: n.Line, Column: n.Column, Msg: "nested too deep: a YAML alias that contains itself?"})
+		return
+	}
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
