@@ -97,6 +97,17 @@ type Engine struct {
 	BeforeCommit func(flow string) error
 	// Progress, when set, is told each step as it starts (for a terminal).
 	Progress func(flow, step string)
+	// Transform, when set, changes each flow's staged documents after mapping and
+	// before the write (the plugin host, pipeline/host).
+	Transform Transformer
+}
+
+// Transformer changes a flow's staged outputs (plan.Outputs) in place, inside the
+// flow's transaction: tx for statements, conn for the driver's Arrow interface. A
+// document it cannot transform is added to the plan's Bad table with a reason; an error
+// rolls the flow back.
+type Transformer interface {
+	Transform(ctx context.Context, tx *sql.Tx, conn *sql.Conn, p *plan.Plan) error
 }
 
 // LoadSpecs loads the spec directory named in the configuration, else the embedded defaults.
@@ -491,6 +502,14 @@ func (e *Engine) runFlow(ctx context.Context, p *plan.Plan, dryRun bool, inspect
 	for _, st := range p.Stage {
 		if err = exec(st); err != nil {
 			return s, err
+		}
+	}
+	if e.Transform != nil {
+		if e.Progress != nil {
+			e.Progress(p.Flow, "transform")
+		}
+		if err = e.Transform.Transform(ctx, tx, conn, p); err != nil {
+			return s, fmt.Errorf("transform: %w", err)
 		}
 	}
 	if err = tx.QueryRowContext(ctx, p.Counts).Scan(&s.Selected, &s.Waiting, &s.Errors, &s.Documents, &s.Lines); err != nil {
