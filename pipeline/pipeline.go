@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "github.com/marcboeker/go-duckdb" // the embedded DuckDB driver
 
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
@@ -45,6 +46,10 @@ type Summary struct {
 	Lines     int64         `json:"lines"`
 	Waiting   int64         `json:"waiting"` // selected but waiting for something (e.g. a shipment)
 	Errors    int64         `json:"errors"`  // marked Export Error
+	// Recovered records were found exported already (their documents exist in the
+	// target) and were written back only: after a crash between a linked target's
+	// commit and the source's write-back, or on every run of a files source.
+	Recovered int64 `json:"recovered,omitempty"`
 	Duration  time.Duration `json:"duration_ns"`
 	// Failures are the records that could not be exported, with their reasons (at most
 	// maxFailures of them).
@@ -68,8 +73,12 @@ type Failure struct {
 const maxFailures = 100000
 
 func (s Summary) String() string {
-	return fmt.Sprintf("%s: selected %d, exported %d, documents %d, lines %d, waiting %d, errors %d (%s)",
-		s.Flow, s.Selected, s.Exported, s.Documents, s.Lines, s.Waiting, s.Errors, s.Duration.Round(time.Millisecond))
+	rec := ""
+	if s.Recovered > 0 {
+		rec = fmt.Sprintf(", recovered %d", s.Recovered)
+	}
+	return fmt.Sprintf("%s: selected %d, exported %d, documents %d, lines %d, waiting %d, errors %d%s (%s)",
+		s.Flow, s.Selected, s.Exported, s.Documents, s.Lines, s.Waiting, s.Errors, rec, s.Duration.Round(time.Millisecond))
 }
 
 // Request says what to run.
@@ -84,6 +93,8 @@ type Request struct {
 	From, To string
 	// Created asks for every created document in the summaries (for --report).
 	Created bool
+	// planOnly plans without reading data (a linked source is not copied).
+	planOnly bool
 }
 
 // Engine runs flows against one DuckDB database holding both schemas.
@@ -95,8 +106,13 @@ type Engine struct {
 	// BeforeCommit, when set, runs after a flow's writes and before its commit; an error
 	// rolls the flow back. Tests inject failures here.
 	BeforeCommit func(flow string) error
+	// link is set when the source and the target are not one DuckDB file.
+	link *link
 	// Progress, when set, is told each step as it starts (for a terminal).
 	Progress func(flow, step string)
+	// AfterTarget, when set, runs when a linked target has committed a flow's documents
+	// and before the source's write-back (between the two steps); tests crash here.
+	AfterTarget func(flow string) error
 	// Transform, when set, changes each flow's staged documents after mapping and
 	// before the write (the plugin host, pipeline/host).
 	Transform Transformer
@@ -128,34 +144,60 @@ func LoadSpecs(dir string) (*spec.Set, error) {
 	return set, nil
 }
 
-// Open opens the configured DuckDB file and loads the specs.
+// Open opens the configured source and target and loads the specs. With one DuckDB
+// file (db) both schemas are read and written in place; otherwise they are linked
+// (see link).
 func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, error) {
-	if cfg.DB == "" {
-		return nil, inputErrorf("no database: give --db FILE (a DuckDB file holding the oim and acct schemas)")
+	src, tgt := cfg.Source, cfg.Target
+	if src == "" {
+		src = cfg.DB
 	}
-	if _, err := os.Stat(cfg.DB); err != nil {
-		return nil, inputErrorf("database %s: %v", cfg.DB, errors.Unwrap(err))
+	if tgt == "" {
+		tgt = cfg.DB
 	}
-	if err := CheckFileName(cfg.DB); err != nil {
-		return nil, err
+	if src == "" || tgt == "" {
+		return nil, inputErrorf("no database: give --db FILE (a DuckDB file holding the oim and acct schemas), or --source and --target")
 	}
 	set, err := LoadSpecs(cfg.Specs)
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("duckdb", cfg.DB)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", cfg.DB, err)
+	var db *sql.DB
+	var l *link
+	if src == tgt && classify(src).kind == duckFile {
+		db, err = openFile(ctx, src)
+	} else {
+		db, l, err = openLinked(ctx, src, tgt, cfg.DuckDB.TempDirectory)
 	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open %s: %w", cfg.DB, err)
+	if err != nil {
+		return nil, err
 	}
 	if err := tune(ctx, db, cfg.DuckDB); err != nil {
 		db.Close()
+		if l != nil {
+			l.close()
+		}
 		return nil, err
 	}
-	return &Engine{DB: db, Specs: set, cfg: cfg, log: log}, nil
+	return &Engine{DB: db, Specs: set, cfg: cfg, log: log, link: l}, nil
+}
+
+func openFile(ctx context.Context, path string) (*sql.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, inputErrorf("database %s: %v", path, errors.Unwrap(err))
+	}
+	if err := CheckFileName(path); err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("duckdb", path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
 }
 
 // createdDocuments lists each valid record's documents, from the staged documents.
@@ -260,11 +302,18 @@ func CheckFileName(path string) error {
 	return nil
 }
 
-// Close closes the database.
-func (e *Engine) Close() error { return e.DB.Close() }
+// Close closes the databases.
+func (e *Engine) Close() error {
+	err := e.DB.Close()
+	if e.link != nil {
+		e.link.close()
+	}
+	return err
+}
 
 // Plan reads the catalog and plans the requested flows, in run order.
 func (e *Engine) Plan(ctx context.Context, req Request) ([]*plan.Plan, error) {
+	req.planOnly = true
 	return e.plan(ctx, req, false)
 }
 
@@ -273,12 +322,21 @@ func (e *Engine) plan(ctx context.Context, req Request, explain bool) ([]*plan.P
 	if err != nil {
 		return nil, err
 	}
-	cat, err := catalog.Read(ctx, e.DB, "oim", "acct")
+	schemas := []string{"oim", "acct"}
+	if e.link != nil {
+		schemas = e.link.schemas()
+	}
+	cat, err := catalog.Read(ctx, e.DB, schemas...)
 	if err != nil {
 		return nil, err
 	}
 	if len(cat.Tables()) == 0 {
 		return nil, inputErrorf("database %s has no oim or acct tables: create them with `oimconnect init --db %s`", e.cfg.DB, e.cfg.DB)
+	}
+	if e.link != nil && !req.planOnly {
+		if err := e.link.refresh(ctx, e.DB, cat); err != nil {
+			return nil, err
+		}
 	}
 	model, err := plan.NewModel(e.Specs.Model, cat)
 	if err != nil {
@@ -287,7 +345,8 @@ func (e *Engine) plan(ctx context.Context, req Request, explain bool) ([]*plan.P
 	var probs spec.Problems
 	var plans []*plan.Plan
 	for _, f := range flows {
-		opt := plan.Options{IDs: req.IDs, Settings: e.cfg.Settings.Map(), Explain: explain, From: req.From, To: req.To}
+		opt := plan.Options{IDs: req.IDs, Settings: e.cfg.Settings.Map(), Explain: explain, From: req.From, To: req.To,
+			Recover: e.link != nil}
 		if req.Mode == ModeAutomatic {
 			_, opt.Criteria = e.cfg.Settings.Automation.Automated(f.Name)
 		}
@@ -336,7 +395,7 @@ func (e *Engine) flows(names []string) ([]*spec.Flow, error) {
 
 // Run plans the requested flows, then runs them in order, each in its own transaction.
 func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
-	plans, err := e.Plan(ctx, req)
+	plans, err := e.plan(ctx, req, false)
 	if err != nil {
 		return nil, err
 	}
@@ -368,9 +427,7 @@ func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 			bs, err := e.runFlow(ctx, bp, req.DryRun, inspect, rec)
 			bs.Created = created
 			if err != nil {
-				if rec != nil {
-					_ = rec(context.WithoutCancel(ctx), e.DB, bs, err)
-				}
+				e.recordFailure(context.WithoutCancel(ctx), rec, bs, err)
 				what := "nothing of this flow was written"
 				if len(ranges) > 1 {
 					what = fmt.Sprintf("batch %d/%d was not written; the batches before it are exported", i+1, len(ranges))
@@ -401,6 +458,7 @@ func (s *Summary) add(b Summary) {
 	s.Lines += b.Lines
 	s.Waiting += b.Waiting
 	s.Errors += b.Errors
+	s.Recovered += b.Recovered
 	s.Duration += b.Duration
 	s.Failures = append(s.Failures, b.Failures...)
 	s.Created = append(s.Created, b.Created...)
@@ -442,12 +500,21 @@ func (e *Engine) batches(ctx context.Context, p *plan.Plan, req Request) ([][2]s
 	return append(out, [2]string{from, ""}), nil
 }
 
-// recorder returns what writes a flow run into the history (nil for dry runs).
-func (e *Engine) recorder(ctx context.Context, req Request) func(context.Context, execer, Summary, error) error {
+// recorder returns what writes a flow run into the target's history (nil for dry runs).
+func (e *Engine) recorder(ctx context.Context, req Request) *runRecord {
 	if req.DryRun {
 		return nil
 	}
-	if _, err := e.DB.ExecContext(ctx, historyDDL); err != nil {
+	var err error
+	if l := e.link; l != nil && l.tgt.kind == pgDatabase {
+		var c *pgx.Conn
+		if c, err = l.connect(ctx, l.tgt.loc); err == nil {
+			_, err = c.Exec(ctx, historyDDL(""))
+		}
+	} else {
+		_, err = e.DB.ExecContext(ctx, historyDDL(e.targetDB()))
+	}
+	if err != nil {
 		e.log.Warn("no run history", "error", err)
 		return nil
 	}
@@ -455,18 +522,35 @@ func (e *Engine) recorder(ctx context.Context, req Request) func(context.Context
 	if mode == "" {
 		mode = ModeManual
 	}
-	id := newRunID()
-	return func(ctx context.Context, db execer, s Summary, err error) error {
-		if mode == ModeAutomatic && err == nil && s.Selected == 0 && s.Errors == 0 {
-			return nil // an idle poll
-		}
-		return recordRun(ctx, db, id, mode, req.Detail, s, time.Now().Add(-s.Duration), err)
+	return &runRecord{id: newRunID(), mode: mode, detail: req.Detail}
+}
+
+// recordFailure records a flow run that was rolled back, on its own.
+func (e *Engine) recordFailure(ctx context.Context, rec *runRecord, s Summary, runErr error) {
+	if rec == nil {
+		return
 	}
+	if l := e.link; l != nil && l.tgt.kind == pgDatabase {
+		c, err := l.connect(ctx, l.tgt.loc)
+		if err != nil {
+			return
+		}
+		tx, err := c.Begin(ctx)
+		if err != nil {
+			return
+		}
+		defer tx.Rollback(ctx)
+		if rec.recordPG(ctx, tx, s, runErr) == nil {
+			_ = tx.Commit(ctx)
+		}
+		return
+	}
+	_ = rec.record(ctx, e.DB, e.targetDB(), s, runErr)
 }
 
 // runFlow runs one plan in a transaction. inspect, when set, reads the staged tables
 // before anything is written; rec, when set, records the run in the same transaction.
-func (e *Engine) runFlow(ctx context.Context, p *plan.Plan, dryRun bool, inspect func(*sql.Tx) error, rec func(context.Context, execer, Summary, error) error) (s Summary, err error) {
+func (e *Engine) runFlow(ctx context.Context, p *plan.Plan, dryRun bool, inspect func(*sql.Tx) error, rec *runRecord) (s Summary, err error) {
 	start := time.Now()
 	s.Flow = p.Flow
 	defer func() { s.Duration = time.Since(start) }()
@@ -512,10 +596,10 @@ func (e *Engine) runFlow(ctx context.Context, p *plan.Plan, dryRun bool, inspect
 			return s, fmt.Errorf("transform: %w", err)
 		}
 	}
-	if err = tx.QueryRowContext(ctx, p.Counts).Scan(&s.Selected, &s.Waiting, &s.Errors, &s.Documents, &s.Lines); err != nil {
+	if err = tx.QueryRowContext(ctx, p.Counts).Scan(&s.Selected, &s.Waiting, &s.Errors, &s.Documents, &s.Lines, &s.Recovered); err != nil {
 		return s, fmt.Errorf("count: %w", err)
 	}
-	s.Exported = s.Selected - s.Errors
+	s.Exported = s.Selected - s.Errors - s.Recovered
 	if s.Errors > 0 {
 		if s.Failures, err = failures(ctx, tx, p.Bad); err != nil {
 			return s, err
@@ -540,16 +624,29 @@ func (e *Engine) runFlow(ctx context.Context, p *plan.Plan, dryRun bool, inspect
 		s.Duration = time.Since(start)
 		return s, tx.Rollback()
 	}
+	if e.link != nil {
+		// The stage is done: its temp tables stay on this connection.
+		if err = tx.Commit(); err != nil {
+			return s, fmt.Errorf("stage: %w", err)
+		}
+		if e.Progress != nil {
+			e.Progress(p.Flow, "write")
+		}
+		s.Duration = time.Since(start)
+		if err = e.writeLinked(ctx, conn, p, s, rec); err != nil {
+			return s, err
+		}
+		s.Duration = time.Since(start)
+		return s, nil
+	}
 	for _, st := range p.Write {
 		if err = exec(st); err != nil {
 			return s, err
 		}
 	}
 	s.Duration = time.Since(start)
-	if rec != nil {
-		if err = rec(ctx, tx, s, nil); err != nil {
-			return s, err
-		}
+	if err = rec.record(ctx, tx, "", s, nil); err != nil {
+		return s, err
 	}
 	if e.BeforeCommit != nil {
 		if err = e.BeforeCommit(p.Flow); err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/postgres"
 	"github.com/oimconnect/oimconnect/pipeline/spec"
 	"github.com/oimconnect/oimconnect/pipeline/spectest"
 	"github.com/oimconnect/oimconnect/specs"
@@ -122,7 +123,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet(cmd, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	configFile := fs.String("config", "", "YAML configuration file")
-	fs.String("db", "", "DuckDB file holding the oim and acct schemas")
+	fs.String("db", "", "DuckDB file (or postgres:// URL) holding the oim and acct schemas")
+	fs.String("source", "", "where OIM records are read when not --db: DuckDB file, postgres:// URL, or a directory of <table>.csv/.parquet files")
+	fs.String("target", "", "where documents are written when not --db: DuckDB file or postgres:// URL")
 	fs.String("specs", "", "directory of flow specs replacing the embedded defaults")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
 	flows := fs.StringArray("flow", nil, "run only this flow (repeatable)")
@@ -424,18 +427,44 @@ func testSpecs(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer
 }
 
 func initDB(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) int {
-	if cfg.DB == "" {
-		return fail(stderr, &pipeline.InputError{Err: errors.New("init needs --db FILE")})
+	type place struct {
+		loc     string
+		schemas []string
 	}
-	db, err := sql.Open("duckdb", cfg.DB)
-	if err != nil {
-		return fail(stderr, err)
+	var places []place
+	for _, p := range []place{{cfg.DB, []string{"oim", "acct"}}, {cfg.Source, []string{"oim"}}, {cfg.Target, []string{"acct"}}} {
+		if p.loc != "" {
+			places = append(places, p)
+		}
 	}
-	defer db.Close()
-	if err := catalog.Init(ctx, db); err != nil {
-		return fail(stderr, err)
+	if len(places) == 0 {
+		return fail(stderr, &pipeline.InputError{Err: errors.New("init needs --db FILE|URL, --source URL or --target URL")})
 	}
-	fmt.Fprintf(stdout, "schemas oim and acct ready in %s\n", cfg.DB)
+	for _, p := range places {
+		if postgres.IsURL(p.loc) {
+			conn, err := postgres.Connect(ctx, p.loc)
+			if err != nil {
+				return fail(stderr, &pipeline.InputError{Err: err})
+			}
+			err = postgres.Init(ctx, conn, p.schemas...)
+			conn.Close(ctx)
+			if err != nil {
+				return fail(stderr, fmt.Errorf("%s: %w", postgres.Redact(p.loc), err))
+			}
+			fmt.Fprintf(stdout, "schemas %s ready in %s\n", strings.Join(p.schemas, " and "), postgres.Redact(p.loc))
+			continue
+		}
+		db, err := sql.Open("duckdb", p.loc)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		err = catalog.Init(ctx, db)
+		db.Close()
+		if err != nil {
+			return fail(stderr, err)
+		}
+		fmt.Fprintf(stdout, "schemas oim and acct ready in %s\n", p.loc)
+	}
 	return exitOK
 }
 

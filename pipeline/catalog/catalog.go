@@ -70,6 +70,8 @@ type Column struct {
 
 // Table is a table with its columns, key, references and labels.
 type Table struct {
+	// Database is the attached DuckDB database holding the table ("": the default one).
+	Database     string
 	Schema, Name string
 	Columns      []*Column
 	Key          string // primary key column ("id" when none is declared)
@@ -82,7 +84,12 @@ type Table struct {
 func (t *Table) FullName() string { return t.Schema + "." + t.Name }
 
 // SQLName is the quoted, qualified name to use in SQL.
-func (t *Table) SQLName() string { return Ident(t.Schema) + "." + Ident(t.Name) }
+func (t *Table) SQLName() string {
+	if t.Database != "" {
+		return Ident(t.Database) + "." + Ident(t.Schema) + "." + Ident(t.Name)
+	}
+	return Ident(t.Schema) + "." + Ident(t.Name)
+}
 
 // Column returns the column of that exact name.
 func (t *Table) Column(name string) (*Column, bool) {
@@ -211,32 +218,44 @@ func (c *Catalog) AddLabel(table, label, column string) error {
 	return nil
 }
 
-// Read loads the tables of the given schemas from a DuckDB database.
+// Read loads the tables of the given schemas from a DuckDB database. A schema is
+// "name" (in the default database) or "database.name" (in an attached database, whose
+// tables then carry the database in their SQL names).
 func Read(ctx context.Context, q Querier, schemas ...string) (*Catalog, error) {
 	cat := &Catalog{tables: map[string]*Table{}}
-	ph := make([]string, len(schemas))
-	args := make([]any, len(schemas))
-	for i, s := range schemas {
-		ph[i] = "?"
-		args[i] = s
+	var where []string
+	var args []any
+	for _, s := range schemas {
+		db, schema, ok := strings.Cut(s, ".")
+		if ok {
+			where = append(where, "(table_catalog = ? AND table_schema = ?)")
+			args = append(args, db, schema)
+		} else {
+			where = append(where, "(table_catalog = current_database() AND table_schema = ?)")
+			args = append(args, s)
+		}
 	}
-	rows, err := q.QueryContext(ctx, `SELECT table_schema, table_name, column_name, data_type, is_nullable, column_default IS NOT NULL
-		FROM information_schema.columns WHERE table_schema IN (`+strings.Join(ph, ",")+`)
+	rows, err := q.QueryContext(ctx, `SELECT table_catalog = current_database(), table_catalog, table_schema, table_name, column_name, data_type, is_nullable, column_default IS NOT NULL
+		FROM information_schema.columns WHERE `+strings.Join(where, " OR ")+`
 		ORDER BY table_schema, table_name, ordinal_position`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: read columns: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var schema, table, col, typ, nullable string
+		var dflt bool
+		var db, schema, table, col, typ, nullable string
 		var hasDefault bool
-		if err := rows.Scan(&schema, &table, &col, &typ, &nullable, &hasDefault); err != nil {
+		if err := rows.Scan(&dflt, &db, &schema, &table, &col, &typ, &nullable, &hasDefault); err != nil {
 			return nil, fmt.Errorf("catalog: read columns: %w", err)
 		}
 		full := strings.ToLower(schema + "." + table)
 		t := cat.tables[full]
 		if t == nil {
 			t = &Table{Schema: schema, Name: table, Key: "id", byName: map[string]*Column{}, refs: map[string]*Table{}, labels: map[string]string{}}
+			if !dflt {
+				t.Database = db
+			}
 			cat.tables[full] = t
 		}
 		c := &Column{Name: col, Type: Type{Kind: KindOf(typ), SQL: typ}, NotNull: nullable == "NO", HasDefault: hasDefault}
@@ -247,19 +266,19 @@ func Read(ctx context.Context, q Querier, schemas ...string) (*Catalog, error) {
 		return nil, fmt.Errorf("catalog: read columns: %w", err)
 	}
 	rows.Close()
-	keys, err := q.QueryContext(ctx, `SELECT schema_name, table_name, constraint_column_names
+	keys, err := q.QueryContext(ctx, `SELECT CASE WHEN database_name = current_database() THEN '' ELSE database_name END, schema_name, table_name, constraint_column_names
 		FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'`)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: read keys: %w", err)
 	}
 	defer keys.Close()
 	for keys.Next() {
-		var schema, table string
+		var db, schema, table string
 		var cols any
-		if err := keys.Scan(&schema, &table, &cols); err != nil {
+		if err := keys.Scan(&db, &schema, &table, &cols); err != nil {
 			return nil, fmt.Errorf("catalog: read keys: %w", err)
 		}
-		if t := cat.tables[strings.ToLower(schema+"."+table)]; t != nil {
+		if t := cat.tables[strings.ToLower(schema+"."+table)]; t != nil && t.Database == db {
 			if l, ok := cols.([]any); ok && len(l) == 1 {
 				t.Key = fmt.Sprint(l[0])
 				t.byName[t.Key].NotNull = true

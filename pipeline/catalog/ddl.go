@@ -33,3 +33,36 @@ func Init(ctx context.Context, db *sql.DB) error {
 	}
 	return nil
 }
+
+// Execer is what CreateIn needs: one connection, since USE holds per connection.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// CreateIn runs the contract's DDL for the given schemas ("oim", "acct") inside the
+// attached DuckDB database named database, on one connection.
+func CreateIn(ctx context.Context, conn Execer, database string, schemas ...string) (err error) {
+	var cur string
+	if err := conn.QueryRowContext(ctx, "SELECT current_database()").Scan(&cur); err != nil {
+		return fmt.Errorf("catalog: current database: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "USE "+Ident(database)); err != nil {
+		return fmt.Errorf("catalog: use %s: %w", database, err)
+	}
+	defer func() {
+		if _, uerr := conn.ExecContext(context.WithoutCancel(ctx), "USE "+Ident(cur)); uerr != nil && err == nil {
+			err = fmt.Errorf("catalog: use %s: %w", cur, uerr)
+		}
+	}()
+	for _, s := range schemas {
+		ddl := map[string]string{"oim": OIMDDL, "acct": AccountingDDL}[s]
+		if ddl == "" {
+			return fmt.Errorf("catalog: no contract schema %q", s)
+		}
+		if _, err := conn.ExecContext(ctx, ddl); err != nil {
+			return fmt.Errorf("catalog: create schema %s in %s: %w", s, database, err)
+		}
+	}
+	return nil
+}

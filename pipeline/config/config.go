@@ -26,8 +26,15 @@ import (
 
 // Config is the whole configuration.
 type Config struct {
-	// DB is the DuckDB file holding both the oim and the acct schema (the embedded default).
-	DB string `koanf:"db" doc:"the DuckDB file holding the oim and acct schemas"`
+	// DB is the DuckDB file holding both the oim and the acct schema (the embedded
+	// default), or a PostgreSQL URL holding both.
+	DB string `koanf:"db" doc:"the DuckDB file (or postgres:// URL) holding the oim and acct schemas"`
+	// Source is where OIM records are read, when not db: a DuckDB file, a postgres://
+	// URL, or a directory of CSV or Parquet files named after the oim tables.
+	Source string `koanf:"source" doc:"where OIM records are read (default: db): DuckDB file, postgres:// URL or a directory of <table>.csv/.parquet files"`
+	// Target is where documents are written, when not db: a DuckDB file or a
+	// postgres:// URL.
+	Target string `koanf:"target" doc:"where documents are written (default: db): DuckDB file or postgres:// URL"`
 	// Specs names a directory of flow specs replacing the embedded defaults.
 	Specs    string   `koanf:"specs" doc:"a directory of flow specs replacing the embedded defaults"`
 	Settings Settings `koanf:"settings" doc:"the admin page settings (contract)"`

@@ -29,6 +29,35 @@ import (
 type Statement struct {
 	Name string
 	SQL  string
+	// Write is what a write statement writes, for connections that replay it in
+	// another database (a PostgreSQL target or source).
+	Write *Write
+}
+
+// Write is the shape of one write statement: Rows inserted into Table, or, for an
+// update, Table's rows whose key equals Rows' _key set to Rows' Columns.
+type Write struct {
+	Table   *catalog.Table
+	Update  bool
+	Source  bool // writes the source (write-back and errors), not the target
+	Columns []string
+	Rows    string // a SELECT of _key (updates) and Columns, by those names
+}
+
+func (w *Write) statement(name string) Statement {
+	cols := make([]string, len(w.Columns))
+	for i, c := range w.Columns {
+		cols[i] = catalog.Ident(c)
+	}
+	if !w.Update {
+		return Statement{Name: name, Write: w, SQL: fmt.Sprintf("INSERT INTO %s (%s)\n%s", w.Table.SQLName(), strings.Join(cols, ", "), w.Rows)}
+	}
+	set := make([]string, len(cols))
+	for i, c := range cols {
+		set[i] = c + " = w." + c
+	}
+	return Statement{Name: name, Write: w, SQL: fmt.Sprintf("UPDATE %s SET %s\nFROM (%s) w\nWHERE %s.%s = w._key",
+		w.Table.SQLName(), strings.Join(set, ", "), w.Rows, catalog.Ident(w.Table.Name), catalog.Ident(w.Table.Key))}
 }
 
 // Output is a staged table of mapped rows for one target table.
@@ -47,7 +76,7 @@ type Plan struct {
 	Status  string
 	Stage   []Statement
 	Write   []Statement
-	Counts  string // one row: selected, waiting, errors, documents, lines
+	Counts  string // one row: selected, waiting, errors, documents, lines, recovered
 	Temps   []string
 	Outputs []Output
 	// Bad is the temp table of records that cannot be exported (_hkey, _msg).
@@ -93,6 +122,10 @@ type Options struct {
 	From, To string
 	// Settings are readable as settings.<key>.
 	Settings map[string]any
+	// Recover treats a record whose documents all exist already as exported: written
+	// back, not written again. For connections whose target commits before the source
+	// is written back (two steps), or whose source cannot be written back (files).
+	Recover bool
 	// Prefix starts every temp table name.
 	Prefix string
 	// Explain keeps candidates that fail a select condition, with every condition's

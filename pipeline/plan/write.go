@@ -131,11 +131,18 @@ func (b *builder) stageErrors() {
 	if b.target == nil {
 		return
 	}
-	// A document id already taken: exported before, then reset by hand.
+	// A document id already taken: exported before, then reset by hand. When
+	// recovering, a record whose documents all exist was exported by an earlier run
+	// whose write-back did not happen (rec); only a partial match is an error.
 	tk := key(b.target)
 	creates := ""
 	if b.f.Document.Upsert != nil {
 		creates = " AND _existing IS NULL"
+	}
+	if b.recovers() {
+		b.temp("rec", fmt.Sprintf(`SELECT _hkey FROM %s GROUP BY _hkey
+HAVING bool_and(%s IN (SELECT %s FROM %s))`, b.tmp("o0"), tk, tk, b.target.SQLName()))
+		creates = " AND _hkey NOT IN (SELECT _hkey FROM " + b.tmp("rec") + ")"
 	}
 	parts = append(parts, fmt.Sprintf("SELECT _hkey, 3 AS _grp, 0 AS _o, 'document ' || %s || ' already exists in %s' AS _msg FROM %s WHERE %s IN (SELECT %s FROM %s)%s",
 		tk, b.target.FullName(), b.tmp("o0"), tk, tk, b.target.SQLName(), creates))
@@ -166,10 +173,14 @@ func (b *builder) stageErrors() {
 		return
 	}
 	b.temp("err", strings.Join(parts, "\nUNION ALL\n"))
+	exported := "" // recovered records are exported, whatever their data says now
+	if b.recovers() {
+		exported = " AND _hkey NOT IN (SELECT _hkey FROM " + b.tmp("rec") + ")"
+	}
 	b.temp("bad", fmt.Sprintf(`SELECT _hkey, string_agg(_msg, '; ' ORDER BY _grp, _o) AS _msg
 FROM (SELECT *, bool_or(_grp < %d) OVER (PARTITION BY _hkey) AS _other FROM %s)
-WHERE _grp < %d OR NOT _other
-GROUP BY 1`, notNullGroup, b.tmp("err"), notNullGroup))
+WHERE (_grp < %d OR NOT _other)%s
+GROUP BY 1`, notNullGroup, b.tmp("err"), notNullGroup, exported))
 	b.plan.Bad = b.tmp("bad")
 }
 
@@ -199,58 +210,58 @@ func (b *builder) write() {
 		return
 	}
 	good := func(col string) string { return col + " NOT IN (SELECT _hkey FROM " + b.tmp("bad") + ")" }
-	w := func(name, sql string) { b.plan.Write = append(b.plan.Write, Statement{Name: name, SQL: sql}) }
+	w := func(name string, wr *Write) { b.plan.Write = append(b.plan.Write, wr.statement(name)) }
 	upsert := b.f.Document.Upsert != nil
+	fresh := "" // records whose documents are not written already
+	if b.recovers() {
+		fresh = " AND _hkey NOT IN (SELECT _hkey FROM " + b.tmp("rec") + ")"
+	}
 	for _, o := range b.plan.Outputs {
 		cols := make([]string, len(o.Columns))
 		for i, c := range o.Columns {
 			cols[i] = catalog.Ident(c)
 		}
-		only := ""
+		only := fresh
 		if o.Header && upsert {
 			only = " AND _existing IS NULL"
 		}
 		src := o.Temp
-		if only != "" {
+		if o.Header && upsert {
 			// Records may share a created document (one id): write it once, from the
 			// record with the lowest key; every record links to it.
 			src = fmt.Sprintf("(SELECT * FROM %s WHERE %s%s QUALIFY row_number() OVER (PARTITION BY %s ORDER BY _hkey) = 1)",
 				o.Temp, good("_hkey"), only, key(o.Target))
 		}
-		w("insert "+o.Target.FullName(), fmt.Sprintf("INSERT INTO %s (%s)\nSELECT %s FROM %s WHERE %s%s",
-			o.Target.SQLName(), strings.Join(cols, ", "), strings.Join(cols, ", "), src, good("_hkey"), only))
+		w("insert "+o.Target.FullName(), &Write{Table: o.Target, Columns: o.Columns,
+			Rows: fmt.Sprintf("SELECT %s FROM %s WHERE %s%s", strings.Join(cols, ", "), src, good("_hkey"), only)})
 		if o.Header && upsert && len(o.Columns) > 1 {
-			var set []string
-			for _, c := range o.Columns[1:] {
-				set = append(set, catalog.Ident(c)+" = o."+catalog.Ident(c))
-			}
-			w("update "+o.Target.FullName(), fmt.Sprintf("UPDATE %s SET %s\nFROM %s o\nWHERE %s.%s = o._existing AND o._update AND %s",
-				o.Target.SQLName(), strings.Join(set, ", "), o.Temp, catalog.Ident(o.Target.Name), key(o.Target), good("o._hkey")))
+			w("update "+o.Target.FullName(), &Write{Table: o.Target, Update: true, Columns: o.Columns[1:],
+				Rows: fmt.Sprintf("SELECT _existing AS _key, %s FROM %s WHERE _update AND %s",
+					strings.Join(cols[1:], ", "), o.Temp, good("_hkey"))})
 		}
 	}
 	h := b.header
-	hName := catalog.Ident(h.Name)
-	status, errCol := catalog.Ident(b.f.Source.Status), catalog.Ident(b.f.Source.Error)
-	var set []string
+	var cols, vals []string
 	if b.tracked() {
-		set = append(set, fmt.Sprintf("%s = 'Exported', %s = NULL", status, errCol))
+		cols = append(cols, b.f.Source.Status, b.f.Source.Error)
+		vals = append(vals, "'Exported'", "CAST(NULL AS VARCHAR)")
 	}
 	links := fmt.Sprintf("(SELECT _hkey, max_by(_doc_id, _split) AS _link FROM %s GROUP BY 1)", b.tmp("docs"))
 	if upsert {
 		links = fmt.Sprintf("(SELECT _hkey, coalesce(_existing, %s) AS _link FROM %s)", key(b.target), b.tmp("o0"))
 	}
 	if link := b.f.Document.WriteBack.Link; link != "" {
-		set = append(set, catalog.Ident(link)+" = w._link")
+		cols = append(cols, link)
+		vals = append(vals, "_link")
 	}
-	if len(set) > 0 {
-		w("write back "+h.FullName(), fmt.Sprintf(`UPDATE %s SET %s
-FROM %s w
-WHERE %s.%s = w._hkey AND %s`, h.SQLName(), strings.Join(set, ", "), links, hName, key(h), good("w._hkey")))
+	if len(cols) > 0 {
+		w("write back "+h.FullName(), &Write{Table: h, Update: true, Source: true, Columns: cols,
+			Rows: fmt.Sprintf("SELECT _hkey AS _key, %s FROM %s WHERE %s", named(vals, cols), links, good("_hkey"))})
 	}
 	if b.f.Document.WhenEmpty == "skip" && b.hasSeq && b.tracked() {
-		w("export empty "+h.FullName(), fmt.Sprintf(`UPDATE %s SET %s = 'Exported', %s = NULL
-WHERE %s IN (SELECT %s FROM %s WHERE _ready) AND %s NOT IN (SELECT _hkey FROM %s) AND %s`,
-			h.SQLName(), status, errCol, key(h), key(h), b.tmp("h"), key(h), b.tmp("docs"), good(key(h))))
+		w("export empty "+h.FullName(), &Write{Table: h, Update: true, Source: true, Columns: cols[:2],
+			Rows: fmt.Sprintf(`SELECT %[1]s AS _key, %[2]s FROM %[3]s
+WHERE _ready AND %[1]s NOT IN (SELECT _hkey FROM %[4]s) AND %[5]s`, key(h), named(vals[:2], cols[:2]), b.tmp("h"), b.tmp("docs"), good(key(h)))})
 	}
 	for _, k := range b.kindList {
 		if k.fromHdr || k.Skip || k.WriteBack.Link == "" || b.lines == nil {
@@ -262,18 +273,17 @@ WHERE %s IN (SELECT %s FROM %s WHERE _ready) AND %s NOT IN (SELECT _hkey FROM %s
 				out = o
 			}
 		}
-		w("write back "+b.lines.FullName(), fmt.Sprintf(`UPDATE %s SET %s = o.%s
-FROM %s o
-WHERE o._kind = %d AND %s.%s = o._lkey AND %s`, b.lines.SQLName(), catalog.Ident(k.WriteBack.Link), key(out.Target),
-			out.Temp, k.index, catalog.Ident(b.lines.Name), key(b.lines), good("o._hkey")))
+		w("write back "+b.lines.FullName(), &Write{Table: b.lines, Update: true, Source: true, Columns: []string{k.WriteBack.Link},
+			Rows: fmt.Sprintf("SELECT _lkey AS _key, %s AS %s FROM %s WHERE _kind = %d AND %s",
+				key(out.Target), catalog.Ident(k.WriteBack.Link), out.Temp, k.index, good("_hkey"))})
 	}
 	if b.tracked() {
-		w("mark errors "+h.FullName(), fmt.Sprintf(`UPDATE %s SET %s = 'Export Error', %s = b._msg
-FROM %s b
-WHERE %s.%s = b._hkey`, h.SQLName(), status, errCol, b.tmp("bad"), hName, key(h)))
+		w("mark errors "+h.FullName(), &Write{Table: h, Update: true, Source: true, Columns: cols[:2],
+			Rows: fmt.Sprintf("SELECT _hkey AS _key, 'Export Error' AS %s, _msg AS %s FROM %s",
+				catalog.Ident(cols[0]), catalog.Ident(cols[1]), b.tmp("bad"))})
 	}
 
-	docsWritten := ""
+	docsWritten := fresh
 	if upsert {
 		docsWritten = " AND (_existing IS NULL OR _update)"
 	}
@@ -281,16 +291,35 @@ WHERE %s.%s = b._hkey`, h.SQLName(), status, errCol, b.tmp("bad"), hName, key(h)
 	var parts []string
 	for _, o := range b.plan.Outputs {
 		if !o.Header {
-			parts = append(parts, fmt.Sprintf("(SELECT count(*) FROM %s WHERE %s)", o.Temp, good("_hkey")))
+			parts = append(parts, fmt.Sprintf("(SELECT count(*) FROM %s WHERE %s%s)", o.Temp, good("_hkey"), fresh))
 		}
 	}
 	if len(parts) > 0 {
 		lines = strings.Join(parts, " + ")
+	}
+	recovered := "0"
+	if b.recovers() {
+		recovered = "(SELECT count(*) FROM " + b.tmp("rec") + ")"
 	}
 	b.plan.Counts = fmt.Sprintf(`SELECT
   (SELECT count(*) FROM %[1]s WHERE _ready) AS selected,
   (SELECT count(*) FROM %[1]s WHERE NOT _ready) AS waiting,
   (SELECT count(*) FROM %[2]s) AS errors,
   (SELECT count(DISTINCT %[7]s) FROM %[3]s WHERE %[4]s%[6]s) AS documents,
-  %[5]s AS lines`, b.tmp("h"), b.tmp("bad"), b.tmp("o0"), good("_hkey"), lines, docsWritten, key(b.target))
+  %[5]s AS lines,
+  %[8]s AS recovered`, b.tmp("h"), b.tmp("bad"), b.tmp("o0"), good("_hkey"), lines, docsWritten, key(b.target), recovered)
+}
+
+// named is "v1 AS c1, v2 AS c2".
+func named(vals, cols []string) string {
+	out := make([]string, len(vals))
+	for i := range vals {
+		out[i] = vals[i] + " AS " + catalog.Ident(cols[i])
+	}
+	return strings.Join(out, ", ")
+}
+
+// recovers reports whether the plan treats records whose documents exist as exported.
+func (b *builder) recovers() bool {
+	return b.plan.opt.Recover && b.f.Document.Upsert == nil && b.target != nil
 }

@@ -1,0 +1,436 @@
+package pipeline
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
+	"github.com/oimconnect/oimconnect/pipeline/plan"
+	"github.com/oimconnect/oimconnect/pipeline/postgres"
+)
+
+// The connector always plans and stages in DuckDB. When the OIM records and the
+// Accounting ledger are not one DuckDB file, the engine links them:
+//
+//   - the working database is the DuckDB source file, or a temporary DuckDB file that
+//     holds a copy of a PostgreSQL source or of a files source, refreshed every run;
+//   - the target's tables are there too: a DuckDB target file attached as "tgt", or a
+//     mirror of a PostgreSQL target's acct tables, refreshed every run;
+//   - a flow's documents are written to the target first, in one target transaction
+//     (COPY into PostgreSQL), then the write-back to the source in one source
+//     transaction. When source and target are the same PostgreSQL database, both go
+//     in that one transaction.
+//
+// Between the two steps the documents are durable and the source not yet marked. The
+// documents' ids are deterministic, so the next run computes the same ids, finds them
+// all in the target, and writes back only (the record is "recovered"); a record whose
+// documents exist only in part is an error. A files source is never written back: each
+// run recovers what the target holds, and exports the rest.
+type link struct {
+	src, tgt endpoint
+	dir      string                // temporary files
+	pg       map[string]*pgx.Conn // open PostgreSQL connections by URL
+}
+
+// endpoint is one side of the export.
+type endpoint struct {
+	kind endpointKind
+	loc  string // DuckDB file, PostgreSQL URL or directory
+	db   string // the DuckDB database holding its tables in the working database ("": the default)
+}
+
+type endpointKind int
+
+const (
+	duckFile endpointKind = iota
+	pgDatabase
+	fileDir
+)
+
+func (p endpoint) String() string {
+	switch p.kind {
+	case pgDatabase:
+		return postgres.Redact(p.loc)
+	case fileDir:
+		return "files in " + p.loc
+	}
+	return p.loc
+}
+
+func classify(loc string) endpoint {
+	if postgres.IsURL(loc) {
+		return endpoint{kind: pgDatabase, loc: loc}
+	}
+	if d, ok := strings.CutPrefix(loc, "files:"); ok {
+		return endpoint{kind: fileDir, loc: d}
+	}
+	if st, err := os.Stat(loc); err == nil && st.IsDir() {
+		return endpoint{kind: fileDir, loc: loc}
+	}
+	return endpoint{kind: duckFile, loc: loc}
+}
+
+// openLinked opens the working database for a source and a target that are not one
+// DuckDB file.
+func openLinked(ctx context.Context, srcLoc, tgtLoc, tempDir string) (db *sql.DB, l *link, err error) {
+	l = &link{src: classify(srcLoc), tgt: classify(tgtLoc), pg: map[string]*pgx.Conn{}}
+	if l.tgt.kind == fileDir {
+		return nil, nil, inputErrorf("target %s: a directory of files can only be a source; the target is a DuckDB file or a postgres:// URL", tgtLoc)
+	}
+	for _, p := range []endpoint{l.src, l.tgt} {
+		if p.kind == duckFile {
+			if _, err := os.Stat(p.loc); err != nil {
+				return nil, nil, inputErrorf("database %s: %v", p.loc, errors.Unwrap(err))
+			}
+			if err := CheckFileName(p.loc); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	if l.dir, err = os.MkdirTemp(tempDir, "oimconnect-*"); err != nil {
+		return nil, nil, fmt.Errorf("temporary directory: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			l.close()
+			if db != nil {
+				db.Close()
+			}
+		}
+	}()
+	main := filepath.Join(l.dir, "work.duckdb")
+	if l.src.kind == duckFile {
+		main = l.src.loc
+	}
+	if db, err = sql.Open("duckdb", main); err != nil {
+		return nil, nil, fmt.Errorf("open %s: %w", main, err)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return db, nil, fmt.Errorf("open %s: %w", main, err)
+	}
+	defer conn.Close()
+	if l.src.kind != duckFile {
+		if _, err := conn.ExecContext(ctx, catalog.OIMDDL); err != nil {
+			return db, nil, fmt.Errorf("working database: %w", err)
+		}
+	}
+	switch {
+	case l.tgt.kind == duckFile:
+		l.tgt.db = "tgt"
+		if _, err := conn.ExecContext(ctx, "ATTACH "+catalog.Literal(l.tgt.loc)+" AS tgt"); err != nil {
+			return db, nil, fmt.Errorf("open target %s: %w", l.tgt.loc, err)
+		}
+	case l.src.kind == duckFile: // a PostgreSQL target's mirror beside the source
+		l.tgt.db = "tgt"
+		if _, err := conn.ExecContext(ctx, "ATTACH ':memory:' AS tgt"); err != nil {
+			return db, nil, err
+		}
+		if err := catalog.CreateIn(ctx, conn, "tgt", "acct"); err != nil {
+			return db, nil, err
+		}
+	default:
+		if _, err := conn.ExecContext(ctx, catalog.AccountingDDL); err != nil {
+			return db, nil, fmt.Errorf("working database: %w", err)
+		}
+	}
+	for _, side := range l.sides() {
+		p, schema := side.endpoint, side.schema
+		if p.kind != pgDatabase {
+			continue
+		}
+		c, err := l.connect(ctx, p.loc)
+		if err != nil {
+			return db, nil, &InputError{Err: err}
+		}
+		tables, err := postgres.Tables(ctx, c, schema)
+		if err != nil {
+			return db, nil, err
+		}
+		if len(tables) == 0 {
+			return db, nil, inputErrorf("database %s has no %s tables: create them with `oimconnect init --target %s`", p, schema, p)
+		}
+	}
+	return db, l, nil
+}
+
+// sides pairs each endpoint with the contract schema it holds.
+func (l *link) sides() []struct {
+	endpoint
+	schema string
+} {
+	return []struct {
+		endpoint
+		schema string
+	}{{l.src, "oim"}, {l.tgt, "acct"}}
+}
+
+// schemas names where the planner finds the oim and acct tables.
+func (l *link) schemas() []string {
+	out := []string{"oim", "acct"}
+	if l.src.db != "" {
+		out[0] = l.src.db + ".oim"
+	}
+	if l.tgt.db != "" {
+		out[1] = l.tgt.db + ".acct"
+	}
+	return out
+}
+
+func (l *link) connect(ctx context.Context, url string) (*pgx.Conn, error) {
+	if c := l.pg[url]; c != nil && !c.IsClosed() && c.Ping(ctx) == nil {
+		return c, nil
+	}
+	c, err := postgres.Connect(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	l.pg[url] = c
+	return c, nil
+}
+
+func (l *link) close() {
+	for _, c := range l.pg {
+		_ = c.Close(context.Background())
+	}
+	if l.dir != "" {
+		_ = os.RemoveAll(l.dir)
+	}
+}
+
+// refresh copies a PostgreSQL or files source, and a PostgreSQL target's tables, into
+// the working database: every run reads them as they are now.
+func (l *link) refresh(ctx context.Context, db *sql.DB, cat *catalog.Catalog) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, side := range l.sides() {
+		p, schema := side.endpoint, side.schema
+		switch p.kind {
+		case pgDatabase:
+			if err := l.copyFromPG(ctx, tx, p, cat, schema); err != nil {
+				return fmt.Errorf("read %s from %s: %w", schema, p, err)
+			}
+		case fileDir:
+			if err := copyFromFiles(ctx, tx, p.loc, cat); err != nil {
+				return err
+			}
+		}
+	}
+	return tx.Commit()
+}
+
+func (l *link) copyFromPG(ctx context.Context, tx *sql.Tx, p endpoint, cat *catalog.Catalog, schema string) error {
+	c, err := l.connect(ctx, p.loc)
+	if err != nil {
+		return err
+	}
+	remote, err := postgres.Tables(ctx, c, schema)
+	if err != nil {
+		return err
+	}
+	for _, name := range cat.Tables() {
+		t, _ := cat.Table(name)
+		if t.Schema != schema {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.SQLName()); err != nil {
+			return err
+		}
+		have := map[string]bool{}
+		for _, c := range remote[t.Name] {
+			have[c] = true
+		}
+		if len(have) == 0 {
+			continue // not in PostgreSQL: empty here too
+		}
+		var cols []*catalog.Column
+		for _, col := range t.Columns {
+			if !have[col.Name] {
+				return fmt.Errorf("table %s in %s has no column %s", t.FullName(), p, col.Name)
+			}
+			cols = append(cols, col)
+		}
+		if _, err := postgres.CopyOut(ctx, c.PgConn(), postgres.Select(t.Schema, t.Name, cols), tx, t.SQLName(), cols, l.dir); err != nil {
+			return fmt.Errorf("%s: %w", t.FullName(), err)
+		}
+	}
+	return nil
+}
+
+// copyFromFiles loads <dir>/<table>.parquet or .csv (with a header) for each oim table;
+// a table without a file is empty.
+func copyFromFiles(ctx context.Context, tx *sql.Tx, dir string, cat *catalog.Catalog) error {
+	for _, name := range cat.Tables() {
+		t, _ := cat.Table(name)
+		if t.Schema != "oim" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.SQLName()); err != nil {
+			return err
+		}
+		var read, file string
+		for _, f := range []struct{ ext, fn string }{
+			{".parquet", "read_parquet(%s)"},
+			{".csv", "read_csv(%s, header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"')"},
+		} {
+			p := filepath.Join(dir, t.Name+f.ext)
+			if _, err := os.Stat(p); err == nil {
+				read, file = fmt.Sprintf(f.fn, catalog.Literal(p)), p
+				break
+			}
+		}
+		if read == "" {
+			continue
+		}
+		// By name: a file may leave columns out (they stay empty); CSV text is cast
+		// to each column's type.
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM %s", t.SQLName(), read)); err != nil {
+			return &InputError{Err: fmt.Errorf("source file %s (table %s): %w", file, t.FullName(), err)}
+		}
+	}
+	return nil
+}
+
+// write writes a staged flow: the target first, then the source's write-back.
+func (e *Engine) writeLinked(ctx context.Context, conn *sql.Conn, p *plan.Plan, s Summary, hist *runRecord) error {
+	l := e.link
+	var tgtW, srcW []plan.Statement
+	for _, st := range p.Write {
+		if st.Write.Source {
+			srcW = append(srcW, st)
+		} else {
+			tgtW = append(tgtW, st)
+		}
+	}
+	samePG := l.src.kind == pgDatabase && l.tgt.kind == pgDatabase && l.src.loc == l.tgt.loc
+	finish := func(record func() error) error {
+		if hist != nil {
+			if err := record(); err != nil {
+				return err
+			}
+		}
+		if e.BeforeCommit != nil {
+			return e.BeforeCommit(p.Flow)
+		}
+		return nil
+	}
+	if l.tgt.kind == pgDatabase {
+		remote := tgtW
+		if samePG {
+			remote = append(append([]plan.Statement{}, tgtW...), srcW...)
+		}
+		err := l.push(ctx, conn, l.tgt.loc, remote, func(tx pgx.Tx) error {
+			return finish(func() error { return hist.recordPG(ctx, tx, s, nil) })
+		})
+		if err != nil {
+			return fmt.Errorf("write %s: %w", l.tgt, err)
+		}
+		if err := local(ctx, conn, tgtW, nil); err != nil { // the mirror
+			return err
+		}
+	} else if err := local(ctx, conn, tgtW, func(tx *sql.Tx) error {
+		return finish(func() error { return hist.record(ctx, tx, l.tgt.db, s, nil) })
+	}); err != nil {
+		return err
+	}
+	if e.AfterTarget != nil {
+		if err := e.AfterTarget(p.Flow); err != nil {
+			return err
+		}
+	}
+	if l.src.kind == pgDatabase && !samePG {
+		if err := l.push(ctx, conn, l.src.loc, srcW, nil); err != nil {
+			return fmt.Errorf("write back to %s: %w", l.src, err)
+		}
+	}
+	return local(ctx, conn, srcW, nil)
+}
+
+// local runs statements in one transaction of the working database.
+func local(ctx context.Context, conn *sql.Conn, stmts []plan.Statement, before func(*sql.Tx) error) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, st := range stmts {
+		if _, err := tx.ExecContext(ctx, st.SQL); err != nil {
+			return fmt.Errorf("%s: %w", st.Name, err)
+		}
+	}
+	if before != nil {
+		if err := before(tx); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// push replays write statements in a PostgreSQL database, in one transaction: each
+// statement's rows are staged as CSV by DuckDB and copied in.
+func (l *link) push(ctx context.Context, conn *sql.Conn, url string, stmts []plan.Statement, before func(pgx.Tx) error) error {
+	files := make([]string, len(stmts))
+	for i, st := range stmts {
+		files[i] = postgres.TempFile(l.dir, fmt.Sprint(i, "-", st.Name))
+		rows := st.Write.Rows
+		if st.Write.Update {
+			cols := []string{"_key"}
+			for _, c := range st.Write.Columns {
+				cols = append(cols, catalog.Ident(c))
+			}
+			rows = "SELECT " + strings.Join(cols, ", ") + " FROM (" + rows + ")"
+		}
+		if err := postgres.Export(ctx, conn, rows, files[i]); err != nil {
+			return fmt.Errorf("%s: %w", st.Name, err)
+		}
+	}
+	defer func() {
+		for _, f := range files {
+			os.Remove(f)
+		}
+	}()
+	c, err := l.connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	for i, st := range stmts {
+		w := st.Write
+		if w.Update {
+			_, err = postgres.Update(ctx, tx, w.Table, w.Columns, files[i])
+		} else {
+			_, err = postgres.CopyIn(ctx, tx.Conn().PgConn(), catalog.Ident(w.Table.Schema)+"."+catalog.Ident(w.Table.Name), w.Columns, files[i])
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", st.Name, err)
+		}
+	}
+	if before != nil {
+		if err := before(tx); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,248 @@
+// Package postgres moves rows between the connector's DuckDB staging and PostgreSQL,
+// in bulk and in both directions, with COPY: DuckDB writes a CSV file that PostgreSQL
+// reads with COPY FROM STDIN, and PostgreSQL's COPY TO STDOUT fills a CSV file that
+// DuckDB reads. Values travel as text, so decimals stay exact. NULL is an unquoted \N
+// and every other value is quoted, so an empty string, or the text \N, stays a string.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
+)
+
+// IsURL reports whether a connection string names a PostgreSQL database.
+func IsURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// Redact hides the password of a PostgreSQL URL, for logs, reports and errors.
+func Redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		if i := strings.Index(s, "@"); i >= 0 && IsURL(s) {
+			return s[:strings.Index(s, "://")+3] + "***" + s[i:]
+		}
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Connect opens one connection. Errors never show the password.
+func Connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", Redact(dsn), scrub(err, dsn))
+	}
+	return conn, nil
+}
+
+// scrub removes the password from an error's text.
+func scrub(err error, dsn string) error {
+	u, perr := url.Parse(dsn)
+	if perr != nil || u.User == nil {
+		return err
+	}
+	if pw, ok := u.User.Password(); ok && pw != "" && strings.Contains(err.Error(), pw) {
+		return errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
+	}
+	return err
+}
+
+// csvOptions are the CSV options both sides agree on.
+const pgCSV = `(FORMAT csv, NULL '\N')`
+
+// duckCSV reads what PostgreSQL writes.
+func duckCSV(path string, cols []*catalog.Column) string {
+	var spec []string
+	for _, c := range cols {
+		spec = append(spec, catalog.Literal(c.Name)+": "+catalog.Literal(c.Type.SQL))
+	}
+	return fmt.Sprintf(`read_csv(%s, header = false, delim = ',', quote = '"', escape = '"', nullstr = '\N',
+		allow_quoted_nulls = false, auto_detect = false, columns = {%s})`, catalog.Literal(path), strings.Join(spec, ", "))
+}
+
+// Export writes the result of a DuckDB query to a CSV file PostgreSQL can COPY.
+func Export(ctx context.Context, db execer, query, path string) error {
+	if _, err := db.ExecContext(ctx, fmt.Sprintf(`COPY (%s) TO %s (FORMAT csv, HEADER false, NULLSTR '\N', FORCE_QUOTE *)`,
+		query, catalog.Literal(path))); err != nil {
+		return fmt.Errorf("stage rows for PostgreSQL: %w", err)
+	}
+	return nil
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// CopyIn loads a CSV file written by Export into a PostgreSQL table's columns.
+func CopyIn(ctx context.Context, conn *pgconn.PgConn, table string, cols []string, path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	q := make([]string, len(cols))
+	for i, c := range cols {
+		q[i] = catalog.Ident(c)
+	}
+	tag, err := conn.CopyFrom(ctx, f, fmt.Sprintf("COPY %s (%s) FROM STDIN %s", table, strings.Join(q, ", "), pgCSV))
+	if err != nil {
+		return 0, fmt.Errorf("copy into %s: %w", table, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// CopyOut runs a PostgreSQL query and loads its rows into a DuckDB table, whose
+// columns the query's columns match in order and type.
+func CopyOut(ctx context.Context, conn *pgconn.PgConn, query string, db execer, into string, cols []*catalog.Column, dir string) (int64, error) {
+	f, err := os.CreateTemp(dir, "copy-*.csv")
+	if err != nil {
+		return 0, err
+	}
+	path := f.Name()
+	defer os.Remove(path)
+	tag, err := conn.CopyTo(ctx, f, fmt.Sprintf("COPY (%s) TO STDOUT (FORMAT csv, NULL '\\N', FORCE_QUOTE *)", query))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read from PostgreSQL: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return 0, nil
+	}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = catalog.Ident(c.Name)
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT * FROM %s", into, strings.Join(names, ", "), duckCSV(path, cols))); err != nil {
+		return 0, fmt.Errorf("load %s: %w", into, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// Select is the PostgreSQL query reading a table's columns, for CopyOut.
+func Select(schema, table string, cols []*catalog.Column) string {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = catalog.Ident(c.Name)
+	}
+	return fmt.Sprintf("SELECT %s FROM %s.%s", strings.Join(names, ", "), catalog.Ident(schema), catalog.Ident(table))
+}
+
+// Update sets columns of a PostgreSQL table from a CSV file of (_key, columns...),
+// through a temporary table dropped at commit.
+func Update(ctx context.Context, tx pgx.Tx, t *catalog.Table, cols []string, path string) (int64, error) {
+	keyCol, _ := t.Column(t.Key)
+	defs := []string{"_key " + keyCol.Type.SQL}
+	names := []string{"_key"}
+	set := make([]string, len(cols))
+	for i, c := range cols {
+		col, ok := t.Column(c)
+		if !ok {
+			return 0, fmt.Errorf("update %s: no column %s", t.FullName(), c)
+		}
+		defs = append(defs, catalog.Ident(c)+" "+col.Type.SQL)
+		names = append(names, c)
+		set[i] = catalog.Ident(c) + " = w." + catalog.Ident(c)
+	}
+	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE _w ("+strings.Join(defs, ", ")+") ON COMMIT DROP"); err != nil {
+		return 0, fmt.Errorf("update %s: %w", t.FullName(), err)
+	}
+	if _, err := CopyIn(ctx, tx.Conn().PgConn(), "_w", names, path); err != nil {
+		return 0, err
+	}
+	tag, err := tx.Exec(ctx, fmt.Sprintf("UPDATE %s.%s t SET %s FROM _w w WHERE t.%s = w._key",
+		catalog.Ident(t.Schema), catalog.Ident(t.Name), strings.Join(set, ", "), catalog.Ident(t.Key)))
+	if err != nil {
+		return 0, fmt.Errorf("update %s: %w", t.FullName(), err)
+	}
+	if _, err := tx.Exec(ctx, "DROP TABLE _w"); err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}
+
+// Init creates the contract's schemas (the DDL unchanged) in a PostgreSQL database
+// where they do not exist yet, in one transaction.
+func Init(ctx context.Context, conn *pgx.Conn, schemas ...string) error {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	for _, s := range schemas {
+		ddl := map[string]string{"oim": catalog.OIMDDL, "acct": catalog.AccountingDDL}[s]
+		var n int
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1", s).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			continue
+		}
+		if _, err := tx.Exec(ctx, ddl); err != nil {
+			return fmt.Errorf("create schema %s: %w", s, err)
+		}
+	}
+	return tx.Commit(ctx)
+}
+
+// Tables lists a schema's tables in PostgreSQL with their columns.
+func Tables(ctx context.Context, conn *pgx.Conn, schema string) (map[string][]string, error) {
+	rows, err := conn.Query(ctx, `SELECT table_name, column_name FROM information_schema.columns
+		WHERE table_schema = $1 ORDER BY table_name, ordinal_position`, schema)
+	if err != nil {
+		return nil, fmt.Errorf("read the tables of %s: %w", schema, err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var t, c string
+		if err := rows.Scan(&t, &c); err != nil {
+			return nil, err
+		}
+		out[t] = append(out[t], c)
+	}
+	return out, rows.Err()
+}
+
+// TempFile is a path for a staged CSV file in dir.
+func TempFile(dir, name string) string {
+	return filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_", ".", "_").Replace(name)+".csv")
+}
+
+// Load copies every row of the given DuckDB tables into the PostgreSQL tables of the
+// same schema and name, in one transaction (to seed a PostgreSQL source).
+func Load(ctx context.Context, duck execer, conn *pgx.Conn, tables []*catalog.Table, dir string) error {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	for _, t := range tables {
+		path := TempFile(dir, t.FullName())
+		if err := Export(ctx, duck, "SELECT * FROM "+t.SQLName(), path); err != nil {
+			return err
+		}
+		_, err := CopyIn(ctx, tx.Conn().PgConn(), catalog.Ident(t.Schema)+"."+catalog.Ident(t.Name), t.ColumnNames(), path)
+		os.Remove(path)
+		if err != nil {
+			return err
+		}
+	}
+	return tx.Commit(ctx)
+}
