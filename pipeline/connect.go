@@ -35,7 +35,7 @@ import (
 // run recovers what the target holds, and exports the rest.
 type link struct {
 	src, tgt endpoint
-	dir      string                // temporary files
+	dir      string               // temporary files
 	pg       map[string]*pgx.Conn // open PostgreSQL connections by URL
 }
 

@@ -39,17 +39,17 @@ func inputErrorf(format string, args ...any) error {
 
 // Summary is what one flow did in a run.
 type Summary struct {
-	Flow      string        `json:"flow"`
-	Selected  int64         `json:"selected"` // ready to export now
-	Exported  int64         `json:"exported"`
-	Documents int64         `json:"documents"`
-	Lines     int64         `json:"lines"`
-	Waiting   int64         `json:"waiting"` // selected but waiting for something (e.g. a shipment)
-	Errors    int64         `json:"errors"`  // marked Export Error
+	Flow      string `json:"flow"`
+	Selected  int64  `json:"selected"` // ready to export now
+	Exported  int64  `json:"exported"`
+	Documents int64  `json:"documents"`
+	Lines     int64  `json:"lines"`
+	Waiting   int64  `json:"waiting"` // selected but waiting for something (e.g. a shipment)
+	Errors    int64  `json:"errors"`  // marked Export Error
 	// Recovered records were found exported already (their documents exist in the
 	// target) and were written back only: after a crash between a linked target's
 	// commit and the source's write-back, or on every run of a files source.
-	Recovered int64 `json:"recovered,omitempty"`
+	Recovered int64         `json:"recovered,omitempty"`
 	Duration  time.Duration `json:"duration_ns"`
 	// Failures are the records that could not be exported, with their reasons (at most
 	// maxFailures of them).
