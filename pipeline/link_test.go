@@ -1,0 +1,301 @@
+package pipeline_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
+	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/fixture"
+	"github.com/oimconnect/oimconnect/pipeline/postgres"
+)
+
+// postgresURL is a fresh, empty PostgreSQL database for one test, dropped after it. The
+// server comes from TEST_POSTGRES_URL (`eval "$(.ci/postgres start)"` starts
+// one); without it the test fails under CI and skips elsewhere.
+func postgresURL(t *testing.T) string {
+	t.Helper()
+	server := os.Getenv("TEST_POSTGRES_URL")
+	if server == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("TEST_POSTGRES_URL is not set: CI must run the PostgreSQL tests (.ci/run starts a server with .ci/postgres)")
+		}
+		t.Skip("no PostgreSQL: set TEST_POSTGRES_URL, e.g. eval \"$(.ci/postgres start)\"")
+	}
+	ctx := context.Background()
+	admin, err := postgres.Connect(ctx, server)
+	if err != nil {
+		t.Fatalf("PostgreSQL at TEST_POSTGRES_URL: %v", err)
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	name := "oimtest_" + hex.EncodeToString(b)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		admin.Close(ctx)
+	})
+	u, err := url.Parse(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// demoConfig is the demo's settings: documents posted, a default company.
+func demoConfig(t *testing.T, db, source, target string) *config.Config {
+	t.Helper()
+	cfg, err := config.WithSettings(map[string]any{
+		"default_company": benchCompany,
+		"auto_post": map[string]any{"sales_invoices": true, "sales_credit_notes": true, "payable_invoices": true,
+			"payable_credit_notes": true, "journals": true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DB, cfg.Source, cfg.Target = db, source, target
+	cfg.BatchSize = 0
+	return cfg
+}
+
+func runAll(t *testing.T, cfg *config.Config, hook func(*pipeline.Engine)) ([]pipeline.Summary, error) {
+	t.Helper()
+	ctx := context.Background()
+	e, err := pipeline.Open(ctx, cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if hook != nil {
+		hook(e)
+	}
+	return e.Run(ctx, pipeline.Request{})
+}
+
+// pgTables loads a PostgreSQL database's contract tables into a new DuckDB file, so
+// both targets dump the same way.
+func pgTables(t *testing.T, pg string, schemas ...string) *sql.DB {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := fixture.Open(t, filepath.Join(dir, "copy.duckdb"))
+	t.Cleanup(func() { db.Close() })
+	conn, err := postgres.Connect(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	cat, err := catalog.Read(ctx, db, schemas...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range cat.Tables() {
+		tb, _ := cat.Table(name)
+		if _, err := postgres.CopyOut(ctx, conn.PgConn(), postgres.Select(tb.Schema, tb.Name, tb.Columns), db, tb.SQLName(), tb.Columns, dir); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	return db
+}
+
+// dumpSchema dumps every table of a schema, every column as text.
+func dumpSchema(t *testing.T, db *sql.DB, schema string) string {
+	t.Helper()
+	cat, err := catalog.Read(context.Background(), db, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var qs []string
+	for _, name := range cat.Tables() {
+		qs = append(qs, fixture.Table(name))
+	}
+	return fixture.Dump(t, db, qs...)
+}
+
+// loadPG seeds a PostgreSQL database with the contract's schemas and the given schemas'
+// rows of a DuckDB file.
+func loadPG(t *testing.T, pg, from string, schemas ...string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := postgres.Connect(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if err := postgres.Init(ctx, conn, "oim", "acct"); err != nil {
+		t.Fatal(err)
+	}
+	db := fixture.Open(t, from)
+	defer db.Close()
+	cat, err := catalog.Read(ctx, db, schemas...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []*catalog.Table
+	for _, name := range cat.Tables() {
+		tb, _ := cat.Table(name)
+		tables = append(tables, tb)
+	}
+	if err := postgres.Load(ctx, db, conn, tables, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// reference runs every flow on a copy of the generated file, in place: what every
+// linked run must produce.
+func reference(t *testing.T, generated string) *sql.DB {
+	t.Helper()
+	path := copyFile(t, generated, filepath.Join(t.TempDir(), "reference.duckdb"))
+	if _, err := runAll(t, demoConfig(t, path, "", ""), nil); err != nil {
+		t.Fatal(err)
+	}
+	db := fixture.Open(t, path)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func sameDump(t *testing.T, what, want, got string) {
+	t.Helper()
+	if want != got {
+		a, b := strings.Split(want, "\n"), strings.Split(got, "\n")
+		for i := 0; i < len(a) && i < len(b); i++ {
+			if a[i] != b[i] {
+				t.Fatalf("%s differs from the single-DuckDB run at line %d:\nwant %s\ngot  %s", what, i+1, a[i], b[i])
+			}
+		}
+		t.Fatalf("%s differs from the single-DuckDB run: %d lines, want %d", what, len(b), len(a))
+	}
+}
+
+func exported(sums []pipeline.Summary) (docs, recovered int64) {
+	for _, s := range sums {
+		docs += s.Documents
+		recovered += s.Recovered
+	}
+	return docs, recovered
+}
+
+// Source and target in one PostgreSQL database: every flow writes exactly what the
+// single-DuckDB run writes, documents and write-back alike, and a rerun writes nothing.
+func TestPostgresSourceAndTarget(t *testing.T) {
+	t.Parallel()
+	pg := postgresURL(t)
+	gen := generated(t, t.TempDir(), 300)
+	ref := reference(t, gen)
+	loadPG(t, pg, gen, "oim", "acct")
+	sums, err := runAll(t, demoConfig(t, pg, "", ""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if docs, _ := exported(sums); docs == 0 {
+		t.Fatal("nothing exported")
+	}
+	got := pgTables(t, pg, "oim", "acct")
+	sameDump(t, "acct", dumpSchema(t, ref, "acct"), dumpSchema(t, got, "acct"))
+	sameDump(t, "oim", dumpSchema(t, ref, "oim"), dumpSchema(t, got, "oim"))
+
+	sums, err = runAll(t, demoConfig(t, pg, "", ""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if docs, rec := exported(sums); docs != 0 || rec != 0 {
+		t.Fatalf("rerun wrote %d documents and recovered %d records, want none", docs, rec)
+	}
+	got = pgTables(t, pg, "oim", "acct")
+	sameDump(t, "acct after a rerun", dumpSchema(t, ref, "acct"), dumpSchema(t, got, "acct"))
+}
+
+// A DuckDB source and a PostgreSQL target: documents land in PostgreSQL, the write-back
+// in the DuckDB file. A crash between the two steps (target committed, source not yet
+// written back) is recovered by the next run: no document twice, none lost.
+func TestDuckDBSourcePostgresTarget(t *testing.T) {
+	t.Parallel()
+	pg := postgresURL(t)
+	gen := generated(t, t.TempDir(), 300)
+	ref := reference(t, gen)
+	loadPG(t, pg, gen, "acct")
+	src := copyFile(t, gen, filepath.Join(t.TempDir(), "source.duckdb"))
+	crash := errors.New("crash between the steps")
+	_, err := runAll(t, demoConfig(t, "", src, pg), func(e *pipeline.Engine) {
+		e.AfterTarget = func(flow string) error {
+			if flow == "sales-invoices" {
+				return crash
+			}
+			return nil
+		}
+	})
+	if !errors.Is(err, crash) {
+		t.Fatalf("run: %v, want the injected crash", err)
+	}
+	sums, err := runAll(t, demoConfig(t, "", src, pg), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var si pipeline.Summary
+	for _, s := range sums {
+		if s.Flow == "sales-invoices" {
+			si = s
+		}
+	}
+	if si.Recovered == 0 || si.Documents != 0 {
+		t.Fatalf("sales-invoices after the crash: %s; want every record recovered and no new document", si)
+	}
+	got := pgTables(t, pg, "acct")
+	sameDump(t, "acct", dumpSchema(t, ref, "acct"), dumpSchema(t, got, "acct"))
+	srcDB := fixture.Open(t, src)
+	defer srcDB.Close()
+	sameDump(t, "oim", dumpSchema(t, ref, "oim"), dumpSchema(t, srcDB, "oim"))
+}
+
+// A directory of Parquet and CSV files as the source: files are never written back, so
+// every run recovers what the target holds and exports only the rest.
+func TestFilesSource(t *testing.T) {
+	t.Parallel()
+	gen := generated(t, t.TempDir(), 300)
+	ref := reference(t, gen)
+	dir := t.TempDir()
+	db := fixture.Open(t, gen)
+	cat, err := catalog.Read(context.Background(), db, "oim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range cat.Tables() {
+		tb, _ := cat.Table(name)
+		format, ext := "(FORMAT parquet)", ".parquet"
+		if i%2 == 1 {
+			format, ext = "(FORMAT csv, HEADER true)", ".csv"
+		}
+		if _, err := db.Exec(fmt.Sprintf("COPY %s TO '%s' %s", tb.SQLName(), filepath.Join(dir, tb.Name+ext), format)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	target := copyFile(t, gen, filepath.Join(t.TempDir(), "target.duckdb"))
+	for run := 1; run <= 2; run++ {
+		sums, err := runAll(t, demoConfig(t, "", dir, target), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs, rec := exported(sums)
+		if run == 1 && (docs == 0 || rec != 0) || run == 2 && (docs != 0 || rec == 0) {
+			t.Fatalf("run %d: %d documents, %d recovered", run, docs, rec)
+		}
+		tdb := fixture.Open(t, target)
+		got := dumpSchema(t, tdb, "acct")
+		tdb.Close()
+		sameDump(t, fmt.Sprintf("acct after run %d", run), dumpSchema(t, ref, "acct"), got)
+	}
+}
