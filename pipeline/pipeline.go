@@ -346,7 +346,7 @@ func (e *Engine) plan(ctx context.Context, req Request, explain bool) ([]*plan.P
 	var plans []*plan.Plan
 	for _, f := range flows {
 		opt := plan.Options{IDs: req.IDs, Settings: e.cfg.Settings.Map(), Explain: explain, From: req.From, To: req.To,
-			Recover: e.link != nil}
+			Recover: e.link != nil, Materialize: e.Transform != nil}
 		if req.Mode == ModeAutomatic {
 			_, opt.Criteria = e.cfg.Settings.Automation.Automated(f.Name)
 		}
@@ -566,6 +566,9 @@ func (e *Engine) runFlow(ctx context.Context, p *plan.Plan, dryRun bool, inspect
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()
+		}
+		for _, v := range p.Views {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS temp."+v)
 		}
 		for _, t := range p.Temps {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp."+t)

@@ -460,6 +460,12 @@ func (b *builder) stageOutputs() {
 		}
 		name := fmt.Sprintf("o%d", ti+1)
 		b.plan.Outputs = append(b.plan.Outputs, Output{Temp: b.tmp(name), Target: t, Columns: names})
-		b.temp(name, strings.Join(parts, "\nUNION ALL\n"))
+		if b.opt.Materialize {
+			b.temp(name, strings.Join(parts, "\nUNION ALL\n"))
+		} else {
+			// Lines are the bulk: computed once more for the empty-field check, and
+			// by the insert itself, rather than stored and read back.
+			b.view(name, strings.Join(parts, "\nUNION ALL\n"))
+		}
 	}
 }

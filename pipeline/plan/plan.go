@@ -77,7 +77,8 @@ type Plan struct {
 	Stage   []Statement
 	Write   []Statement
 	Counts  string // one row: selected, waiting, errors, documents, lines, recovered
-	Temps   []string
+	Temps   []string // temp tables, dropped after the run
+	Views   []string // temp views, dropped before the tables
 	Outputs []Output
 	// Bad is the temp table of records that cannot be exported (_hkey, _msg).
 	Bad string
@@ -122,6 +123,9 @@ type Options struct {
 	From, To string
 	// Settings are readable as settings.<key>.
 	Settings map[string]any
+	// Materialize stores the line outputs as tables, for a transform that changes them
+	// in place; otherwise they are views, computed by the insert itself.
+	Materialize bool
 	// Recover treats a record whose documents all exist already as exported: written
 	// back, not written again. For connections whose target commits before the source
 	// is written back (two steps), or whose source cannot be written back (files).
@@ -359,6 +363,13 @@ func (b *builder) temp(name, sql string) {
 	t := b.tmp(name)
 	b.plan.Temps = append(b.plan.Temps, t)
 	b.add(name, "CREATE OR REPLACE TEMP TABLE "+t+" AS\n"+sql)
+}
+
+// view stages a query computed where it is read, not stored.
+func (b *builder) view(name, sql string) {
+	t := b.tmp(name)
+	b.plan.Views = append(b.plan.Views, t)
+	b.add(name, "CREATE OR REPLACE TEMP VIEW "+t+" AS\n"+sql)
 }
 
 func (b *builder) idFilter(col string) string {

@@ -267,15 +267,11 @@ WHERE _ready AND %[1]s NOT IN (SELECT _hkey FROM %[4]s) AND %[5]s`, key(h), name
 		if k.fromHdr || k.Skip || k.WriteBack.Link == "" || b.lines == nil {
 			continue
 		}
-		var out Output
-		for _, o := range b.plan.Outputs {
-			if !o.Header && o.Target == k.target {
-				out = o
-			}
-		}
+		// A line's id is its document's and its number (stageOutputs), so the links
+		// come from the sequence, not from the mapped lines.
 		w("write back "+b.lines.FullName(), &Write{Table: b.lines, Update: true, Source: true, Columns: []string{k.WriteBack.Link},
-			Rows: fmt.Sprintf("SELECT _lkey AS _key, %s AS %s FROM %s WHERE _kind = %d AND %s",
-				key(out.Target), catalog.Ident(k.WriteBack.Link), out.Temp, k.index, good("_hkey"))})
+			Rows: fmt.Sprintf("SELECT _lkey AS _key, _doc_id || '/' || _line_number AS %s FROM %s WHERE _kind = %d AND %s",
+				catalog.Ident(k.WriteBack.Link), b.tmp("seq"), k.index, good("_hkey"))})
 	}
 	if b.tracked() {
 		w("mark errors "+h.FullName(), &Write{Table: h, Update: true, Source: true, Columns: cols[:2],
@@ -288,14 +284,8 @@ WHERE _ready AND %[1]s NOT IN (SELECT _hkey FROM %[4]s) AND %[5]s`, key(h), name
 		docsWritten = " AND (_existing IS NULL OR _update)"
 	}
 	lines := "0"
-	var parts []string
-	for _, o := range b.plan.Outputs {
-		if !o.Header {
-			parts = append(parts, fmt.Sprintf("(SELECT count(*) FROM %s WHERE %s%s)", o.Temp, good("_hkey"), fresh))
-		}
-	}
-	if len(parts) > 0 {
-		lines = strings.Join(parts, " + ")
+	if b.hasSeq && len(b.plan.Outputs) > 1 { // the sequence holds every written line
+		lines = fmt.Sprintf("(SELECT count(*) FROM %s WHERE %s%s)", b.tmp("seq"), good("_hkey"), fresh)
 	}
 	recovered := "0"
 	if b.recovers() {
