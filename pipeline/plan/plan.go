@@ -76,7 +76,7 @@ type Plan struct {
 	Status  string
 	Stage   []Statement
 	Write   []Statement
-	Counts  string // one row: selected, waiting, errors, documents, lines, recovered
+	Counts  string   // one row: selected, waiting, errors, documents, lines, recovered
 	Temps   []string // temp tables, dropped after the run
 	Views   []string // temp views, dropped before the tables
 	Outputs []Output
