@@ -20,9 +20,12 @@ demo: build
 	@mkdir -p $(dir $(DEMO_DB))
 	$(BIN) demo --db $(DEMO_DB)
 
-# Benchmarks: the engine against hand-written DuckDB SQL doing the same work, same run.
+# Benchmarks: the engine against hand-written DuckDB SQL doing the same work, same run,
+# into DuckDB and (with a PostgreSQL server, started here) into PostgreSQL.
+# BENCH_INVOICES sets the size: 1,000,000 invoices make about 10M lines.
+BENCH_INVOICES ?= 1000000
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3x $(PKGS)
+	eval "$$(.ci/postgres start)" && BENCH_INVOICES=$(BENCH_INVOICES) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 0 $(PKGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

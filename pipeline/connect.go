@@ -37,6 +37,9 @@ type link struct {
 	src, tgt endpoint
 	dir      string               // temporary files
 	pg       map[string]*pgx.Conn // open PostgreSQL connections by URL
+	// final is set while the run's last batch is written: nothing reads the mirror of
+	// a PostgreSQL target after it, so it is not updated.
+	final bool
 }
 
 // endpoint is one side of the export.
@@ -133,11 +136,11 @@ func openLinked(ctx context.Context, srcLoc, tgtLoc, tempDir string) (db *sql.DB
 		if _, err := conn.ExecContext(ctx, "ATTACH ':memory:' AS tgt"); err != nil {
 			return db, nil, err
 		}
-		if err := catalog.CreateIn(ctx, conn, "tgt", "acct"); err != nil {
+		if err := catalog.CreateIn(ctx, conn, "tgt", true, "acct"); err != nil {
 			return db, nil, err
 		}
 	default:
-		if _, err := conn.ExecContext(ctx, catalog.AccountingDDL); err != nil {
+		if _, err := conn.ExecContext(ctx, catalog.Mirror(catalog.AccountingDDL)); err != nil {
 			return db, nil, fmt.Errorf("working database: %w", err)
 		}
 	}
@@ -340,8 +343,10 @@ func (e *Engine) writeLinked(ctx context.Context, conn *sql.Conn, p *plan.Plan, 
 		if err != nil {
 			return fmt.Errorf("write %s: %w", l.tgt, err)
 		}
-		if err := local(ctx, conn, tgtW, nil); err != nil { // the mirror
-			return err
+		if !l.final {
+			if err := local(ctx, conn, tgtW, nil); err != nil { // the mirror
+				return err
+			}
 		}
 	} else if err := local(ctx, conn, tgtW, func(tx *sql.Tx) error {
 		return finish(func() error { return hist.record(ctx, tx, l.tgt.db, s, nil) })

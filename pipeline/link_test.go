@@ -23,7 +23,7 @@ import (
 // postgresURL is a fresh, empty PostgreSQL database for one test, dropped after it. The
 // server comes from TEST_POSTGRES_URL (`eval "$(.ci/postgres start)"` starts
 // one); without it the test fails under CI and skips elsewhere.
-func postgresURL(t *testing.T) string {
+func postgresURL(t testing.TB) string {
 	t.Helper()
 	server := os.Getenv("TEST_POSTGRES_URL")
 	if server == "" {
@@ -127,7 +127,7 @@ func dumpSchema(t *testing.T, db *sql.DB, schema string) string {
 
 // loadPG seeds a PostgreSQL database with the contract's schemas and the given schemas'
 // rows of a DuckDB file.
-func loadPG(t *testing.T, pg, from string, schemas ...string) {
+func loadPG(t testing.TB, pg, from string, schemas ...string) {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := postgres.Connect(ctx, pg)

@@ -400,7 +400,7 @@ func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 		return nil, err
 	}
 	var out []Summary
-	for _, p := range plans {
+	for pi, p := range plans {
 		ranges, err := e.batches(ctx, p, req)
 		if err != nil {
 			return out, fmt.Errorf("flow %s: %w", p.Flow, err)
@@ -414,6 +414,9 @@ func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 					return out, err
 				}
 				batch.Detail = strings.TrimSpace(fmt.Sprintf("%s batch %d/%d", req.Detail, i+1, len(ranges)))
+			}
+			if e.link != nil {
+				e.link.final = pi == len(plans)-1 && i == len(ranges)-1
 			}
 			rec := e.recorder(ctx, batch)
 			var inspect func(*sql.Tx) error

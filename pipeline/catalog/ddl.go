@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	_ "embed"
 	"fmt"
+	"regexp"
 )
 
 // The contract's canonical schemas, copied unchanged from shared/contract.
@@ -40,9 +41,19 @@ type Execer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// Mirror is DDL without its keys and unique constraints, for a copy of another
+// database's tables that the connector only reads and appends to: bulk inserts into
+// it cost no index maintenance. Every table keeps NOT NULL on its key column.
+func Mirror(ddl string) string {
+	ddl = regexp.MustCompile(`,\s*UNIQUE \([^)]*\)`).ReplaceAllString(ddl, "")
+	ddl = regexp.MustCompile(`\bPRIMARY KEY\b`).ReplaceAllString(ddl, "NOT NULL")
+	return regexp.MustCompile(`\s+UNIQUE\b`).ReplaceAllString(ddl, "")
+}
+
 // CreateIn runs the contract's DDL for the given schemas ("oim", "acct") inside the
-// attached DuckDB database named database, on one connection.
-func CreateIn(ctx context.Context, conn Execer, database string, schemas ...string) (err error) {
+// attached DuckDB database named database, on one connection; as a mirror (see Mirror)
+// when asked.
+func CreateIn(ctx context.Context, conn Execer, database string, mirror bool, schemas ...string) (err error) {
 	var cur string
 	if err := conn.QueryRowContext(ctx, "SELECT current_database()").Scan(&cur); err != nil {
 		return fmt.Errorf("catalog: current database: %w", err)
@@ -59,6 +70,9 @@ func CreateIn(ctx context.Context, conn Execer, database string, schemas ...stri
 		ddl := map[string]string{"oim": OIMDDL, "acct": AccountingDDL}[s]
 		if ddl == "" {
 			return fmt.Errorf("catalog: no contract schema %q", s)
+		}
+		if mirror {
+			ddl = Mirror(ddl)
 		}
 		if _, err := conn.ExecContext(ctx, ddl); err != nil {
 			return fmt.Errorf("catalog: create schema %s in %s: %w", s, database, err)

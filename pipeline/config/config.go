@@ -43,6 +43,8 @@ type Config struct {
 	// BatchSize is how many records a flow exports per transaction (0: all at once).
 	// Batches keep memory bounded on bulk runs; a record is never split across them.
 	BatchSize int `koanf:"batch_size" doc:"records per transaction (0: all in one)"`
+	// Plugins are the tenant's transform plugins (plugins.go).
+	Plugins []Plugin `koanf:"plugins" doc:"transform plugins: executables that change documents before the write"`
 }
 
 // DuckDB bounds the embedded database's resources; empty values keep DuckDB's defaults
@@ -202,7 +204,9 @@ func load(file string, flags *pflag.FlagSet, over map[string]any) (*Config, erro
 	}
 	if flags != nil {
 		if err := k.Load(posflag.ProviderWithFlag(flags, ".", k, func(f *pflag.Flag) (string, any) {
-			if f.Name != "db" && f.Name != "specs" {
+			switch f.Name {
+			case "db", "specs", "source", "target":
+			default:
 				return "", nil // not configuration: handled by the command
 			}
 			return strings.ReplaceAll(f.Name, "-", "_"), posflag.FlagVal(flags, f)
@@ -239,6 +243,9 @@ func cleanDecodeError(err error) string {
 func (c *Config) check() error {
 	if c.BatchSize < 0 {
 		return fmt.Errorf("config: batch_size must be 0 (no batches) or more, got %d", c.BatchSize)
+	}
+	if err := checkPlugins(c.Plugins); err != nil {
+		return err
 	}
 	s := c.Settings
 	for name, v := range map[string]int{
