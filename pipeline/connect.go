@@ -82,8 +82,8 @@ func classify(loc string) endpoint {
 
 // openLinked opens the working database for a source and a target that are not one
 // DuckDB file.
-func openLinked(ctx context.Context, srcLoc, tgtLoc, tempDir string) (db *sql.DB, l *link, err error) {
-	l = &link{src: classify(srcLoc), tgt: classify(tgtLoc), pg: map[string]*pgx.Conn{}}
+func openLinked(ctx context.Context, srcLoc, tgtLoc, tempDir string) (db *sql.DB, _ *link, err error) {
+	l := &link{src: classify(srcLoc), tgt: classify(tgtLoc), pg: map[string]*pgx.Conn{}}
 	if l.tgt.kind == fileDir {
 		return nil, nil, inputErrorf("target %s: a directory of files can only be a source; the target is a DuckDB file or a postgres:// URL", tgtLoc)
 	}

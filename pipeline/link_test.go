@@ -2,13 +2,9 @@ package pipeline_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,40 +16,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
 )
 
-// postgresURL is a fresh, empty PostgreSQL database for one test, dropped after it. The
-// server comes from TEST_POSTGRES_URL (`eval "$(.ci/postgres start)"` starts
-// one); without it the test fails under CI and skips elsewhere.
-func postgresURL(t testing.TB) string {
-	t.Helper()
-	server := os.Getenv("TEST_POSTGRES_URL")
-	if server == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_POSTGRES_URL is not set: CI must run the PostgreSQL tests (.ci/run starts a server with .ci/postgres)")
-		}
-		t.Skip("no PostgreSQL: set TEST_POSTGRES_URL, e.g. eval \"$(.ci/postgres start)\"")
-	}
-	ctx := context.Background()
-	admin, err := postgres.Connect(ctx, server)
-	if err != nil {
-		t.Fatalf("PostgreSQL at TEST_POSTGRES_URL: %v", err)
-	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	name := "oimtest_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		admin.Close(ctx)
-	})
-	u, err := url.Parse(server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
+func postgresURL(t testing.TB) string { return fixture.Postgres(t) }
 
 // demoConfig is the demo's settings: documents posted, a default company.
 func demoConfig(t *testing.T, db, source, target string) *config.Config {

@@ -22,6 +22,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
+	"github.com/oimconnect/oimconnect/pipeline/postgres"
 	"github.com/oimconnect/oimconnect/pipeline/spec"
 	"github.com/oimconnect/oimconnect/specs"
 )
@@ -331,7 +332,8 @@ func (e *Engine) plan(ctx context.Context, req Request, explain bool) ([]*plan.P
 		return nil, err
 	}
 	if len(cat.Tables()) == 0 {
-		return nil, inputErrorf("database %s has no oim or acct tables: create them with `oimconnect init --db %s`", e.cfg.DB, e.cfg.DB)
+		db := postgres.Redact(e.cfg.DB)
+		return nil, inputErrorf("database %s has no oim or acct tables: create them with `oimconnect init --db %s`", db, db)
 	}
 	if e.link != nil && !req.planOnly {
 		if err := e.link.refresh(ctx, e.DB, cat); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/postgres"
 )
 
 // Clock tells the time and waits; tests use a fast one.
@@ -129,7 +130,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o ServeOpt
 	}
 	if watch {
 		interval := cfg.Settings.Automation.Interval()
-		log.Info("watching", "db", cfg.DB, "flows", strings.Join(automated, ","), "interval", interval)
+		log.Info("watching", "db", postgres.Redact(cfg.DB), "source", postgres.Redact(cfg.Source), "target", postgres.Redact(cfg.Target), "flows", strings.Join(automated, ","), "interval", interval)
 		for ctx.Err() == nil {
 			sums, err := once(automated, ModeAutomatic)
 			if ctx.Err() != nil {

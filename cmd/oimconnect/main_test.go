@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -519,5 +520,54 @@ func TestBackfillInterruptedGracefully(t *testing.T) {
 	}
 	if r := cli(t, nil, args...); r.code > 1 || !strings.Contains(r.stderr, "(done before)") || !strings.Contains(r.stderr, "partition 36/36") {
 		t.Fatalf("the same command goes on: %d\n%s\nfirst run:\n%s", r.code, r.stderr, strings.Join(lines, "\n"))
+	}
+}
+
+// The command line against PostgreSQL: init, generate, run (twice), runs; a password in
+// the URL never shows, not even in an error.
+func TestPostgresCommandLine(t *testing.T) {
+	t.Parallel()
+	u, err := url.Parse(fixture.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secret = "s3cret-pw"
+	u.User = url.UserPassword(u.User.Username(), secret) // the test server trusts, and ignores it
+	pg := u.String()
+	config := writeFile(t, t.TempDir(), "demo.yaml", "settings:\n  default_company: Acme UK Ltd\n  auto_post: {sales_invoices: true, sales_credit_notes: true}\n")
+	var out strings.Builder
+	step := func(want int, args ...string) result {
+		t.Helper()
+		r := cli(t, nil, args...)
+		out.WriteString(r.stdout + r.stderr)
+		if r.code != want {
+			t.Fatalf("oimconnect %s: exit %d, want %d\n%s%s", args[0], r.code, want, r.stdout, r.stderr)
+		}
+		return r
+	}
+	if r := step(0, "init", "--db", pg); !strings.Contains(r.stdout, "schemas oim and acct ready in postgres://postgres:xxxxx@") {
+		t.Errorf("init: %q", r.stdout)
+	}
+	step(0, "generate", "--db", pg, "--invoices", "200")
+	first := step(1, "run", "--config", config, "--db", pg) // the generated data holds invalid records
+	if !regexp.MustCompile(`sales-invoices: selected \d+, exported [1-9]`).MatchString(first.stdout) {
+		t.Errorf("first run exported nothing:\n%s", first.stdout)
+	}
+	second := step(1, "run", "--config", config, "--db", pg)
+	for _, line := range strings.Split(strings.TrimSpace(second.stdout), "\n") {
+		if !strings.Contains(line, "exported 0, documents 0, lines 0") {
+			t.Errorf("rerun wrote something: %s", line)
+		}
+	}
+	if r := step(0, "runs", "--db", pg); strings.Count(r.stdout, "sales-invoices") != 2 {
+		t.Errorf("runs should list both runs of sales-invoices:\n%s", r.stdout)
+	}
+	u.Host = "127.0.0.1:1" // nothing listens there
+	bad := step(2, "run", "--db", u.String())
+	if !strings.Contains(bad.stderr, "connect to postgres://postgres:xxxxx@127.0.0.1:1/") {
+		t.Errorf("unreachable server: %q", bad.stderr)
+	}
+	if strings.Contains(out.String(), secret) {
+		t.Fatalf("the password leaked:\n%s", out.String())
 	}
 }
