@@ -130,6 +130,14 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o ServeOpt
 	}
 	if watch {
 		interval := cfg.Settings.Automation.Interval()
+		wake := make(chan struct{}, 1)
+		if src := cfg.Source; postgres.IsURL(src) || (src == "" && postgres.IsURL(cfg.DB)) {
+			if src == "" {
+				src = cfg.DB
+			}
+			// OIM's changes are announced (init installs the triggers): export at once.
+			go postgres.Listen(ctx, src, wake, func(err error) { log.Warn("listening for OIM changes", "error", err) })
+		}
 		log.Info("watching", "db", postgres.Redact(cfg.DB), "source", postgres.Redact(cfg.Source), "target", postgres.Redact(cfg.Target), "flows", strings.Join(automated, ","), "interval", interval)
 		for ctx.Err() == nil {
 			sums, err := once(automated, ModeAutomatic)
@@ -142,6 +150,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o ServeOpt
 			select {
 			case <-ctx.Done():
 			case <-o.Clock.After(interval):
+			case <-wake:
 			}
 		}
 	}

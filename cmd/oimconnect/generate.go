@@ -80,6 +80,9 @@ func loadPostgres(ctx context.Context, db *sql.DB, url, dir string) error {
 	if err := postgres.Init(ctx, conn, "oim", "acct"); err != nil {
 		return err
 	}
+	if err := postgres.Notify(ctx, conn); err != nil {
+		return err
+	}
 	cat, err := catalog.Read(ctx, db, "oim", "acct")
 	if err != nil {
 		return err

@@ -447,6 +447,9 @@ func initDB(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) i
 				return fail(stderr, &pipeline.InputError{Err: err})
 			}
 			err = postgres.Init(ctx, conn, p.schemas...)
+			if err == nil && p.schemas[0] == "oim" {
+				err = postgres.Notify(ctx, conn)
+			}
 			conn.Close(ctx)
 			if err != nil {
 				return fail(stderr, fmt.Errorf("%s: %w", postgres.Redact(p.loc), err))

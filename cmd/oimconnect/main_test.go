@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
+	"github.com/oimconnect/oimconnect/pipeline/postgres"
 )
 
 // binary is the oimconnect executable built once for these end-to-end tests.
@@ -569,5 +571,53 @@ func TestPostgresCommandLine(t *testing.T) {
 	}
 	if strings.Contains(out.String(), secret) {
 		t.Fatalf("the password leaked:\n%s", out.String())
+	}
+}
+
+// With a PostgreSQL source, watch hears OIM's changes (LISTEN/NOTIFY, triggers installed
+// by init) and exports at once: the poll interval here is an hour.
+func TestWatchPostgresListens(t *testing.T) {
+	t.Parallel()
+	pg := fixture.Postgres(t)
+	if r := cli(t, nil, "init", "--db", pg); r.code != 0 {
+		t.Fatalf("init: %s", r.stderr)
+	}
+	cmd := exec.Command(binary, "watch", "--db", pg)
+	cmd.Env = append(os.Environ(), "OIMCONNECT_SETTINGS__AUTOMATION__POLL_INTERVAL=1h")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("watch did not stop cleanly: %v\n%s", err, out.String())
+		}
+	}()
+	ctx := context.Background()
+	conn, err := postgres.Connect(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	time.Sleep(time.Second) // the first poll, then listening
+	if _, err := conn.Exec(ctx, "INSERT INTO oim.supplier_site (id, name, updated_at) VALUES ('SS-PG-1', 'Listening Supplier', now())"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for {
+		var link *string
+		if err := conn.QueryRow(ctx, "SELECT account_id FROM oim.supplier_site WHERE id = 'SS-PG-1'").Scan(&link); err != nil {
+			t.Fatal(err)
+		}
+		if link != nil && *link == "VND-SS-PG-1" {
+			t.Logf("exported %s after the insert", time.Since(start).Round(time.Millisecond))
+			return
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("the supplier site was not exported 10s after its insert\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

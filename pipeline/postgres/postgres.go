@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -245,4 +246,65 @@ func Load(ctx context.Context, duck execer, conn *pgx.Conn, tables []*catalog.Ta
 		}
 	}
 	return tx.Commit(ctx)
+}
+
+// Channel is where PostgreSQL announces changes to OIM records (see Notify).
+const Channel = "oimconnect"
+
+// Notify installs, on every table of the oim schema, a statement trigger announcing
+// inserts and updates on Channel, so watch wakes at once instead of at its next poll.
+// It is idempotent.
+func Notify(ctx context.Context, conn *pgx.Conn) error {
+	tables, err := Tables(ctx, conn, "oim")
+	if err != nil {
+		return err
+	}
+	stmts := []string{`CREATE OR REPLACE FUNCTION oim.oimconnect_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_notify('` + Channel + `', TG_TABLE_NAME);
+	RETURN NULL;
+END $$`}
+	for t := range tables {
+		stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE TRIGGER oimconnect_notify AFTER INSERT OR UPDATE ON oim.%s FOR EACH STATEMENT EXECUTE FUNCTION oim.oimconnect_notify()", catalog.Ident(t)))
+	}
+	for _, s := range stmts {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			return fmt.Errorf("install change notification: %w", err)
+		}
+	}
+	return nil
+}
+
+// Listen sends on wake whenever Channel is notified, until ctx ends; a lost connection
+// is reopened after a pause. Wakes are coalesced: a pending one is enough.
+func Listen(ctx context.Context, dsn string, wake chan<- struct{}, onError func(error)) {
+	for ctx.Err() == nil {
+		err := func() error {
+			conn, err := Connect(ctx, dsn)
+			if err != nil {
+				return err
+			}
+			defer conn.Close(context.WithoutCancel(ctx))
+			if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
+				return err
+			}
+			for {
+				if _, err := conn.WaitForNotification(ctx); err != nil {
+					return err
+				}
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
+			}
+		}()
+		if ctx.Err() != nil {
+			return
+		}
+		onError(err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
 }
