@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
+	"github.com/oimconnect/oimconnect/pipeline/plan"
 	"github.com/oimconnect/oimconnect/specs"
 )
 
@@ -214,5 +216,39 @@ func TestDuckDBLimits(t *testing.T) {
 	var in *pipeline.InputError
 	if _, err := pipeline.Open(context.Background(), cfg, quiet); !errors.As(err, &in) || !strings.Contains(err.Error(), "duckdb.memory_limit") {
 		t.Errorf("a bad memory limit is an input error naming it, got %v", err)
+	}
+}
+
+// noTransform changes nothing; setting it makes the plan store its line outputs.
+type noTransform struct{}
+
+func (noTransform) Transform(context.Context, *sql.Tx, *sql.Conn, *plan.Plan) error { return nil }
+
+// A required target field that a line's mapping leaves empty fails the record, naming
+// the line and the field; the narrow check (line outputs as views) says exactly what the
+// check over stored outputs says.
+func TestRequiredLineFieldLeftEmpty(t *testing.T) {
+	dir := copySpecs(t, func(name, text string) string {
+		if name != "sales-invoices.yaml" {
+			return text
+		}
+		return strings.Replace(text, "Unit Price: Derived Unit Price", `Unit Price: {expr: 'invoice_id == "INV-OK" ? nil : derived_unit_price'}`, 1)
+	})
+	var got []string
+	for _, stored := range []bool{false, true} {
+		e := engine(t, fixture.DB(t, "sales-invoices.sql"), func(c *config.Config) { salesSettings(c); c.Specs = dir })
+		if stored {
+			e.Transform = noTransform{}
+		}
+		run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}})
+		var msg string
+		if err := e.DB.QueryRow("SELECT export_status || ': ' || export_error FROM oim.invoice WHERE id = 'INV-OK'").Scan(&msg); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, msg)
+	}
+	want := "Export Error: line IL-OK-1: sales_invoice_line_item.unit_price is empty; line IL-OK-2: sales_invoice_line_item.unit_price is empty"
+	if got[0] != want || got[1] != want {
+		t.Errorf("views: %s\nstored: %s\nwant:   %s", got[0], got[1], want)
 	}
 }

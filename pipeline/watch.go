@@ -35,6 +35,8 @@ type ServeOptions struct {
 	Clock     Clock
 	// Report is told the summaries of every busy poll and every scheduled job.
 	Report func(mode string, sums []Summary, err error)
+	// Transform, when set, is every run's Engine.Transform (the plugin host).
+	Transform Transformer
 }
 
 // Watch exports automatically. Every poll interval it opens the database, runs the
@@ -105,7 +107,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o ServeOpt
 	once := func(flows []string, mode string) ([]Summary, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		return runOnce(ctx, cfg, log, flows, mode)
+		return runOnce(ctx, cfg, log, flows, mode, o.Transform)
 	}
 	var wg sync.WaitGroup
 	for flow, sc := range scheduled {
@@ -169,12 +171,13 @@ func busy(sums []Summary) bool {
 }
 
 // runOnce opens the database (waiting while OIM holds it), runs the flows, and closes it.
-func runOnce(ctx context.Context, cfg *config.Config, log *slog.Logger, flows []string, mode string) ([]Summary, error) {
+func runOnce(ctx context.Context, cfg *config.Config, log *slog.Logger, flows []string, mode string, transform Transformer) ([]Summary, error) {
 	eng, err := openWhenFree(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	defer eng.Close()
+	eng.Transform = transform
 	return eng.Run(ctx, Request{Flows: flows, Mode: mode})
 }
 

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -103,13 +104,21 @@ func (l *hclogger) Log(level hclog.Level, msg string, args ...any) {
 	l.log.Log(context.Background(), lv, msg, attrs...)
 }
 
-// cleanArgs drops go-plugin's copy of the plugin's timestamp: slog stamps its own.
+// cleanArgs drops go-plugin's copy of the plugin's timestamp (slog stamps its own) and
+// renames its "plugin" (the executable) so it does not repeat the plugin's name.
 func cleanArgs(args []any) []any {
 	out := make([]any, 0, len(args))
 	for i := 0; i < len(args); i++ {
-		if i+1 < len(args) && (args[i] == "timestamp" || args[i] == "@timestamp") {
-			i++
-			continue
+		if i+1 < len(args) {
+			switch args[i] {
+			case "timestamp", "@timestamp":
+				i++
+				continue
+			case "plugin":
+				out = append(out, "executable", args[i+1])
+				i++
+				continue
+			}
 		}
 		out = append(out, args[i])
 	}
@@ -183,3 +192,29 @@ func (l *hclogger) StandardWriter(*hclog.StandardLoggerOptions) io.Writer {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// lineLog logs what a plugin writes on its redirected standard output or error, a line
+// at a time.
+type lineLog struct {
+	log   *slog.Logger
+	level slog.Level
+	mu    sync.Mutex
+	buf   []byte
+}
+
+func (w *lineLog) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		if line := strings.TrimRight(string(w.buf[:i]), "\r"); line != "" {
+			w.log.Log(context.Background(), w.level, "plugin output", "line", line)
+		}
+		w.buf = w.buf[i+1:]
+	}
+	return len(p), nil
+}

@@ -156,7 +156,7 @@ func (h *Host) Close() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, r := range h.runners {
-		r.stop()
+		r.stop(false)
 	}
 	return nil
 }

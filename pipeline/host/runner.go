@@ -91,7 +91,7 @@ func (r *runner) instance() (*instance, error) {
 		return r.cur, nil
 	}
 	if r.cur != nil {
-		r.stop()
+		r.stop(false)
 	}
 	if r.broken != nil {
 		return nil, r.broken
@@ -105,7 +105,7 @@ func (r *runner) instance() (*instance, error) {
 		r.broken = failf("cannot start: %v", err)
 		return nil, r.broken
 	}
-	r.log.Debug("plugin started", "plugin", r.name)
+	r.log.Debug("plugin ready", "plugin", r.name)
 	r.cur = inst
 	return inst, nil
 }
@@ -153,17 +153,17 @@ func (r *runner) failure(ctx, cctx context.Context, inst *instance, err error) e
 	st, _ := status.FromError(err)
 	switch {
 	case errors.Is(cctx.Err(), context.DeadlineExceeded) || st.Code() == codes.DeadlineExceeded:
-		r.stop()
+		r.stop(true)
 		return r.counted(failf("timed out after %s", r.timeout))
 	case errors.Is(err, shared.ErrBadReply):
 		return failf("%v", err)
 	case st.Code() == codes.Unavailable || st.Code() == codes.Canceled || inst.exited():
 		if r.waitExit(inst) {
 			notes := inst.crash.String()
-			r.stop()
+			r.stop(false)
 			return r.counted(failf("crashed%s", notes))
 		}
-		r.stop()
+		r.stop(true)
 		return r.counted(failf("lost the connection: %s", st.Message()))
 	case st.Code() == codes.ResourceExhausted:
 		return failf("batch too large: %s (lower batch_size)", st.Message())
@@ -194,13 +194,13 @@ func (r *runner) waitExit(inst *instance) bool {
 	return inst.client.Exited()
 }
 
-// stop ends the running plugin, if any.
-func (r *runner) stop() {
+// stop ends the running plugin, if any: gracefully, or at once when it hangs.
+func (r *runner) stop(hard bool) {
 	if r.cur == nil {
 		return
 	}
 	if c := r.cur.client; c != nil {
-		if rc := c.ReattachConfig(); rc != nil && rc.Pid > 0 && !c.Exited() {
+		if rc := c.ReattachConfig(); hard && rc != nil && rc.Pid > 0 && !c.Exited() {
 			// A hung plugin would not exit gracefully: end it at once.
 			if p, err := os.FindProcess(rc.Pid); err == nil {
 				_ = p.Kill()
@@ -222,6 +222,8 @@ func processStarter(p config.Plugin, sum []byte, log *slog.Logger, timeout time.
 			SecureConfig:     &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()},
 			AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 			Logger:           newHCLogger(log.With("plugin", p.Name), crash),
+			SyncStdout:       &lineLog{log: log.With("plugin", p.Name, "stream", "stdout"), level: slog.LevelDebug},
+			SyncStderr:       &lineLog{log: log.With("plugin", p.Name, "stream", "stderr"), level: slog.LevelInfo},
 			StartTimeout:     max(timeout, minStartTimeout),
 			GRPCDialOptions:  shared.DialOptions(),
 		})

@@ -404,9 +404,10 @@ func (b *builder) stageOutputs() {
 			filled[k.Parent] = true
 		}
 		type branch struct {
-			q    *compile.Query
-			cols map[string]outputColumn
-			k    kind
+			q     *compile.Query
+			scope compile.Scope
+			cols  map[string]outputColumn
+			k     kind
 		}
 		var brs []branch
 		used := map[string]bool{}
@@ -431,7 +432,7 @@ func (b *builder) stageOutputs() {
 			for c := range cols {
 				used[c] = true
 			}
-			brs = append(brs, branch{q: lq, cols: cols, k: k})
+			brs = append(brs, branch{q: lq, scope: scope, cols: cols, k: k})
 		}
 		names := []string{t.Key}
 		var colOrder []*catalog.Column
@@ -441,8 +442,24 @@ func (b *builder) stageOutputs() {
 				colOrder = append(colOrder, c)
 			}
 		}
-		var parts []string
+		// The required columns some kind of line may leave empty, for the check.
+		var need []*catalog.Column
+		for _, c := range colOrder {
+			if !c.NotNull || c.Name == t.Key {
+				continue
+			}
+			for _, br := range brs {
+				if f, ok := fieldFor(t, br.k.Fields, c.Name); c.Name != br.k.Parent && !(ok && f.Kind() == "value" && f.Value != nil) {
+					need = append(need, c)
+					break
+				}
+			}
+		}
+		var parts, checks []string
 		for _, br := range brs {
+			if check, ok := b.requiredCheck(br.scope, br.k, t, need); ok {
+				checks = append(checks, check)
+			}
 			a := br.q.Alias()
 			sel := []string{a + "._hkey AS _hkey", a + "._lkey AS _lkey", a + "._kind AS _kind",
 				a + "._doc_id || '/' || " + a + "._line_number AS " + key(t)}
@@ -459,7 +476,14 @@ func (b *builder) stageOutputs() {
 			parts = append(parts, fmt.Sprintf("SELECT %s\n%s", strings.Join(sel, ",\n  "), br.q.From()))
 		}
 		name := fmt.Sprintf("o%d", ti+1)
-		b.plan.Outputs = append(b.plan.Outputs, Output{Temp: b.tmp(name), Target: t, Columns: names})
+		out := Output{Temp: b.tmp(name), Target: t, Columns: names}
+		if !b.opt.Materialize && len(checks) == len(brs) {
+			out.Check = strings.Join(checks, "\nUNION ALL\n")
+			for _, c := range need {
+				out.CheckColumns = append(out.CheckColumns, c.Name)
+			}
+		}
+		b.plan.Outputs = append(b.plan.Outputs, out)
 		if b.opt.Materialize {
 			b.temp(name, strings.Join(parts, "\nUNION ALL\n"))
 		} else {
@@ -468,4 +492,40 @@ func (b *builder) stageOutputs() {
 			b.view(name, strings.Join(parts, "\nUNION ALL\n"))
 		}
 	}
+}
+
+// requiredCheck is one line kind's query for the required-field check: _hkey, _lkey,
+// _kind and the given columns, compiled in a query of its own so that it joins only
+// what those columns read.
+func (b *builder) requiredCheck(scope compile.Scope, k kind, t *catalog.Table, cols []*catalog.Column) (string, bool) {
+	if len(b.probs) > 0 {
+		return "", false
+	}
+	q := compile.NewQuery(scope, &b.counter)
+	a := q.Alias()
+	sel := []string{a + "._hkey AS _hkey", a + "._lkey AS _lkey", a + "._kind AS _kind"}
+	for _, c := range cols {
+		expr := "NULL"
+		if c.Name == k.Parent {
+			expr = a + "._doc_id"
+		} else if f, ok := fieldFor(t, k.Fields, c.Name); ok {
+			e, ok := b.mapped(q, nil, f)
+			if !ok {
+				return "", false
+			}
+			expr = e.SQL
+		}
+		sel = append(sel, fmt.Sprintf("CAST(%s AS %s) AS %s", expr, c.Type.SQL, catalog.Ident(c.Name)))
+	}
+	return fmt.Sprintf("SELECT %s\n%s", strings.Join(sel, ",\n  "), q.From()), true
+}
+
+// fieldFor finds the mapping of a target column among fields named by label or column.
+func fieldFor(t *catalog.Table, fields map[string]spec.Field, column string) (spec.Field, bool) {
+	for name, f := range fields {
+		if s, ok := t.Resolve(name); ok && s.Column.Name == column {
+			return f, true
+		}
+	}
+	return spec.Field{}, false
 }

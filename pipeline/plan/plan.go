@@ -62,10 +62,15 @@ func (w *Write) statement(name string) Statement {
 
 // Output is a staged table of mapped rows for one target table.
 type Output struct {
-	Temp    string         // the temp table
+	Temp    string         // the temp table (or view)
 	Target  *catalog.Table // where its rows go
 	Columns []string       // target columns, in insert order
 	Header  bool           // the documents (not lines)
+	// Check, when set, is a narrower query than Temp for the required-field check: _hkey,
+	// _lkey, _kind and only the required columns that may be empty, with only the joins
+	// they need.
+	Check        string
+	CheckColumns []string
 }
 
 // Plan is everything needed to run one flow.

@@ -150,7 +150,11 @@ HAVING bool_and(%s IN (SELECT %s FROM %s))`, b.tmp("o0"), tk, tk, b.target.SQLNa
 	for _, o := range b.plan.Outputs {
 		var checks []string
 		var any []string
-		for _, c := range o.Columns {
+		from, cols := o.Temp, o.Columns
+		if o.Check != "" {
+			from, cols = "("+o.Check+")", o.CheckColumns
+		}
+		for _, c := range cols {
 			col, _ := o.Target.Column(c)
 			if col == nil || !col.NotNull || c == o.Target.Key {
 				continue
@@ -167,7 +171,7 @@ HAVING bool_and(%s IN (SELECT %s FROM %s))`, b.tmp("o0"), tk, tk, b.target.SQLNa
 			who = "'line ' || coalesce(_lkey, " + b.kindNames() + ") || ': '"
 		}
 		parts = append(parts, fmt.Sprintf("SELECT _hkey, %d AS _grp, 0 AS _o, %s || concat_ws('; ', %s) AS _msg FROM %s WHERE %s",
-			notNullGroup, who, strings.Join(checks, ", "), o.Temp, strings.Join(any, " OR ")))
+			notNullGroup, who, strings.Join(checks, ", "), from, strings.Join(any, " OR ")))
 	}
 	if len(b.probs) > 0 {
 		return

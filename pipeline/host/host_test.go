@@ -1,0 +1,370 @@
+package host_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/fixture"
+	"github.com/oimconnect/oimconnect/pipeline/host"
+)
+
+// bin holds the example plugins, built once for these tests: regiondims, faulty, and
+// faulty-v2 (faulty speaking protocol version 2).
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "oimconnect-plugins")
+	if err != nil {
+		panic(err)
+	}
+	code := 1
+	if err := buildPlugins(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	} else {
+		bin = dir
+		code = m.Run()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func buildPlugins(dir string) error {
+	for _, args := range [][]string{
+		{"build", "-o", dir + "/", "./plugins/examples/regiondims", "./plugins/examples/faulty"},
+		{"build", "-ldflags", "-X main.protocolVersion=2", "-o", filepath.Join(dir, "faulty-v2"), "./plugins/examples/faulty"},
+	} {
+		cmd := exec.Command("go", args...)
+		cmd.Dir = fixture.Root()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	return nil
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// declare is a plugin declaration for one of the built plugins, checksum included.
+func declare(t testing.TB, name, file string, settings map[string]any) config.Plugin {
+	t.Helper()
+	path := filepath.Join(bin, file)
+	return config.Plugin{Name: name, Path: path, SHA256: sum(t, path), Flows: []string{"sales-invoices"}, Settings: settings}
+}
+
+func sum(t testing.TB, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sha256.Sum256(data)
+	return hex.EncodeToString(s[:])
+}
+
+// engine opens the sales-invoices fixture with the plugins as its transform.
+func engine(t *testing.T, plugins ...config.Plugin) (*pipeline.Engine, *host.Host) {
+	t.Helper()
+	cfg, err := config.Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DB = fixture.DB(t, "sales-invoices.sql")
+	cfg.Settings.SalesInvoiceLineLimit = 3
+	cfg.Settings.DefaultCompany = "Acme UK Ltd"
+	cfg.Settings.TaxSummaryLine = true
+	cfg.Plugins = plugins
+	e, err := pipeline.Open(context.Background(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := host.New(cfg.Plugins, e.Specs, quiet)
+	if err != nil {
+		e.Close()
+		t.Fatal(err)
+	}
+	e.Transform = h
+	t.Cleanup(func() {
+		h.Close()
+		e.Close()
+	})
+	return e, h
+}
+
+func runSales(t *testing.T, e *pipeline.Engine) pipeline.Summary {
+	t.Helper()
+	sums, err := e.Run(context.Background(), pipeline.Request{Flows: []string{"sales-invoices"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sums[0]
+}
+
+var salesDump = []string{
+	fixture.Table("acct.sales_invoice"),
+	fixture.Table("acct.sales_invoice_line_item"),
+	"SELECT id, export_status, export_error, sales_invoice_id FROM oim.invoice ORDER BY id",
+	"SELECT id, sales_invoice_line_item_id FROM oim.invoice_line ORDER BY id",
+}
+
+var regionSettings = map[string]any{
+	"regions":           map[string]any{"A-CUST1": "D3-NORTH"},
+	"region_dimensions": []any{"D3-R0", "D3-R1"},
+	"description":       "{line}. {description} [{item}] {quantity} x {unit_price} ({region}, {invoice})",
+}
+
+// The example plugin sets Dimension 3 from the account's region and rewrites the line
+// descriptions, on every exported document: the golden file holds the written rows.
+func TestRegionDimsGolden(t *testing.T) {
+	t.Parallel()
+	e, _ := engine(t, declare(t, "region-dims", "regiondims", regionSettings))
+	s := runSales(t, e)
+	if s.Selected != 13 || s.Exported != 7 || s.Documents != 8 || s.Lines != 16 || s.Errors != 6 {
+		t.Errorf("the plugin changes fields, not counts: %v", s)
+	}
+	got := fixture.Dump(t, e.DB, salesDump...)
+	fixture.Golden(t, "plugin-region-dims.txt", got)
+	for _, want := range []string{
+		"SIN-INV-OK/1/1\tSIN-INV-OK/1\t1\t1. Widget [ITM-1] 2.0000 x 10.00 (D3-NORTH, INV-OK)\tITM-1\tPR-WIDGET\tD1-NORTH\tD2-RETAIL\tD3-NORTH\tD4-Y\t2.0000\t10.00\t",
+		"SIN-INV-SPLIT/2/3\tSIN-INV-SPLIT/2\t3\t3. Discount [] 1.0000 x -1.00 (D3-R0, INV-SPLIT)\tNULL\tPR-DISC\tNULL\tNULL\tD3-R0\tNULL\t1.0000\t-1.00\t",
+		"SIN-INV-DISC/1/2\tSIN-INV-DISC/1\t2\t2. Discount [] 1.0000 x -5.50 (, INV-DISC)\tNULL\tPR-DISC\tNULL\tNULL\tNULL\tNULL\t1.0000\t-5.50\t",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("written lines lack\n%s\ngot\n%s", want, got)
+		}
+	}
+}
+
+// Refused documents get Export Error with the plugin's reason; nothing of theirs is
+// written, and the others are.
+func TestRegionDimsRefusesAccountsWithoutRegion(t *testing.T) {
+	t.Parallel()
+	e, _ := engine(t, declare(t, "region-dims", "regiondims", map[string]any{
+		"regions": map[string]any{"A-CUST1": "D3-NORTH"}, "require_region": true}))
+	s := runSales(t, e)
+	if s.Exported != 4 || s.Errors != 9 {
+		t.Errorf("INV-DISC (A-BILL), INV-SC and INV-SPLIT (A-CUST2) are refused: %v", s)
+	}
+	for id, want := range map[string]string{
+		"INV-DISC":  "plugin region-dims: no region for account A-BILL",
+		"INV-SPLIT": "plugin region-dims: no region for account A-CUST2",
+		"INV-SC":    "plugin region-dims: no region for account A-CUST2",
+	} {
+		assertFailed(t, e, id, want)
+	}
+	assertWritten(t, e, "INV-OK", "")
+}
+
+// assertFailed checks that nothing was written for a record and that it carries
+// exactly the reason want.
+func assertFailed(t *testing.T, e *pipeline.Engine, id, want string) {
+	t.Helper()
+	var status, reason string
+	var link *string
+	if err := e.DB.QueryRow("SELECT export_status, coalesce(export_error, ''), sales_invoice_id FROM oim.invoice WHERE id = ?", id).Scan(&status, &reason, &link); err != nil {
+		t.Fatal(err)
+	}
+	if status != "Export Error" || reason != want || link != nil {
+		t.Errorf("%s: want Export Error %q and no link, got %s %q (link %v)", id, want, status, reason, link)
+	}
+	var docs, lines, links int
+	if err := e.DB.QueryRow(`SELECT (SELECT count(*) FROM acct.sales_invoice WHERE oim_invoice_id = $1),
+		(SELECT count(*) FROM acct.sales_invoice_line_item WHERE sales_invoice_id LIKE 'SIN-' || $1 || '/%'),
+		(SELECT count(*) FROM oim.invoice_line WHERE invoice_id = $1 AND sales_invoice_line_item_id IS NOT NULL)`, id).Scan(&docs, &lines, &links); err != nil {
+		t.Fatal(err)
+	}
+	if docs+lines+links != 0 {
+		t.Errorf("%s failed, yet %d documents, %d lines and %d line links were written", id, docs, lines, links)
+	}
+}
+
+// assertWritten checks that a record was exported, and, when mark is given, that its
+// lines went through the plugin (the faulty plugin's mark in dimension4_id).
+func assertWritten(t *testing.T, e *pipeline.Engine, id, mark string) {
+	t.Helper()
+	var status string
+	var lines, marked int
+	if err := e.DB.QueryRow(`SELECT (SELECT export_status FROM oim.invoice WHERE id = $1),
+		(SELECT count(*) FROM acct.sales_invoice_line_item WHERE sales_invoice_id LIKE 'SIN-' || $1 || '/%'),
+		(SELECT count(*) FROM acct.sales_invoice_line_item WHERE sales_invoice_id LIKE 'SIN-' || $1 || '/%' AND dimension4_id = $2)`, id, mark).Scan(&status, &lines, &marked); err != nil {
+		t.Fatal(err)
+	}
+	if status != "Exported" || lines == 0 || (mark != "" && marked != lines) {
+		t.Errorf("%s: want Exported with %d lines marked %q, got %s with %d lines, %d marked", id, lines, mark, status, lines, marked)
+	}
+}
+
+// valid are the fixture's records that export when nothing goes wrong.
+var valid = []string{"INV-DEFCO", "INV-DISC", "INV-DROP", "INV-GIVEN", "INV-OK", "INV-SC", "INV-SPLIT"}
+
+// Each way a plugin can fail fails the documents of its batch, and only those: one
+// document per batch here, the fault on INV-OK's. The others go through the plugin
+// (restarted after a crash or a hang) and are written.
+func TestFailuresAreContained(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		mode, want string
+		timeout    string
+	}{
+		{mode: "crash", want: "plugin faulty: crashed (exit status 3): faulty: crashing on purpose"},
+		{mode: "hang", want: "plugin faulty: timed out after 1s", timeout: "1s"},
+		{mode: "garbage", want: "plugin faulty: unreadable reply: acct.sales_invoice_line_item: not an Arrow IPC stream: "},
+		{mode: "drop", want: "plugin faulty: returned 1 rows of acct.sales_invoice_line_item for 2 sent: a plugin may not add or drop rows"},
+		{mode: "duplicate", want: "plugin faulty: returned 3 rows of acct.sales_invoice_line_item for 2 sent: a plugin may not add or drop rows"},
+		{mode: "keys", want: "plugin faulty: changed key column id of acct.sales_invoice_line_item: a plugin may not change keys or reorder rows"},
+		{mode: "reorder", want: "plugin faulty: changed key column "},
+		{mode: "schema", want: "plugin faulty: changed the type of acct.sales_invoice_line_item.quantity from decimal(18, 4) to float64"},
+		{mode: "add-column", want: "plugin faulty: added column tenant_note to acct.sales_invoice_line_item"},
+		{mode: "error", want: "plugin faulty: faulty: refusing the batch on purpose"},
+		{mode: "panic", want: "plugin faulty: panic: faulty: panicking on purpose"},
+		{mode: "unknown", want: `plugin faulty: marked document "NO-SUCH-RECORD" invalid, which is not in the batch`},
+		{mode: "invalid", want: "plugin faulty: the tenant says no"},
+	}
+	for _, c := range cases {
+		t.Run(c.mode, func(t *testing.T) {
+			t.Parallel()
+			p := declare(t, "faulty", "faulty", map[string]any{"mode": c.mode, "only": "INV-OK", "mark": "MARK", "reason": "the tenant says no"})
+			p.BatchSize, p.Timeout = 1, c.timeout
+			e, _ := engine(t, p)
+			s := runSales(t, e)
+			if s.Exported != 6 || s.Errors != 7 {
+				t.Errorf("only INV-OK fails beyond the fixture's six: %v", s)
+			}
+			var reason string
+			if err := e.DB.QueryRow("SELECT export_error FROM oim.invoice WHERE id = 'INV-OK'").Scan(&reason); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(reason, c.want) {
+				t.Errorf("INV-OK: want a reason starting %q, got %q", c.want, reason)
+			}
+			assertFailed(t, e, "INV-OK", reason)
+			for _, id := range valid {
+				if id != "INV-OK" {
+					assertWritten(t, e, id, "MARK")
+				}
+			}
+		})
+	}
+}
+
+// A plugin that crashes on every batch is restarted twice, then left down for the
+// rest of the flow's transaction: every document fails, each with its batch's reason.
+func TestCrashingPluginIsNotRestartedForever(t *testing.T) {
+	t.Parallel()
+	p := declare(t, "faulty", "faulty", map[string]any{"mode": "crash"})
+	p.BatchSize = 1
+	e, _ := engine(t, p)
+	s := runSales(t, e)
+	if s.Exported != 0 || s.Errors != 13 {
+		t.Errorf("every document fails: %v", s)
+	}
+	crashed := "plugin faulty: crashed (exit status 3): faulty: crashing on purpose"
+	for i, id := range valid { // batches run in key order
+		want := crashed
+		if i >= 3 {
+			want = "plugin faulty: not restarted after 3 crashes or timeouts in a row (the last: crashed (exit status 3): faulty: crashing on purpose)"
+		}
+		assertFailed(t, e, id, want)
+	}
+}
+
+// A plugin built for another protocol version never runs: the flow's documents fail
+// with the reason, the records that failed on their own keep theirs, and nothing is
+// written.
+func TestWrongProtocolVersion(t *testing.T) {
+	t.Parallel()
+	e, _ := engine(t, declare(t, "faulty", "faulty-v2", map[string]any{"mode": "ok"}))
+	s := runSales(t, e)
+	if s.Exported != 0 || s.Errors != 13 {
+		t.Errorf("every document fails: %v", s)
+	}
+	for _, id := range valid {
+		assertFailed(t, e, id, "plugin faulty: cannot start: incompatible API version with plugin. Plugin version: 2, Client versions: [1]")
+	}
+	assertFailed(t, e, "INV-NOCO", `no company: no Accounting company is named "Nobody Ltd"`)
+	var n int
+	if err := e.DB.QueryRow("SELECT (SELECT count(*) FROM acct.sales_invoice) + (SELECT count(*) FROM acct.sales_invoice_line_item)").Scan(&n); err != nil || n != 0 {
+		t.Errorf("nothing is written: %d rows (%v)", n, err)
+	}
+}
+
+// A plugin whose executable does not match its checksum is refused before anything
+// runs: a configuration error.
+func TestChecksumMismatch(t *testing.T) {
+	t.Parallel()
+	p := declare(t, "region-dims", "regiondims", nil)
+	p.SHA256 = strings.Repeat("0", 64)
+	_, err := host.New([]config.Plugin{p}, nil, quiet)
+	var in *pipeline.InputError
+	if !errors.As(err, &in) {
+		t.Fatalf("want an InputError, got %v", err)
+	}
+	want := fmt.Sprintf("plugin region-dims: checksum mismatch: %s has sha256 %s, the configuration says %s; refusing to start it", p.Path, sum(t, p.Path), p.SHA256)
+	if err.Error() != want {
+		t.Errorf("got  %s\nwant %s", err, want)
+	}
+}
+
+// A plugin declared for a flow the specs lack is a configuration error.
+func TestUnknownFlow(t *testing.T) {
+	t.Parallel()
+	e, _ := engine(t)
+	p := declare(t, "region-dims", "regiondims", nil)
+	p.Flows = []string{"sales-invoice"}
+	_, err := host.New([]config.Plugin{p}, e.Specs, quiet)
+	var in *pipeline.InputError
+	if !errors.As(err, &in) || !strings.Contains(err.Error(), `plugin region-dims: unknown flow "sales-invoice"`) {
+		t.Errorf("want an InputError naming the flow, got %v", err)
+	}
+}
+
+// One plugin process serves every batch of every run until Close. (Not parallel: it
+// counts the plugin processes.)
+func TestPluginStartsOncePerHost(t *testing.T) {
+	p := declare(t, "faulty", "faulty", map[string]any{"mode": "ok", "mark": "MARK"})
+	p.BatchSize = 1
+	e, h := engine(t, p)
+	runSales(t, e)
+	before := children(t)
+	if len(before) != 1 {
+		t.Fatalf("want one plugin process after a run of 7 batches, got %v", before)
+	}
+	runSales(t, e)
+	if after := children(t); strings.Join(after, ",") != strings.Join(before, ",") {
+		t.Errorf("a second run reuses the process: before %v, after %v", before, after)
+	}
+	h.Close()
+	if after := children(t); len(after) != 0 {
+		t.Errorf("Close stops the plugin: %v still run", after)
+	}
+	for _, id := range valid {
+		assertWritten(t, e, id, "MARK")
+	}
+}
+
+// children lists this process's child processes running the faulty plugin.
+func children(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("ps", "-o", "pid=,args=", "--ppid", fmt.Sprint(os.Getpid())).Output()
+	if err != nil {
+		t.Skipf("ps: %v", err)
+	}
+	var pids []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[1] == filepath.Join(bin, "faulty") {
+			pids = append(pids, f[0])
+		}
+	}
+	return pids
+}

@@ -1,0 +1,546 @@
+package host
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/marcboeker/go-duckdb"
+
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
+	"github.com/oimconnect/oimconnect/pipeline/plan"
+	"github.com/oimconnect/oimconnect/plugins/shared"
+)
+
+// batchColumn numbers the batches in the copies the host reads them from.
+const batchColumn = "_px_b"
+
+// pass runs one plugin over one flow's staged outputs, in the flow's transaction.
+//
+// The documents not already failed are numbered into batches of about the plugin's
+// batch size (contiguous ranges of the source record key, so a document is never
+// split). Each output the plugin wants is copied once, narrowed to the columns it
+// wants and sorted by batch, so a batch is a cheap contiguous read. Each batch is read
+// with the driver's Arrow interface, sent, checked, and what the plugin changed is
+// loaded back through Arrow views into staging tables; at the end one UPDATE per
+// output applies the changes and the plugin's refusals and failures join the plan's
+// Bad table. Views are only ever read whole (INSERT ... SELECT *): DuckDB 1.1's Arrow
+// scan through go-duckdb returns the wrong columns when a query reads only some.
+type pass struct {
+	ctx     context.Context
+	tx      *sql.Tx
+	ar      *duckdb.Arrow
+	p       *plan.Plan
+	r       *runner
+	parents map[string]string
+
+	prefix string
+	temps  []string
+	docs   string // (_hkey, _px_b) of every document the pass handles
+	msgs   string // (_hkey as text, _msg): the pass's refusals and failures
+	nb     int
+	bucket string // SQL numbering a row's _hkey into its batch
+	tables []*sent
+	stages []*stage
+	start  time.Time
+	failed int // batches failed
+}
+
+// sent is an output the plugin gets.
+type sent struct {
+	out       plan.Output
+	name      string // the target table
+	pin       string // the narrowed copy, sorted by batch
+	cols      []string
+	protected map[string]bool
+	key       string // the target's key: a row's identity for the write-back
+}
+
+// stage holds one output's changed values for one set of changed columns.
+type stage struct {
+	out  *sent
+	cols []string // the key, then the changed columns
+	temp string
+}
+
+func (s *pass) exec(query string) error {
+	if _, err := s.tx.ExecContext(s.ctx, query); err != nil {
+		return fmt.Errorf("%w\n%s", err, query)
+	}
+	return nil
+}
+
+func (s *pass) temp(name string) string {
+	t := s.prefix + name
+	s.temps = append(s.temps, t)
+	return t
+}
+
+func (s *pass) cleanup() {
+	for _, t := range s.temps {
+		_, _ = s.tx.ExecContext(context.WithoutCancel(s.ctx), "DROP TABLE IF EXISTS temp."+t)
+	}
+}
+
+func (s *pass) run() error {
+	s.start = time.Now()
+	s.prefix = strings.TrimSuffix(s.p.Bad, "bad") + "px_"
+	if len(s.p.Outputs) == 0 {
+		return nil
+	}
+	n, err := s.batches()
+	if err != nil || n == 0 {
+		return err
+	}
+	s.msgs = s.temp("msg")
+	if err := s.exec("CREATE TEMP TABLE " + s.msgs + " (_hkey VARCHAR, _msg VARCHAR)"); err != nil {
+		return err
+	}
+	if err := s.choose(); err != nil {
+		if f, ok := isFail(err); ok {
+			if err := s.failAll(f.msg); err != nil {
+				return err
+			}
+			return s.merge()
+		}
+		return err
+	}
+	if len(s.tables) == 0 {
+		return nil
+	}
+	for _, t := range s.tables {
+		if err := s.copyOut(t); err != nil {
+			return err
+		}
+	}
+	for b := 0; b < s.nb; b++ {
+		if err := s.batch(b); err != nil {
+			return err
+		}
+	}
+	if err := s.merge(); err != nil {
+		return err
+	}
+	s.r.log.Debug("plugin pass done", "plugin", s.r.name, "flow", s.p.Flow, "documents", n, "batches", s.nb,
+		"failed_batches", s.failed, "duration", time.Since(s.start).Round(time.Millisecond))
+	return nil
+}
+
+// batches numbers the documents not failed yet into batches of about the plugin's
+// batch size (rows of every output), in key order, into the docs table.
+func (s *pass) batches() (int, error) {
+	var rows []string
+	for _, o := range s.p.Outputs {
+		rows = append(rows, "SELECT _hkey FROM "+o.Temp)
+	}
+	w := s.temp("w")
+	if err := s.exec(fmt.Sprintf(`CREATE TEMP TABLE %s AS SELECT _hkey, count(*) AS n FROM (%s) WHERE _hkey NOT IN (SELECT _hkey FROM %s) GROUP BY 1`,
+		w, strings.Join(rows, " UNION ALL "), s.p.Bad)); err != nil {
+		return 0, fmt.Errorf("number batches: %w", err)
+	}
+	var docs, total int64
+	var typ sql.NullString
+	if err := s.tx.QueryRowContext(s.ctx, fmt.Sprintf("SELECT count(*), coalesce(sum(n), 0), any_value(typeof(_hkey)) FROM %s", w)).Scan(&docs, &total, &typ); err != nil {
+		return 0, fmt.Errorf("number batches: %w", err)
+	}
+	if docs == 0 {
+		return 0, nil
+	}
+	var bounds []string
+	if total > int64(s.r.rows) {
+		q := fmt.Sprintf(`SELECT CAST(_hkey AS VARCHAR) FROM (
+			SELECT _hkey, (sum(n) OVER (ORDER BY _hkey ROWS UNBOUNDED PRECEDING) - n) // %d AS b FROM %s)
+			QUALIFY row_number() OVER (PARTITION BY b ORDER BY _hkey) = 1 ORDER BY _hkey`, s.r.rows, w)
+		rs, err := s.tx.QueryContext(s.ctx, q)
+		if err != nil {
+			return 0, fmt.Errorf("number batches: %w", err)
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var k string
+			if err := rs.Scan(&k); err != nil {
+				return 0, err
+			}
+			bounds = append(bounds, k)
+		}
+		if err := rs.Err(); err != nil {
+			return 0, err
+		}
+		if len(bounds) > 0 {
+			bounds = bounds[1:] // the first batch starts at the first key
+		}
+	}
+	s.nb = len(bounds) + 1
+	s.bucket = bucket(bounds, typ.String)
+	s.docs = s.temp("docs")
+	if err := s.exec(fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT _hkey, %s AS %s FROM %s", s.docs, s.bucket, batchColumn, w)); err != nil {
+		return 0, fmt.Errorf("number batches: %w", err)
+	}
+	return int(docs), nil
+}
+
+// bucket is the SQL numbering a key into its batch: a balanced tree of comparisons
+// with the batches' first keys.
+func bucket(bounds []string, typ string) string {
+	lit := func(v string) string {
+		if typ == "VARCHAR" || typ == "" {
+			return catalog.Literal(v)
+		}
+		return "CAST(" + catalog.Literal(v) + " AS " + typ + ")"
+	}
+	var tree func(lo, hi int) string
+	tree = func(lo, hi int) string {
+		if lo == hi {
+			return fmt.Sprint(lo)
+		}
+		mid := (lo + hi + 1) / 2 // batch mid starts at bounds[mid-1]
+		return fmt.Sprintf("CASE WHEN _hkey < %s THEN %s ELSE %s END", lit(bounds[mid-1]), tree(lo, mid-1), tree(mid, hi))
+	}
+	return "CAST(" + tree(0, len(bounds)) + " AS INTEGER)"
+}
+
+// choose asks the plugin what it wants of each output. An unknown table or column is
+// the plugin's mistake: a *fail.
+func (s *pass) choose() error {
+	want, err := s.r.columns(s.ctx, s.p.Flow)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, o := range s.p.Outputs {
+		known[o.Target.FullName()] = true
+	}
+	for name := range want {
+		if !known[name] {
+			return failf("asks for table %s, which flow %s does not write", name, s.p.Flow)
+		}
+	}
+	for _, o := range s.p.Outputs {
+		name := o.Target.FullName()
+		cols, listed := want[name]
+		if want != nil && !listed {
+			continue
+		}
+		all, err := s.columnsOf(o.Temp)
+		if err != nil {
+			return err
+		}
+		t := &sent{out: o, name: name, key: o.Target.Key, protected: map[string]bool{o.Target.Key: true}}
+		if p := s.parents[name]; p != "" {
+			t.protected[p] = true
+		}
+		for _, c := range all {
+			if strings.HasPrefix(c, "_") {
+				t.protected[c] = true
+			}
+		}
+		if !slices.Contains(all, t.key) {
+			return fmt.Errorf("%s has no key column %s", o.Temp, t.key)
+		}
+		for _, c := range cols {
+			if !slices.Contains(all, c) {
+				return failf("asks for column %s, which %s does not have", c, name)
+			}
+		}
+		for _, c := range all {
+			if len(cols) == 0 || t.protected[c] || slices.Contains(cols, c) {
+				t.cols = append(t.cols, c)
+			}
+		}
+		s.tables = append(s.tables, t)
+	}
+	return nil
+}
+
+func (s *pass) columnsOf(table string) ([]string, error) {
+	rows, err := s.tx.QueryContext(s.ctx, "SELECT * FROM "+table+" LIMIT 0")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return rows.Columns()
+}
+
+// copyOut copies an output's wanted columns for the pass's documents (those not in
+// Bad when the pass started), sorted by batch. The batch number is computed from the
+// key rather than joined from the docs table: cheaper on a million lines.
+func (s *pass) copyOut(t *sent) error {
+	t.pin = s.temp(fmt.Sprintf("in%d", len(s.temps)))
+	cols := make([]string, len(t.cols))
+	for i, c := range t.cols {
+		cols[i] = catalog.Ident(c)
+	}
+	order := ""
+	if s.nb > 1 {
+		order = " ORDER BY " + batchColumn
+	}
+	return s.exec(fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT %s AS %s, %s FROM %s WHERE _hkey NOT IN (SELECT _hkey FROM %s)%s",
+		t.pin, s.bucket, batchColumn, strings.Join(cols, ", "), t.out.Temp, s.p.Bad, order))
+}
+
+// batch sends batch b through the plugin and keeps what it changed, or fails its
+// documents.
+func (s *pass) batch(b int) error {
+	var hold []arrow.Record
+	defer func() {
+		for _, r := range hold {
+			r.Release()
+		}
+	}()
+	orig := make([]arrow.Record, len(s.tables))
+	batch := &shared.Batch{Flow: s.p.Flow, Settings: s.r.settings}
+	rows := 0
+	for i, t := range s.tables {
+		rr, err := s.ar.QueryContext(s.ctx, fmt.Sprintf("SELECT * EXCLUDE (%s) FROM %s WHERE %s = %d", batchColumn, t.pin, batchColumn, b))
+		if err != nil {
+			return fmt.Errorf("read batch %d of %s: %w", b, t.name, err)
+		}
+		var chunks []arrow.Record
+		for rr.Next() {
+			rec := rr.Record()
+			rec.Retain()
+			chunks = append(chunks, rec)
+		}
+		schema := rr.Schema()
+		rr.Release()
+		hold = append(hold, chunks...)
+		rec, err := shared.Concat(schema, chunks)
+		if err != nil {
+			return fmt.Errorf("read batch %d of %s: %w", b, t.name, err)
+		}
+		orig[i] = rec
+		rows += int(rec.NumRows())
+		batch.Tables = append(batch.Tables, shared.NewTable(t.name, t.out.Header, rec))
+	}
+	if rows == 0 {
+		return nil
+	}
+	err := s.r.transform(s.ctx, batch)
+	if err == nil {
+		err = s.check(batch, orig)
+	}
+	if err != nil {
+		f, ok := isFail(err)
+		if !ok {
+			return err
+		}
+		s.failed++
+		s.r.log.Warn("plugin failed a batch", "plugin", s.r.name, "flow", s.p.Flow, "batch", b+1, "of", s.nb, "reason", f.msg)
+		return s.exec(fmt.Sprintf("INSERT INTO %s SELECT CAST(_hkey AS VARCHAR), %s FROM %s WHERE %s = %d",
+			s.msgs, catalog.Literal(s.message(f.msg)), s.docs, batchColumn, b))
+	}
+	for i, t := range s.tables {
+		if got := batch.Tables[i]; got.Changed() {
+			if err := s.keep(t, orig[i], got.Record()); err != nil {
+				return err
+			}
+		}
+	}
+	return s.refuse(batch.Invalid())
+}
+
+func (s *pass) message(msg string) string { return "plugin " + s.r.name + ": " + msg }
+
+// check holds a reply to the rules: the same columns of the same types, the same
+// rows in the same order with the same keys, and refusals of documents it was sent.
+func (s *pass) check(b *shared.Batch, orig []arrow.Record) error {
+	for i, t := range s.tables {
+		got := b.Tables[i]
+		if got.Name != t.name {
+			return failf("reordered the tables of the batch")
+		}
+		if !got.Changed() {
+			continue
+		}
+		rec, want := got.Record(), orig[i]
+		if rec == nil {
+			return failf("returned no rows for %s", t.name)
+		}
+		if err := sameSchema(t.name, want.Schema(), rec.Schema()); err != nil {
+			return err
+		}
+		if rec.NumRows() != want.NumRows() {
+			return failf("returned %d rows of %s for %d sent: a plugin may not add or drop rows", rec.NumRows(), t.name, want.NumRows())
+		}
+		for c, name := range t.cols {
+			if t.protected[name] && !array.Equal(want.Column(c), rec.Column(c)) {
+				return failf("changed key column %s of %s: a plugin may not change keys or reorder rows", name, t.name)
+			}
+		}
+	}
+	inv := b.Invalid()
+	if len(inv) == 0 {
+		return nil
+	}
+	keys := map[string]bool{}
+	for i, t := range s.tables {
+		c := slices.Index(t.cols, shared.KeyColumn)
+		if c < 0 {
+			continue
+		}
+		col := orig[i].Column(c)
+		for r := 0; r < col.Len(); r++ {
+			keys[col.ValueStr(r)] = true
+		}
+	}
+	for _, v := range inv {
+		if !keys[v.Key] {
+			return failf("marked document %q invalid, which is not in the batch", v.Key)
+		}
+	}
+	return nil
+}
+
+// sameSchema reports a reply whose columns differ from what was sent.
+func sameSchema(table string, want, got *arrow.Schema) error {
+	for i, f := range want.Fields() {
+		if i >= got.NumFields() {
+			return failf("dropped column %s of %s", f.Name, table)
+		}
+		g := got.Field(i)
+		if g.Name != f.Name {
+			if got.HasField(f.Name) {
+				return failf("reordered the columns of %s (%s where %s was sent)", table, g.Name, f.Name)
+			}
+			return failf("returned column %s where %s of %s was sent", g.Name, f.Name, table)
+		}
+		if !arrow.TypeEqual(f.Type, g.Type) {
+			return failf("changed the type of %s.%s from %s to %s", table, f.Name, f.Type, g.Type)
+		}
+	}
+	if got.NumFields() > want.NumFields() {
+		return failf("added column %s to %s", got.Field(want.NumFields()).Name, table)
+	}
+	return nil
+}
+
+// keep stages the columns the plugin changed in one output, with the rows' keys.
+func (s *pass) keep(t *sent, orig, got arrow.Record) error {
+	key := slices.Index(t.cols, t.key)
+	idx := []int{key}
+	for c, name := range t.cols {
+		if !t.protected[name] && !array.Equal(orig.Column(c), got.Column(c)) {
+			idx = append(idx, c)
+		}
+	}
+	if len(idx) == 1 {
+		return nil
+	}
+	names := make([]string, len(idx))
+	fields := make([]arrow.Field, len(idx))
+	cols := make([]arrow.Array, len(idx))
+	for i, c := range idx {
+		names[i], fields[i], cols[i] = t.cols[c], got.Schema().Field(c), got.Column(c)
+	}
+	st, err := s.stageFor(t, names)
+	if err != nil {
+		return err
+	}
+	rec := array.NewRecord(arrow.NewSchema(fields, nil), cols, got.NumRows())
+	defer rec.Release()
+	return s.load(st.temp, rec)
+}
+
+func (s *pass) stageFor(t *sent, cols []string) (*stage, error) {
+	for _, st := range s.stages {
+		if st.out == t && slices.Equal(st.cols, cols) {
+			return st, nil
+		}
+	}
+	st := &stage{out: t, cols: cols, temp: s.temp(fmt.Sprintf("st%d", len(s.temps)))}
+	q := make([]string, len(cols))
+	for i, c := range cols {
+		q[i] = catalog.Ident(c)
+	}
+	if err := s.exec(fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT %s FROM %s LIMIT 0", st.temp, strings.Join(q, ", "), t.out.Temp)); err != nil {
+		return nil, err
+	}
+	s.stages = append(s.stages, st)
+	return st, nil
+}
+
+// refuse stages the plugin's refusals.
+func (s *pass) refuse(inv []shared.Invalid) error {
+	if len(inv) == 0 {
+		return nil
+	}
+	keys := array.NewStringBuilder(memory.DefaultAllocator)
+	msgs := array.NewStringBuilder(memory.DefaultAllocator)
+	defer keys.Release()
+	defer msgs.Release()
+	for _, v := range inv {
+		reason := v.Reason
+		if strings.TrimSpace(reason) == "" {
+			reason = "refused the document (no reason given)"
+		}
+		keys.Append(v.Key)
+		msgs.Append(s.message(reason))
+	}
+	k, m := keys.NewArray(), msgs.NewArray()
+	defer k.Release()
+	defer m.Release()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "_hkey", Type: arrow.BinaryTypes.String, Nullable: true}, {Name: "_msg", Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
+	rec := array.NewRecord(schema, []arrow.Array{k, m}, int64(len(inv)))
+	defer rec.Release()
+	return s.load(s.msgs, rec)
+}
+
+// load appends a record to a table of the same columns through an Arrow view.
+func (s *pass) load(table string, rec arrow.Record) error {
+	reader, err := array.NewRecordReader(rec.Schema(), []arrow.Record{rec})
+	if err != nil {
+		return err
+	}
+	view := s.prefix + "view"
+	release, err := s.ar.RegisterView(reader, view)
+	if err != nil {
+		reader.Release()
+		return fmt.Errorf("register arrow view: %w", err)
+	}
+	defer release()
+	if err := s.exec(fmt.Sprintf("INSERT INTO %s SELECT * FROM %s", table, view)); err != nil {
+		return err
+	}
+	return s.exec("DROP VIEW IF EXISTS " + view)
+}
+
+// failAll fails every document of the pass.
+func (s *pass) failAll(msg string) error {
+	s.failed = s.nb
+	s.r.log.Warn("plugin failed a flow", "plugin", s.r.name, "flow", s.p.Flow, "reason", msg)
+	return s.exec(fmt.Sprintf("INSERT INTO %s SELECT CAST(_hkey AS VARCHAR), %s FROM %s", s.msgs, catalog.Literal(s.message(msg)), s.docs))
+}
+
+// merge applies the staged changes to the outputs and adds the refused and failed
+// documents to Bad (appending to a reason already there).
+func (s *pass) merge() error {
+	for _, st := range s.stages {
+		o := st.out.out.Temp
+		set := make([]string, 0, len(st.cols)-1)
+		for _, c := range st.cols[1:] {
+			set = append(set, fmt.Sprintf("%s = s.%s", catalog.Ident(c), catalog.Ident(c)))
+		}
+		k := catalog.Ident(st.cols[0])
+		if err := s.exec(fmt.Sprintf("UPDATE %s SET %s FROM %s s WHERE %s.%s = s.%s", o, strings.Join(set, ", "), st.temp, o, k, k)); err != nil {
+			return fmt.Errorf("apply changes to %s: %w", st.out.name, err)
+		}
+	}
+	m := s.temp("m")
+	bad := s.p.Bad
+	for _, q := range []string{
+		fmt.Sprintf(`CREATE TEMP TABLE %s AS SELECT d._hkey, string_agg(m._msg, '; ') AS _msg FROM %s m JOIN %s d ON CAST(d._hkey AS VARCHAR) = m._hkey GROUP BY 1`, m, s.msgs, s.docs),
+		fmt.Sprintf(`UPDATE %s SET _msg = %s._msg || '; ' || m._msg FROM %s m WHERE %s._hkey = m._hkey`, bad, bad, m, bad),
+		fmt.Sprintf(`INSERT INTO %s (_hkey, _msg) SELECT _hkey, _msg FROM %s WHERE _hkey NOT IN (SELECT _hkey FROM %s)`, bad, m, bad),
+	} {
+		if err := s.exec(q); err != nil {
+			return fmt.Errorf("fail documents: %w", err)
+		}
+	}
+	return nil
+}
