@@ -80,8 +80,16 @@ func (q *Query) builtin(x *ast.BuiltinNode) (value, error) {
 // subquery joined by the header key.
 func (q *Query) aggregate(x *ast.BuiltinNode) (value, error) {
 	lines := q.scope.Lines
-	sub := NewQuery(Scope{Root: lines.Rel, Env: q.scope.Env}, q.counter)
-	sub.src, sub.predicate = q.src, true
+	if q.agg == nil {
+		// Every aggregate of this query shares one pass over the lines: one subquery,
+		// one column each.
+		sub := NewQuery(Scope{Root: lines.Rel, Env: q.scope.Env}, q.counter)
+		sub.predicate = true
+		q.agg = &lineAgg{sub: sub, alias: q.newAlias(), join: len(q.joins)}
+		q.joins = append(q.joins, "")
+	}
+	sub := q.agg.sub
+	sub.src = q.src
 	var inner string
 	var typ catalog.Type
 	if len(x.Arguments) > 1 {
@@ -146,7 +154,7 @@ func (q *Query) aggregate(x *ast.BuiltinNode) (value, error) {
 			empty = "0"
 		}
 	}
-	a := q.newAlias()
+	a := q.agg.alias
 	where := ""
 	parent := sub.alias + "." + catalog.Ident(lines.Parent)
 	if lines.Range[0] != "" {
@@ -158,11 +166,21 @@ func (q *Query) aggregate(x *ast.BuiltinNode) (value, error) {
 	if where != "" {
 		where = "\n    WHERE" + strings.TrimPrefix(where, " AND")
 	}
-	q.joins = append(q.joins, fmt.Sprintf("LEFT JOIN (SELECT %s AS k, %s AS v\n    %s%s\n    GROUP BY 1) %s ON %s.k = %s.%s",
-		parent, agg, strings.ReplaceAll(sub.From(), "\n", "\n    "), where, a, a, q.alias, catalog.Ident(q.scope.Root.Table.Key)))
-	res := a + ".v"
+	col := fmt.Sprintf("v%d", len(q.agg.cols)+1)
+	q.agg.cols = append(q.agg.cols, agg+" AS "+col)
+	q.joins[q.agg.join] = fmt.Sprintf("LEFT JOIN (SELECT %s AS k, %s\n    %s%s\n    GROUP BY 1) %s ON %s.k = %s.%s",
+		parent, strings.Join(q.agg.cols, ", "), strings.ReplaceAll(sub.From(), "\n", "\n    "), where, a, a, q.alias, catalog.Ident(q.scope.Root.Table.Key))
+	res := a + "." + col
 	if x.Name == "none" {
 		return value{sql: "(NOT coalesce(" + res + ", false))", typ: boolType}, nil
 	}
 	return value{sql: "coalesce(" + res + ", " + empty + ")", typ: out}, nil
+}
+
+// lineAgg is a query's one grouped pass over the lines, holding all its aggregates.
+type lineAgg struct {
+	sub   *Query
+	alias string
+	join  int      // its place in the query's joins
+	cols  []string // "aggregate AS vN"
 }

@@ -61,6 +61,7 @@ type Query struct {
 	predicate bool
 	// Uses records the root columns the compiled expressions read.
 	Uses map[string]bool
+	agg  *lineAgg
 }
 
 // NewQuery starts a query over a scope. Queries that end up nested in one statement

@@ -50,6 +50,9 @@ type pass struct {
 	stages []*stage
 	start  time.Time
 	failed int // batches failed
+	// time spent: preparing (numbering, copies), reading batches, in the plugin,
+	// checking and loading replies, applying them
+	prep, read, call, keep, apply time.Duration
 }
 
 // sent is an output the plugin gets.
@@ -119,16 +122,21 @@ func (s *pass) run() error {
 			return err
 		}
 	}
+	s.prep = time.Since(s.start)
 	for b := 0; b < s.nb; b++ {
 		if err := s.batch(b); err != nil {
 			return err
 		}
 	}
+	t := time.Now()
 	if err := s.merge(); err != nil {
 		return err
 	}
+	s.apply = time.Since(t)
+	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	s.r.log.Debug("plugin pass done", "plugin", s.r.name, "flow", s.p.Flow, "documents", n, "batches", s.nb,
-		"failed_batches", s.failed, "duration", time.Since(s.start).Round(time.Millisecond))
+		"failed_batches", s.failed, "duration", ms(time.Since(s.start)), "prepare", ms(s.prep), "read", ms(s.read),
+		"plugin", ms(s.call), "check_and_load", ms(s.keep), "apply", ms(s.apply))
 	return nil
 }
 
@@ -293,6 +301,7 @@ func (s *pass) batch(b int) error {
 			r.Release()
 		}
 	}()
+	t0 := time.Now()
 	orig := make([]arrow.Record, len(s.tables))
 	batch := &shared.Batch{Flow: s.p.Flow, Settings: s.r.settings}
 	rows := 0
@@ -321,7 +330,12 @@ func (s *pass) batch(b int) error {
 	if rows == 0 {
 		return nil
 	}
+	t1 := time.Now()
+	s.read += t1.Sub(t0)
 	err := s.r.transform(s.ctx, batch)
+	t2 := time.Now()
+	s.call += t2.Sub(t1)
+	defer func() { s.keep += time.Since(t2) }()
 	if err == nil {
 		err = s.check(batch, orig)
 	}
@@ -337,7 +351,7 @@ func (s *pass) batch(b int) error {
 	}
 	for i, t := range s.tables {
 		if got := batch.Tables[i]; got.Changed() {
-			if err := s.keep(t, orig[i], got.Record()); err != nil {
+			if err := s.stageChanges(t, orig[i], got.Record()); err != nil {
 				return err
 			}
 		}
@@ -420,8 +434,8 @@ func sameSchema(table string, want, got *arrow.Schema) error {
 	return nil
 }
 
-// keep stages the columns the plugin changed in one output, with the rows' keys.
-func (s *pass) keep(t *sent, orig, got arrow.Record) error {
+// stageChanges stages the columns the plugin changed in one output, with the rows' keys.
+func (s *pass) stageChanges(t *sent, orig, got arrow.Record) error {
 	key := slices.Index(t.cols, t.key)
 	idx := []int{key}
 	for c, name := range t.cols {

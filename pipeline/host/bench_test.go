@@ -1,0 +1,283 @@
+package host_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oimconnect/oimconnect/cmd/oimconnect/demodata"
+	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
+	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/fixture"
+	"github.com/oimconnect/oimconnect/pipeline/host"
+	"github.com/oimconnect/oimconnect/pipeline/plan"
+	"github.com/oimconnect/oimconnect/plugins/examples/regiondims/regions"
+)
+
+// The benchmark's tenant: the demo's first three customers have a region of their
+// own, the others get one of the ten Dimension 3 values by account number.
+var benchRegions = map[string]string{"ACC-C-0001": "DIM3-010", "ACC-C-0002": "DIM3-009", "ACC-C-0003": "DIM3-008"}
+
+var benchDims = []string{"DIM3-001", "DIM3-002", "DIM3-003", "DIM3-004", "DIM3-005", "DIM3-006", "DIM3-007", "DIM3-008", "DIM3-009", "DIM3-010"}
+
+const benchFormat = "{line}. {description} [{item}] {quantity} x {unit_price} ({region}, {invoice})"
+
+func benchSettings() map[string]any {
+	r := map[string]any{}
+	for k, v := range benchRegions {
+		r[k] = v
+	}
+	d := make([]any, len(benchDims))
+	for i, v := range benchDims {
+		d[i] = v
+	}
+	return map[string]any{"regions": r, "region_dimensions": d, "description": benchFormat}
+}
+
+// sqlRegions is the same change as the regiondims plugin made in process, the way a
+// built-in transform would: one UPDATE of the staged lines (for benchFormat only).
+type sqlRegions struct{}
+
+func (sqlRegions) Transform(ctx context.Context, tx *sql.Tx, _ *sql.Conn, p *plan.Plan) error {
+	var docs, lines string
+	for _, o := range p.Outputs {
+		switch o.Target.FullName() {
+		case regions.Invoices:
+			docs = o.Temp
+		case regions.Lines:
+			lines = o.Temp
+		}
+	}
+	if docs == "" || lines == "" {
+		return nil
+	}
+	var mapped []string
+	for k, v := range benchRegions {
+		mapped = append(mapped, fmt.Sprintf("(%s, %s)", catalog.Literal(k), catalog.Literal(v)))
+	}
+	var dims []string
+	for _, d := range benchDims {
+		dims = append(dims, catalog.Literal(d))
+	}
+	// The regions per record first: DuckDB plans an UPDATE joined to this query badly.
+	regionsTable := strings.TrimSuffix(p.Bad, "bad") + "regions"
+	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS SELECT h._hkey, h.oim_invoice_id, coalesce(m.region,
+			[%[2]s][CAST(TRY_CAST(regexp_extract(h.account_id, '(\d+)$', 1) AS UBIGINT) %% %[3]d AS BIGINT) + 1]) AS region
+		FROM (SELECT _hkey, any_value(account_id) AS account_id, any_value(oim_invoice_id) AS oim_invoice_id FROM %[4]s
+			WHERE _hkey NOT IN (SELECT _hkey FROM %[5]s) GROUP BY 1) h
+		LEFT JOIN (VALUES %[6]s) m(account, region) ON m.account = h.account_id`,
+		regionsTable, strings.Join(dims, ", "), len(benchDims), docs, p.Bad, strings.Join(mapped, ", "))
+	if _, err := tx.ExecContext(ctx, q); err != nil {
+		return err
+	}
+	defer tx.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+regionsTable)
+	region := fmt.Sprintf("coalesce(r.region, %s.dimension3_id)", lines)
+	q = fmt.Sprintf(`UPDATE %[1]s SET dimension3_id = %[2]s,
+		line_description = concat(coalesce(CAST(%[1]s.line_number AS VARCHAR), ''), '. ', coalesce(%[1]s.line_description, ''),
+			' [', coalesce(%[1]s.item_id, ''), '] ', coalesce(CAST(%[1]s.quantity AS VARCHAR), ''), ' x ',
+			coalesce(CAST(%[1]s.unit_price AS VARCHAR), ''), ' (', coalesce(%[2]s, ''), ', ', r.oim_invoice_id, ')')
+		FROM %[3]s r WHERE %[1]s._hkey = r._hkey`, lines, region, regionsTable)
+	_, err := tx.ExecContext(ctx, q)
+	return err
+}
+
+// timed measures a transform's own time.
+type timed struct {
+	t pipeline.Transformer
+	d time.Duration
+}
+
+func (t *timed) Transform(ctx context.Context, tx *sql.Tx, conn *sql.Conn, p *plan.Plan) error {
+	start := time.Now()
+	defer func() { t.d += time.Since(start) }()
+	return t.t.Transform(ctx, tx, conn, p)
+}
+
+// generated makes a DuckDB file with the demo data set of n invoices.
+func generated(t testing.TB, dir string, n int) string {
+	t.Helper()
+	path := filepath.Join(dir, fmt.Sprintf("gen-%d.duckdb", n))
+	db := fixture.Open(t, path)
+	defer db.Close()
+	opt := demodata.DefaultOptions()
+	opt.Invoices = n
+	if _, err := demodata.Generate(context.Background(), db, opt); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func copyFile(t testing.TB, src, dst string) string {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// exportWith runs the sales-invoices flow on the file at path with the transform made
+// by mk (given the engine's specs), and returns the summary, the run's time and the
+// transform's own.
+func exportWith(t testing.TB, path string, mk func(*pipeline.Engine) pipeline.Transformer) (pipeline.Summary, time.Duration, time.Duration) {
+	t.Helper()
+	cfg, err := config.Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DB = path
+	cfg.Settings.DefaultCompany = "Acme UK Ltd"
+	cfg.Settings.SalesInvoiceLineLimit = 1000
+	e, err := pipeline.Open(context.Background(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	tr := &timed{t: mk(e)}
+	e.Transform = tr
+	start := time.Now()
+	sums, err := e.Run(context.Background(), pipeline.Request{Flows: []string{"sales-invoices"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := time.Since(start)
+	if c, ok := tr.t.(interface{ Close() error }); ok {
+		c.Close()
+	}
+	return sums[0], d, tr.d
+}
+
+func throughPlugin(t testing.TB, batch int) func(*pipeline.Engine) pipeline.Transformer {
+	return func(e *pipeline.Engine) pipeline.Transformer {
+		p := declare(t, "region-dims", "regiondims", benchSettings())
+		p.BatchSize = batch
+		h, err := host.New([]config.Plugin{p}, e.Specs, quiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+}
+
+func inProcessSQL(*pipeline.Engine) pipeline.Transformer { return sqlRegions{} }
+
+func inProcessSDK(batch int) func(*pipeline.Engine) pipeline.Transformer {
+	return func(e *pipeline.Engine) pipeline.Transformer {
+		return host.NewInProcess(e.Specs, quiet, host.InProcess{Name: "region-dims", Flows: []string{"sales-invoices"},
+			Settings: benchSettings(), BatchSize: batch, Impl: regions.Transform{}})
+	}
+}
+
+var written = []string{
+	fixture.Table("acct.sales_invoice"),
+	fixture.Table("acct.sales_invoice_line_item"),
+	"SELECT id, export_status, export_error, sales_invoice_id FROM oim.invoice ORDER BY id",
+}
+
+func dumpFile(t testing.TB, path string) string {
+	t.Helper()
+	db, err := sql.Open("duckdb", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	return fixture.Dump(t, db, written...)
+}
+
+// The plugin (in batches of 500 rows) and the in-process SQL make the very same
+// documents on generated data; so does the plugin's transform run in process.
+func TestPluginMatchesInProcess(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src := generated(t, dir, 400)
+	a := copyFile(t, src, filepath.Join(dir, "a.duckdb"))
+	b := copyFile(t, src, filepath.Join(dir, "b.duckdb"))
+	c := copyFile(t, src, filepath.Join(dir, "c.duckdb"))
+	s, _, _ := exportWith(t, a, throughPlugin(t, 500))
+	exportWith(t, b, inProcessSQL)
+	exportWith(t, c, inProcessSDK(500))
+	if s.Lines < 1000 || s.Errors == 0 {
+		t.Fatalf("the generated data should make more lines than a batch and hold invalid records: %v", s)
+	}
+	got, want, sdk := dumpFile(t, a), dumpFile(t, b), dumpFile(t, c)
+	if !strings.Contains(got, "DIM3-010") || !strings.Contains(got, "] 1.0000 x ") {
+		t.Errorf("the plugin's regions and descriptions are missing")
+	}
+	for name, other := range map[string]string{"in-process SQL": want, "in-process transform": sdk} {
+		if got == other {
+			continue
+		}
+		gl, ol := strings.Split(got, "\n"), strings.Split(other, "\n")
+		for i := range gl {
+			if i >= len(ol) || gl[i] != ol[i] {
+				t.Fatalf("plugin and %s differ at line %d:\nplugin: %s\nother:  %s", name, i+1, gl[i], ol[min(i, len(ol)-1)])
+			}
+		}
+		t.Fatalf("plugin output is shorter than the %s's", name)
+	}
+}
+
+// BenchmarkPluginSalesInvoices runs the sales-invoices flow end to end through the
+// regiondims plugin and with the same change made in process by SQL, on copies of the
+// same generated data in the same run. BENCH_INVOICES sets the size (default 120000
+// invoices, about 1.1M lines); BENCH_PLUGIN_BATCH the plugin's batch size (default
+// 50000); BENCH_PLUGIN_SDK=1 adds a third run with the plugin's transform in process
+// (no gRPC, no IPC), to split the overhead.
+func BenchmarkPluginSalesInvoices(b *testing.B) {
+	n := 120000
+	if v, err := strconv.Atoi(os.Getenv("BENCH_INVOICES")); err == nil && v > 0 {
+		n = v
+	}
+	batch := config.DefaultPluginBatchSize
+	if v, err := strconv.Atoi(os.Getenv("BENCH_PLUGIN_BATCH")); err == nil && v > 0 {
+		batch = v
+	}
+	sdk := os.Getenv("BENCH_PLUGIN_SDK") == "1"
+	dir := b.TempDir()
+	src := generated(b, dir, n)
+	var plug, in, stage, inStage, sdkRun, sdkStage time.Duration
+	var lines int64
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		pa := copyFile(b, src, filepath.Join(dir, "plugin.duckdb"))
+		pb := copyFile(b, src, filepath.Join(dir, "inprocess.duckdb"))
+		b.StartTimer()
+		s, d, st := exportWith(b, pa, throughPlugin(b, batch))
+		plug, stage, lines = plug+d, stage+st, s.Lines
+		_, d, st = exportWith(b, pb, inProcessSQL)
+		in, inStage = in+d, inStage+st
+		if sdk {
+			b.StopTimer()
+			pc := copyFile(b, src, filepath.Join(dir, "sdk.duckdb"))
+			b.StartTimer()
+			_, d, st = exportWith(b, pc, inProcessSDK(batch))
+			sdkRun, sdkStage = sdkRun+d, sdkStage+st
+		}
+	}
+	per := func(d time.Duration) float64 { return d.Seconds() / float64(b.N) }
+	usPerLine := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) / float64(lines) }
+	ratio := float64(plug) / float64(in)
+	b.ReportMetric(per(plug), "plugin-s")
+	b.ReportMetric(per(in), "inprocess-s")
+	b.ReportMetric(ratio, "ratio")
+	b.ReportMetric(usPerLine(stage), "stage-us/line")
+	b.ReportMetric(usPerLine(inStage), "inprocess-stage-us/line")
+	b.ReportMetric(float64(lines), "lines")
+	b.Logf("batch_size=%d plugin stage %.2fs, in-process SQL stage %.2fs", batch, per(stage), per(inStage))
+	if sdk {
+		b.ReportMetric(usPerLine(sdkStage), "sdk-stage-us/line")
+		b.Logf("plugin transform in process: run %.2fs, stage %.2fs (%.2f µs/line)", per(sdkRun), per(sdkStage), usPerLine(sdkStage))
+	}
+	fmt.Printf("bench plugin lines=%d plugin=%.2fs inprocess=%.2fs ratio=%.2f stage_us_per_line=%.2f\n",
+		lines, per(plug), per(in), ratio, usPerLine(stage))
+}
