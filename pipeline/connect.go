@@ -439,3 +439,30 @@ func (l *link) push(ctx context.Context, conn *sql.Conn, url string, stmts []pla
 	}
 	return nil
 }
+
+// lock holds a PostgreSQL target for one run: runs of other processes against it wait
+// (a watch poll behind a manual run, two manual runs), so none stages from a copy that
+// another is about to change. The returned function releases it.
+func (l *link) lock(ctx context.Context, log interface{ Info(string, ...any) }) (func(), error) {
+	if l.tgt.kind != pgDatabase {
+		return func() {}, nil
+	}
+	c, err := l.connect(ctx, l.tgt.loc)
+	if err != nil {
+		return nil, err
+	}
+	const key = "SELECT hashtext('oimconnect run')"
+	var got bool
+	if err := c.QueryRow(ctx, "SELECT pg_try_advisory_lock(("+key+"))").Scan(&got); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", l.tgt, err)
+	}
+	if !got {
+		log.Info("waiting for another oimconnect run on the same target to end", "target", l.tgt.String())
+		if _, err := c.Exec(ctx, "SELECT pg_advisory_lock(("+key+"))"); err != nil {
+			return nil, fmt.Errorf("wait for the other run on %s: %w", l.tgt, err)
+		}
+	}
+	return func() {
+		_, _ = c.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(("+key+"))")
+	}, nil
+}

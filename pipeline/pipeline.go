@@ -397,6 +397,13 @@ func (e *Engine) flows(names []string) ([]*spec.Flow, error) {
 
 // Run plans the requested flows, then runs them in order, each in its own transaction.
 func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
+	if e.link != nil {
+		unlock, err := e.link.lock(ctx, e.log)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 	plans, err := e.plan(ctx, req, false)
 	if err != nil {
 		return nil, err

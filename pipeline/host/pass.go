@@ -73,8 +73,16 @@ type stage struct {
 }
 
 func (s *pass) exec(query string) error {
+	t := time.Now()
 	if _, err := s.tx.ExecContext(s.ctx, query); err != nil {
 		return fmt.Errorf("%w\n%s", err, query)
+	}
+	if d := time.Since(t); d > 50*time.Millisecond {
+		q := query
+		if len(q) > 80 {
+			q = q[:80]
+		}
+		s.r.log.Debug("plugin step", "plugin", s.r.name, "sql", q, "duration", d.Round(time.Millisecond))
 	}
 	return nil
 }
