@@ -363,6 +363,9 @@ func (e *Engine) writeLinked(ctx context.Context, conn *sql.Conn, p *plan.Plan, 
 			return fmt.Errorf("write back to %s: %w", l.src, err)
 		}
 	}
+	if l.final && l.src.kind != duckFile {
+		return nil // the working copy of the source: nothing reads it after
+	}
 	return local(ctx, conn, srcW, nil)
 }
 
