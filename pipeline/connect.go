@@ -115,6 +115,11 @@ func openLinked(ctx context.Context, srcLoc, tgtLoc, tempDir string) (db *sql.DB
 	if db, err = sql.Open("duckdb", main); err != nil {
 		return nil, nil, fmt.Errorf("open %s: %w", main, err)
 	}
+	if l.src.kind == duckFile {
+		if err := checkpoint(ctx, db, ""); err != nil {
+			return db, nil, fmt.Errorf("open %s: %w", main, err)
+		}
+	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return db, nil, fmt.Errorf("open %s: %w", main, err)
@@ -129,6 +134,9 @@ func openLinked(ctx context.Context, srcLoc, tgtLoc, tempDir string) (db *sql.DB
 	case l.tgt.kind == duckFile:
 		l.tgt.db = "tgt"
 		if _, err := conn.ExecContext(ctx, "ATTACH "+catalog.Literal(l.tgt.loc)+" AS tgt"); err != nil {
+			return db, nil, fmt.Errorf("open target %s: %w", l.tgt.loc, err)
+		}
+		if err := checkpoint(ctx, db, "tgt"); err != nil {
 			return db, nil, fmt.Errorf("open target %s: %w", l.tgt.loc, err)
 		}
 	case l.src.kind == duckFile: // a PostgreSQL target's mirror beside the source

@@ -198,7 +198,27 @@ func openFile(ctx context.Context, path string) (*sql.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	if err := checkpoint(ctx, db, ""); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	return db, nil
+}
+
+// checkpoint folds a DuckDB file's write-ahead log into the file before anything is
+// written. After a crash the log may end in a torn entry; DuckDB 1.1 (go-duckdb v1.8)
+// replays up to it but then appends after it, so a second crash would lose the commits
+// made in between, or leave a log that no longer opens (fixed in DuckDB 1.2). A
+// checkpoint at open truncates the log, so every run starts from a clean one.
+func checkpoint(ctx context.Context, db *sql.DB, database string) error {
+	q := "CHECKPOINT"
+	if database != "" {
+		q += " " + catalog.Ident(database)
+	}
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
 }
 
 // createdDocuments lists each valid record's documents, from the staged documents.
