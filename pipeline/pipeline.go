@@ -119,6 +119,18 @@ type Engine struct {
 	Transform Transformer
 }
 
+// transforms reports whether the Transformer changes this flow (one that does not say
+// changes every flow).
+func (e *Engine) transforms(flow string) bool {
+	if e.Transform == nil {
+		return false
+	}
+	if a, ok := e.Transform.(interface{ Applies(string) bool }); ok {
+		return a.Applies(flow)
+	}
+	return true
+}
+
 // Transformer changes a flow's staged outputs (plan.Outputs) in place, inside the
 // flow's transaction: tx for statements, conn for the driver's Arrow interface. A
 // document it cannot transform is added to the plan's Bad table with a reason; an error
@@ -368,7 +380,7 @@ func (e *Engine) plan(ctx context.Context, req Request, explain bool) ([]*plan.P
 	var plans []*plan.Plan
 	for _, f := range flows {
 		opt := plan.Options{IDs: req.IDs, Settings: e.cfg.Settings.Map(), Explain: explain, From: req.From, To: req.To,
-			Recover: e.link != nil, Materialize: e.Transform != nil}
+			Recover: e.link != nil, Materialize: e.transforms(f.Name)}
 		if req.Mode == ModeAutomatic {
 			_, opt.Criteria = e.cfg.Settings.Automation.Automated(f.Name)
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/host"
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
 	"github.com/oimconnect/oimconnect/pipeline/spec"
 	"github.com/oimconnect/oimconnect/pipeline/spectest"
@@ -182,7 +183,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "test":
 		return testSpecs(ctx, cfg, stdout, stderr)
 	case "watch", "serve":
-		err := pipeline.Serve(ctx, cfg, log, pipeline.ServeOptions{Watch: true, Schedules: cmd == "serve",
+		var plugins *host.Host
+		if len(cfg.Plugins) > 0 {
+			set, err := pipeline.LoadSpecs(cfg.Specs)
+			if err == nil {
+				plugins, err = host.New(cfg.Plugins, set, log)
+			}
+			if err != nil {
+				return fail(stderr, err)
+			}
+			defer plugins.Close()
+		}
+		err := pipeline.Serve(ctx, cfg, log, pipeline.ServeOptions{Watch: true, Schedules: cmd == "serve", Transform: transformer(plugins),
 			Report: func(mode string, sums []pipeline.Summary, err error) {
 				stamp := time.Now().Format("15:04:05")
 				for _, s := range sums {
@@ -279,13 +291,30 @@ func fail(stderr io.Writer, err error) int {
 	return exitRun
 }
 
-// withEngine opens the engine for do and closes it after.
+// transformer is the plugin host as the engine's Transformer (nil without plugins).
+func transformer(h *host.Host) pipeline.Transformer {
+	if h == nil {
+		return nil
+	}
+	return h
+}
+
+// withEngine opens the engine for do and closes it after, with the configured
+// plugins as its transform.
 func withEngine(ctx context.Context, cfg *config.Config, log *slog.Logger, stderr io.Writer, do func(*pipeline.Engine) int) int {
 	eng, err := pipeline.Open(ctx, cfg, log)
 	if err != nil {
 		return fail(stderr, err)
 	}
 	defer eng.Close()
+	if len(cfg.Plugins) > 0 {
+		plugins, err := host.New(cfg.Plugins, eng.Specs, log)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		defer plugins.Close()
+		eng.Transform = plugins
+	}
 	return do(eng)
 }
 

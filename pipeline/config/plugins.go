@@ -23,7 +23,8 @@ type Plugin struct {
 	// Stage is when it runs: before_write (after mapping and the checks, before the
 	// write), the only stage so far and the default.
 	Stage string `koanf:"stage" doc:"when it runs: before_write (default)"`
-	// Timeout bounds starting the plugin and each call (Go duration, default 30s).
+	// Timeout bounds each call (Go duration, default 30s); a plugin that outlives it is
+	// killed and its batch's documents fail. Starting gets at least 10s.
 	Timeout string `koanf:"timeout" doc:"bound on each call, e.g. 30s (default)"`
 	// BatchSize is about how many rows (lines and documents) one call carries
 	// (default 50000); a document is never split across calls.

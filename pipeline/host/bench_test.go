@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -82,7 +83,7 @@ func (sqlRegions) Transform(ctx context.Context, tx *sql.Tx, _ *sql.Conn, p *pla
 	q = fmt.Sprintf(`UPDATE %[1]s SET dimension3_id = %[2]s,
 		line_description = concat(coalesce(CAST(%[1]s.line_number AS VARCHAR), ''), '. ', coalesce(%[1]s.line_description, ''),
 			' [', coalesce(%[1]s.item_id, ''), '] ', coalesce(CAST(%[1]s.quantity AS VARCHAR), ''), ' x ',
-			coalesce(CAST(%[1]s.unit_price AS VARCHAR), ''), ' (', coalesce(%[2]s, ''), ', ', r.oim_invoice_id, ')')
+			coalesce(CAST(%[1]s.unit_price AS VARCHAR), ''), ' (', coalesce(r.region, ''), ', ', r.oim_invoice_id, ')')
 		FROM %[3]s r WHERE %[1]s._hkey = r._hkey`, lines, region, regionsTable)
 	_, err := tx.ExecContext(ctx, q)
 	return err
@@ -229,10 +230,12 @@ func TestPluginMatchesInProcess(t *testing.T) {
 
 // BenchmarkPluginSalesInvoices runs the sales-invoices flow end to end through the
 // regiondims plugin and with the same change made in process by SQL, on copies of the
-// same generated data in the same run. BENCH_INVOICES sets the size (default 120000
+// same generated data in the same run, and reports both times, their ratio and the
+// plugin stage's own cost per line. BENCH_INVOICES sets the size (default 120000
 // invoices, about 1.1M lines); BENCH_PLUGIN_BATCH the plugin's batch size (default
-// 50000); BENCH_PLUGIN_SDK=1 adds a third run with the plugin's transform in process
-// (no gRPC, no IPC), to split the overhead.
+// 50000); BENCH_ROUNDS runs both that many times, alternating, and reports medians
+// (identical runs vary up to 2x on a shared machine); BENCH_PLUGIN_SDK=1 adds a run
+// with the plugin's transform in process (no gRPC, no IPC), to split the overhead.
 func BenchmarkPluginSalesInvoices(b *testing.B) {
 	n := 120000
 	if v, err := strconv.Atoi(os.Getenv("BENCH_INVOICES")); err == nil && v > 0 {
@@ -242,42 +245,47 @@ func BenchmarkPluginSalesInvoices(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("BENCH_PLUGIN_BATCH")); err == nil && v > 0 {
 		batch = v
 	}
+	rounds := 1
+	if v, err := strconv.Atoi(os.Getenv("BENCH_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
 	sdk := os.Getenv("BENCH_PLUGIN_SDK") == "1"
 	dir := b.TempDir()
 	src := generated(b, dir, n)
-	var plug, in, stage, inStage, sdkRun, sdkStage time.Duration
+	var plug, in, stage, inStage, sdkRun, sdkStage []time.Duration
 	var lines int64
-	for i := 0; i < b.N; i++ {
+	run := func(name string, mk func(*pipeline.Engine) pipeline.Transformer, runs, stages *[]time.Duration) {
 		b.StopTimer()
-		pa := copyFile(b, src, filepath.Join(dir, "plugin.duckdb"))
-		pb := copyFile(b, src, filepath.Join(dir, "inprocess.duckdb"))
+		path := copyFile(b, src, filepath.Join(dir, name+".duckdb"))
 		b.StartTimer()
-		s, d, st := exportWith(b, pa, throughPlugin(b, batch))
-		plug, stage, lines = plug+d, stage+st, s.Lines
-		_, d, st = exportWith(b, pb, inProcessSQL)
-		in, inStage = in+d, inStage+st
+		s, d, st := exportWith(b, path, mk)
+		*runs, *stages, lines = append(*runs, d), append(*stages, st), s.Lines
+	}
+	for i := 0; i < b.N*rounds; i++ {
+		run("plugin", throughPlugin(b, batch), &plug, &stage)
+		run("inprocess", inProcessSQL, &in, &inStage)
 		if sdk {
-			b.StopTimer()
-			pc := copyFile(b, src, filepath.Join(dir, "sdk.duckdb"))
-			b.StartTimer()
-			_, d, st = exportWith(b, pc, inProcessSDK(batch))
-			sdkRun, sdkStage = sdkRun+d, sdkStage+st
+			run("sdk", inProcessSDK(batch), &sdkRun, &sdkStage)
 		}
 	}
-	per := func(d time.Duration) float64 { return d.Seconds() / float64(b.N) }
-	usPerLine := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) / float64(lines) }
-	ratio := float64(plug) / float64(in)
-	b.ReportMetric(per(plug), "plugin-s")
-	b.ReportMetric(per(in), "inprocess-s")
+	med := func(ds []time.Duration) time.Duration {
+		ds = slices.Clone(ds)
+		slices.Sort(ds)
+		return ds[len(ds)/2]
+	}
+	usPerLine := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(lines) }
+	ratio := float64(med(plug)) / float64(med(in))
+	b.ReportMetric(med(plug).Seconds(), "plugin-s")
+	b.ReportMetric(med(in).Seconds(), "inprocess-s")
 	b.ReportMetric(ratio, "ratio")
-	b.ReportMetric(usPerLine(stage), "stage-us/line")
-	b.ReportMetric(usPerLine(inStage), "inprocess-stage-us/line")
+	b.ReportMetric(usPerLine(med(stage)), "stage-us/line")
+	b.ReportMetric(usPerLine(med(inStage)), "inprocess-stage-us/line")
 	b.ReportMetric(float64(lines), "lines")
-	b.Logf("batch_size=%d plugin stage %.2fs, in-process SQL stage %.2fs", batch, per(stage), per(inStage))
+	b.Logf("batch_size=%d rounds=%d: plugin runs %v (stage %v), in-process SQL runs %v (stage %v)", batch, len(plug), plug, stage, in, inStage)
 	if sdk {
-		b.ReportMetric(usPerLine(sdkStage), "sdk-stage-us/line")
-		b.Logf("plugin transform in process: run %.2fs, stage %.2fs (%.2f µs/line)", per(sdkRun), per(sdkStage), usPerLine(sdkStage))
+		b.ReportMetric(usPerLine(med(sdkStage)), "sdk-stage-us/line")
+		b.Logf("plugin transform in process: runs %v, stage %v (%.2f µs/line)", sdkRun, sdkStage, usPerLine(med(sdkStage)))
 	}
 	fmt.Printf("bench plugin lines=%d plugin=%.2fs inprocess=%.2fs ratio=%.2f stage_us_per_line=%.2f\n",
-		lines, per(plug), per(in), ratio, usPerLine(stage))
+		lines, med(plug).Seconds(), med(in).Seconds(), ratio, usPerLine(med(stage)))
 }

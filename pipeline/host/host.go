@@ -124,9 +124,9 @@ func (h *Host) Transform(ctx context.Context, tx *sql.Tx, conn *sql.Conn, p *pla
 	if err != nil {
 		return fmt.Errorf("arrow: %w", err)
 	}
-	for _, r := range runners {
+	for i, r := range runners {
 		r.reset()
-		ps := &pass{ctx: ctx, tx: tx, ar: ar, p: p, r: r, parents: h.parents(p)}
+		ps := &pass{ctx: ctx, tx: tx, ar: ar, p: p, r: r, parents: h.parents(p), prefix: fmt.Sprintf("%spx%d_", strings.TrimSuffix(p.Bad, "bad"), i)}
 		err := ps.run()
 		ps.cleanup()
 		if err != nil {
@@ -149,6 +149,17 @@ func (h *Host) parents(p *plan.Plan) map[string]string {
 		}
 	}
 	return out
+}
+
+// Applies reports whether a plugin is declared for the flow: only those flows stage
+// their lines as tables for it.
+func (h *Host) Applies(flow string) bool {
+	for _, r := range h.runners {
+		if r.applies(flow) {
+			return true
+		}
+	}
+	return false
 }
 
 // Close stops every running plugin.

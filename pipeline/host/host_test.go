@@ -76,6 +76,11 @@ func sum(t testing.TB, path string) string {
 // engine opens the sales-invoices fixture with the plugins as its transform.
 func engine(t *testing.T, plugins ...config.Plugin) (*pipeline.Engine, *host.Host) {
 	t.Helper()
+	return engineLog(t, quiet, plugins...)
+}
+
+func engineLog(t *testing.T, log *slog.Logger, plugins ...config.Plugin) (*pipeline.Engine, *host.Host) {
+	t.Helper()
 	cfg, err := config.Load("", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +94,7 @@ func engine(t *testing.T, plugins ...config.Plugin) (*pipeline.Engine, *host.Hos
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := host.New(cfg.Plugins, e.Specs, quiet)
+	h, err := host.New(cfg.Plugins, e.Specs, log)
 	if err != nil {
 		e.Close()
 		t.Fatal(err)
@@ -255,6 +260,58 @@ func TestFailuresAreContained(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Changes to a few rows are applied in place (an UPDATE), to many by making the
+// staged table anew (TestFailuresAreContained): either way every other row stays as it
+// was.
+func TestFewChangesAreApplied(t *testing.T) {
+	t.Parallel()
+	p := declare(t, "faulty", "faulty", map[string]any{"mode": "mark-one", "only": "INV-DEFCO", "mark": "MARK"})
+	p.BatchSize = 1
+	var log strings.Builder
+	e, _ := engineLog(t, slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})), p)
+	runSales(t, e)
+	if !strings.Contains(log.String(), "table=acct.sales_invoice_line_item rows=1 of=25 in_place=true") {
+		t.Errorf("one changed line of 25 is updated in place:\n%s", log.String())
+	}
+	got := fixture.Dump(t, e.DB, "SELECT id, dimension4_id FROM acct.sales_invoice_line_item WHERE dimension4_id IS DISTINCT FROM 'D4-Y' ORDER BY 1")
+	want := "## SELECT id, dimension4_id FROM acct.sales_invoice_line_item WHERE dimension4_id IS DISTINCT FROM 'D4-Y' ORDER BY 1\nid\tdimension4_id\n" +
+		"SIN-INV-DEFCO/1/1\tMARK\nSIN-INV-DISC/1/1\tNULL\nSIN-INV-DISC/1/2\tNULL\nSIN-INV-DISC/1/3\tNULL\nSIN-INV-DROP/1/2\tNULL\n" +
+		"SIN-INV-OK/1/2\tNULL\nSIN-INV-SC/1/1\tNULL\nSIN-INV-SPLIT/1/3\tNULL\nSIN-INV-SPLIT/2/1\tNULL\nSIN-INV-SPLIT/2/2\tNULL\nSIN-INV-SPLIT/2/3\tNULL\n\n"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	for _, id := range valid {
+		assertWritten(t, e, id, "")
+	}
+}
+
+// Two plugins on one flow run one after the other, each over what the previous left;
+// nothing of theirs stays behind on the connection after the run.
+func TestTwoPluginsChain(t *testing.T) {
+	t.Parallel()
+	regions := declare(t, "region-dims", "regiondims", regionSettings)
+	regions.BatchSize = 3
+	faulty := declare(t, "faulty", "faulty", map[string]any{"mode": "ok", "mark": "MARK"})
+	e, _ := engine(t, regions, faulty)
+	e.DB.SetMaxOpenConns(1) // one connection: its temp objects are the run's
+	s := runSales(t, e)
+	if s.Exported != 7 || s.Lines != 16 {
+		t.Fatalf("summary %v", s)
+	}
+	var both, temps int
+	if err := e.DB.QueryRow(`SELECT count(*) FILTER (WHERE dimension4_id = 'MARK' AND line_description LIKE '%(D3-%'),
+		(SELECT count(*) FROM duckdb_tables() WHERE database_name = 'temp') + (SELECT count(*) FROM duckdb_views() WHERE database_name = 'temp' AND NOT internal)
+		FROM acct.sales_invoice_line_item`).Scan(&both, &temps); err != nil {
+		t.Fatal(err)
+	}
+	if temps != 0 {
+		t.Log(fixture.Dump(t, e.DB, "SELECT table_name FROM duckdb_tables() WHERE database_name = 'temp' UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = 'temp' AND NOT internal"))
+	}
+	if both != 13 || temps != 0 {
+		t.Errorf("want the 13 lines with a region through both plugins and no temp objects left, got %d and %d", both, temps)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -18,20 +19,29 @@ import (
 	"github.com/oimconnect/oimconnect/plugins/shared"
 )
 
-// batchColumn numbers the batches in the copies the host reads them from.
-const batchColumn = "_px_b"
+// The host's own columns in the copies it reads batches from: the batch number, and
+// the row's rowid in the output (not sent to the plugin).
+const (
+	batchColumn = "_px_b"
+	rowColumn   = "_px_r"
+)
 
 // pass runs one plugin over one flow's staged outputs, in the flow's transaction.
 //
 // The documents not already failed are numbered into batches of about the plugin's
 // batch size (contiguous ranges of the source record key, so a document is never
 // split). Each output the plugin wants is copied once, narrowed to the columns it
-// wants and sorted by batch, so a batch is a cheap contiguous read. Each batch is read
-// with the driver's Arrow interface, sent, checked, and what the plugin changed is
-// loaded back through Arrow views into staging tables; at the end one UPDATE per
-// output applies the changes and the plugin's refusals and failures join the plan's
-// Bad table. Views are only ever read whole (INSERT ... SELECT *): DuckDB 1.1's Arrow
-// scan through go-duckdb returns the wrong columns when a query reads only some.
+// wants (plus each row's rowid) and sorted by batch, so a batch is a cheap contiguous
+// read. Each batch is read with the driver's Arrow interface, sent and checked; the
+// columns the plugin changed are loaded back, with the rows' rowids, through Arrow
+// views into staging tables. At the end the changes go into the outputs: an UPDATE
+// when they touch few rows; else the output becomes a view of itself joined to the
+// changes, which the write reads once (an UPDATE of every row costs more, and DuckDB
+// then scans the table much more slowly; a copy of every row costs more too). The
+// plugin's refusals and failures join the plan's Bad table.
+//
+// Arrow views are only ever read whole (INSERT ... SELECT *): DuckDB 1.1's Arrow scan
+// through go-duckdb returns the wrong columns when a query reads only some.
 type pass struct {
 	ctx     context.Context
 	tx      *sql.Tx
@@ -40,10 +50,10 @@ type pass struct {
 	r       *runner
 	parents map[string]string
 
-	prefix string
-	temps  []string
-	docs   string // (_hkey, _px_b) of every document the pass handles
-	msgs   string // (_hkey as text, _msg): the pass's refusals and failures
+	prefix string   // starts every temp table of the pass
+	temps  []string // dropped when the pass ends
+	docs   string   // (_hkey, _px_b) of every document the pass handles
+	msgs   string   // (_hkey as text, _msg): the pass's refusals and failures
 	nb     int
 	bucket string // SQL numbering a row's _hkey into its batch
 	tables []*sent
@@ -51,8 +61,8 @@ type pass struct {
 	start  time.Time
 	failed int // batches failed
 	// time spent: preparing (numbering, copies), reading batches, in the plugin,
-	// checking and loading replies, applying them
-	prep, read, call, keep, apply time.Duration
+	// checking and staging replies, applying the changes
+	prep, read, call, keep, finish time.Duration
 }
 
 // sent is an output the plugin gets.
@@ -62,14 +72,15 @@ type sent struct {
 	pin       string // the narrowed copy, sorted by batch
 	cols      []string
 	protected map[string]bool
-	key       string // the target's key: a row's identity for the write-back
+	key       string // the target's key column
 }
 
 // stage holds one output's changed values for one set of changed columns.
 type stage struct {
 	out  *sent
-	cols []string // the key, then the changed columns
+	cols []string // the rowid, then the changed columns
 	temp string
+	rows int64
 }
 
 func (s *pass) exec(query string) error {
@@ -80,7 +91,7 @@ func (s *pass) exec(query string) error {
 	if d := time.Since(t); d > 50*time.Millisecond {
 		q := query
 		if len(q) > 80 {
-			q = q[:80]
+			q = strings.ToValidUTF8(q[:80], "") + "..."
 		}
 		s.r.log.Debug("plugin step", "plugin", s.r.name, "sql", q, "duration", d.Round(time.Millisecond))
 	}
@@ -101,7 +112,6 @@ func (s *pass) cleanup() {
 
 func (s *pass) run() error {
 	s.start = time.Now()
-	s.prefix = strings.TrimSuffix(s.p.Bad, "bad") + "px_"
 	if len(s.p.Outputs) == 0 {
 		return nil
 	}
@@ -140,11 +150,11 @@ func (s *pass) run() error {
 	if err := s.merge(); err != nil {
 		return err
 	}
-	s.apply = time.Since(t)
+	s.finish = time.Since(t)
 	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	s.r.log.Debug("plugin pass done", "plugin", s.r.name, "flow", s.p.Flow, "documents", n, "batches", s.nb,
 		"failed_batches", s.failed, "duration", ms(time.Since(s.start)), "prepare", ms(s.prep), "read", ms(s.read),
-		"plugin", ms(s.call), "check_and_load", ms(s.keep), "apply", ms(s.apply))
+		"plugin", ms(s.call), "stage", ms(s.keep), "apply", ms(s.finish))
 	return nil
 }
 
@@ -243,6 +253,9 @@ func (s *pass) choose() error {
 		if want != nil && !listed {
 			continue
 		}
+		if err := s.materialize(o.Temp); err != nil {
+			return err
+		}
 		all, err := s.columnsOf(o.Temp)
 		if err != nil {
 			return err
@@ -256,8 +269,8 @@ func (s *pass) choose() error {
 				t.protected[c] = true
 			}
 		}
-		if !slices.Contains(all, t.key) {
-			return fmt.Errorf("%s has no key column %s", o.Temp, t.key)
+		if !slices.Contains(all, t.key) || !slices.Contains(all, shared.KeyColumn) {
+			return fmt.Errorf("%s lacks its key column %s or %s", o.Temp, t.key, shared.KeyColumn)
 		}
 		for _, c := range cols {
 			if !slices.Contains(all, c) {
@@ -265,7 +278,8 @@ func (s *pass) choose() error {
 			}
 		}
 		for _, c := range all {
-			if len(cols) == 0 || t.protected[c] || slices.Contains(cols, c) {
+			// The plugin gets the record key and the row's key, and what it asks for.
+			if len(cols) == 0 || c == shared.KeyColumn || c == t.key || slices.Contains(cols, c) {
 				t.cols = append(t.cols, c)
 			}
 		}
@@ -284,8 +298,9 @@ func (s *pass) columnsOf(table string) ([]string, error) {
 }
 
 // copyOut copies an output's wanted columns for the pass's documents (those not in
-// Bad when the pass started), sorted by batch. The batch number is computed from the
-// key rather than joined from the docs table: cheaper on a million lines.
+// Bad when the pass started), with each row's rowid in the output, sorted by batch.
+// The batch number is computed from the record key rather than joined from the docs
+// table: cheaper on a million lines.
 func (s *pass) copyOut(t *sent) error {
 	t.pin = s.temp(fmt.Sprintf("in%d", len(s.temps)))
 	cols := make([]string, len(t.cols))
@@ -296,8 +311,8 @@ func (s *pass) copyOut(t *sent) error {
 	if s.nb > 1 {
 		order = " ORDER BY " + batchColumn
 	}
-	return s.exec(fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT %s AS %s, %s FROM %s WHERE _hkey NOT IN (SELECT _hkey FROM %s)%s",
-		t.pin, s.bucket, batchColumn, strings.Join(cols, ", "), t.out.Temp, s.p.Bad, order))
+	return s.exec(fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT %s AS %s, rowid AS %s, %s FROM %s WHERE _hkey NOT IN (SELECT _hkey FROM %s)%s",
+		t.pin, s.bucket, batchColumn, rowColumn, strings.Join(cols, ", "), t.out.Temp, s.p.Bad, order))
 }
 
 // batch sends batch b through the plugin and keeps what it changed, or fails its
@@ -311,9 +326,11 @@ func (s *pass) batch(b int) error {
 	}()
 	t0 := time.Now()
 	orig := make([]arrow.Record, len(s.tables))
+	rowids := make([]arrow.Array, len(s.tables))
 	batch := &shared.Batch{Flow: s.p.Flow, Settings: s.r.settings}
 	rows := 0
 	for i, t := range s.tables {
+		// the rowid, then t.cols
 		rr, err := s.ar.QueryContext(s.ctx, fmt.Sprintf("SELECT * EXCLUDE (%s) FROM %s WHERE %s = %d", batchColumn, t.pin, batchColumn, b))
 		if err != nil {
 			return fmt.Errorf("read batch %d of %s: %w", b, t.name, err)
@@ -327,10 +344,16 @@ func (s *pass) batch(b int) error {
 		schema := rr.Schema()
 		rr.Release()
 		hold = append(hold, chunks...)
-		rec, err := shared.Concat(schema, chunks)
+		all, err := shared.Concat(schema, chunks)
 		if err != nil {
 			return fmt.Errorf("read batch %d of %s: %w", b, t.name, err)
 		}
+		rowids[i] = all.Column(0)
+		rec := array.NewRecord(arrow.NewSchema(schema.Fields()[1:], nil), all.Columns()[1:], all.NumRows())
+		if len(chunks) != 1 {
+			hold = append(hold, all) // else all is the chunk, held already
+		}
+		hold = append(hold, rec)
 		orig[i] = rec
 		rows += int(rec.NumRows())
 		batch.Tables = append(batch.Tables, shared.NewTable(t.name, t.out.Header, rec))
@@ -359,7 +382,7 @@ func (s *pass) batch(b int) error {
 	}
 	for i, t := range s.tables {
 		if got := batch.Tables[i]; got.Changed() {
-			if err := s.stageChanges(t, orig[i], got.Record()); err != nil {
+			if err := s.stageChanges(t, rowids[i], orig[i], got.Record()); err != nil {
 				return err
 			}
 		}
@@ -372,6 +395,9 @@ func (s *pass) message(msg string) string { return "plugin " + s.r.name + ": " +
 // check holds a reply to the rules: the same columns of the same types, the same
 // rows in the same order with the same keys, and refusals of documents it was sent.
 func (s *pass) check(b *shared.Batch, orig []arrow.Record) error {
+	if len(b.Tables) != len(s.tables) {
+		return failf("returned %d tables for %d sent", len(b.Tables), len(s.tables))
+	}
 	for i, t := range s.tables {
 		got := b.Tables[i]
 		if got.Name != t.name {
@@ -442,23 +468,21 @@ func sameSchema(table string, want, got *arrow.Schema) error {
 	return nil
 }
 
-// stageChanges stages the columns the plugin changed in one output, with the rows' keys.
-func (s *pass) stageChanges(t *sent, orig, got arrow.Record) error {
-	key := slices.Index(t.cols, t.key)
-	idx := []int{key}
+// stageChanges stages the columns the plugin changed in one output, with the rows'
+// rowids.
+func (s *pass) stageChanges(t *sent, rowids arrow.Array, orig, got arrow.Record) error {
+	names := []string{rowColumn}
+	fields := []arrow.Field{{Name: rowColumn, Type: rowids.DataType(), Nullable: true}}
+	cols := []arrow.Array{rowids}
 	for c, name := range t.cols {
 		if !t.protected[name] && !array.Equal(orig.Column(c), got.Column(c)) {
-			idx = append(idx, c)
+			names = append(names, name)
+			fields = append(fields, got.Schema().Field(c))
+			cols = append(cols, got.Column(c))
 		}
 	}
-	if len(idx) == 1 {
+	if len(names) == 1 {
 		return nil
-	}
-	names := make([]string, len(idx))
-	fields := make([]arrow.Field, len(idx))
-	cols := make([]arrow.Array, len(idx))
-	for i, c := range idx {
-		names[i], fields[i], cols[i] = t.cols[c], got.Schema().Field(c), got.Column(c)
 	}
 	st, err := s.stageFor(t, names)
 	if err != nil {
@@ -466,6 +490,7 @@ func (s *pass) stageChanges(t *sent, orig, got arrow.Record) error {
 	}
 	rec := array.NewRecord(arrow.NewSchema(fields, nil), cols, got.NumRows())
 	defer rec.Release()
+	st.rows += rec.NumRows()
 	return s.load(st.temp, rec)
 }
 
@@ -476,9 +501,9 @@ func (s *pass) stageFor(t *sent, cols []string) (*stage, error) {
 		}
 	}
 	st := &stage{out: t, cols: cols, temp: s.temp(fmt.Sprintf("st%d", len(s.temps)))}
-	q := make([]string, len(cols))
-	for i, c := range cols {
-		q[i] = catalog.Ident(c)
+	q := []string{"rowid AS " + rowColumn}
+	for _, c := range cols[1:] {
+		q = append(q, catalog.Ident(c))
 	}
 	if err := s.exec(fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT %s FROM %s LIMIT 0", st.temp, strings.Join(q, ", "), t.out.Temp)); err != nil {
 		return nil, err
@@ -515,14 +540,12 @@ func (s *pass) refuse(inv []shared.Invalid) error {
 
 // load appends a record to a table of the same columns through an Arrow view.
 func (s *pass) load(table string, rec arrow.Record) error {
-	reader, err := array.NewRecordReader(rec.Schema(), []arrow.Record{rec})
-	if err != nil {
-		return err
-	}
+	rec.Retain()
+	reader := &viewReader{schema: rec.Schema(), recs: []arrow.Record{rec}}
+	defer reader.drop()
 	view := s.prefix + "view"
 	release, err := s.ar.RegisterView(reader, view)
 	if err != nil {
-		reader.Release()
 		return fmt.Errorf("register arrow view: %w", err)
 	}
 	defer release()
@@ -532,6 +555,39 @@ func (s *pass) load(table string, rec arrow.Record) error {
 	return s.exec("DROP VIEW IF EXISTS " + view)
 }
 
+// viewReader feeds an Arrow view. DuckDB (1.1, through go-duckdb) never releases the
+// stream a view reads, so the reader it holds forever must not hold the records: drop
+// lets them go once the view has been read.
+type viewReader struct {
+	schema *arrow.Schema
+	recs   []arrow.Record
+	cur    arrow.Record
+	next   int
+}
+
+func (r *viewReader) Retain()               {}
+func (r *viewReader) Release()              {}
+func (r *viewReader) Schema() *arrow.Schema { return r.schema }
+func (r *viewReader) Record() arrow.Record  { return r.cur }
+func (r *viewReader) Err() error            { return nil }
+
+func (r *viewReader) Next() bool {
+	r.cur = nil
+	if r.next >= len(r.recs) {
+		return false
+	}
+	r.cur = r.recs[r.next]
+	r.next++
+	return true
+}
+
+func (r *viewReader) drop() {
+	for _, rec := range r.recs {
+		rec.Release()
+	}
+	r.recs, r.cur = nil, nil
+}
+
 // failAll fails every document of the pass.
 func (s *pass) failAll(msg string) error {
 	s.failed = s.nb
@@ -539,18 +595,12 @@ func (s *pass) failAll(msg string) error {
 	return s.exec(fmt.Sprintf("INSERT INTO %s SELECT CAST(_hkey AS VARCHAR), %s FROM %s", s.msgs, catalog.Literal(s.message(msg)), s.docs))
 }
 
-// merge applies the staged changes to the outputs and adds the refused and failed
+// merge applies the staged changes to the outputs, and adds the refused and failed
 // documents to Bad (appending to a reason already there).
 func (s *pass) merge() error {
-	for _, st := range s.stages {
-		o := st.out.out.Temp
-		set := make([]string, 0, len(st.cols)-1)
-		for _, c := range st.cols[1:] {
-			set = append(set, fmt.Sprintf("%s = s.%s", catalog.Ident(c), catalog.Ident(c)))
-		}
-		k := catalog.Ident(st.cols[0])
-		if err := s.exec(fmt.Sprintf("UPDATE %s SET %s FROM %s s WHERE %s.%s = s.%s", o, strings.Join(set, ", "), st.temp, o, k, k)); err != nil {
-			return fmt.Errorf("apply changes to %s: %w", st.out.name, err)
+	for _, t := range s.tables {
+		if err := s.apply(t); err != nil {
+			return fmt.Errorf("apply changes to %s: %w", t.name, err)
 		}
 	}
 	m := s.temp("m")
@@ -563,6 +613,101 @@ func (s *pass) merge() error {
 		if err := s.exec(q); err != nil {
 			return fmt.Errorf("fail documents: %w", err)
 		}
+	}
+	return nil
+}
+
+// apply puts the staged changes into an output: with an UPDATE when they touch few of
+// its rows, else by making it a view of the old table joined to them.
+func (s *pass) apply(t *sent) error {
+	var stages []*stage
+	var staged int64
+	for _, st := range s.stages {
+		if st.out == t {
+			stages = append(stages, st)
+			staged += st.rows
+		}
+	}
+	if len(stages) == 0 {
+		return nil
+	}
+	out := t.out.Temp
+	var rows int64
+	if err := s.tx.QueryRowContext(s.ctx, "SELECT count(*) FROM "+out).Scan(&rows); err != nil {
+		return err
+	}
+	inPlace := staged*8 < rows
+	s.r.log.Debug("plugin changes applied", "plugin", s.r.name, "table", t.name, "rows", staged, "of", rows, "in_place", inPlace)
+	if inPlace {
+		for _, st := range stages {
+			set := make([]string, 0, len(st.cols)-1)
+			for _, c := range st.cols[1:] {
+				set = append(set, fmt.Sprintf("%s = s.%s", catalog.Ident(c), catalog.Ident(c)))
+			}
+			if err := s.exec(fmt.Sprintf("UPDATE %s SET %s FROM %s s WHERE %s.rowid = s.%s", out, strings.Join(set, ", "), st.temp, out, rowColumn)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var joins []string
+	set := map[string]string{}
+	for i, st := range stages {
+		alias := fmt.Sprintf("s%d", i)
+		joins = append(joins, fmt.Sprintf("LEFT JOIN %s %s ON %s.%s = o.rowid", st.temp, alias, alias, rowColumn))
+		for _, c := range st.cols[1:] {
+			prev, ok := set[c]
+			if !ok {
+				prev = "o." + catalog.Ident(c)
+			}
+			set[c] = fmt.Sprintf("CASE WHEN %s.%s IS NULL THEN %s ELSE %s.%s END", alias, rowColumn, prev, alias, catalog.Ident(c))
+		}
+	}
+	var replace []string
+	for _, c := range slices.Sorted(maps.Keys(set)) {
+		replace = append(replace, set[c]+" AS "+catalog.Ident(c))
+	}
+	// The output becomes a view of itself joined to the changes: the write reads it
+	// once, so the join is computed once, and no copy of every row is made. The plan's
+	// cleanup drops the view (Plan.Views) and the tables behind it (Plan.Temps) after
+	// the write.
+	orig := s.prefix + "orig" + strings.TrimPrefix(out, strings.TrimSuffix(s.p.Bad, "bad"))
+	for _, q := range []string{
+		fmt.Sprintf("ALTER TABLE %s RENAME TO %s", out, orig),
+		fmt.Sprintf("CREATE TEMP VIEW %s AS SELECT o.* REPLACE (%s) FROM %s o %s", out, strings.Join(replace, ", "), orig, strings.Join(joins, " ")),
+	} {
+		if err := s.exec(q); err != nil {
+			return err
+		}
+	}
+	s.p.Temps = append(s.p.Temps, orig)
+	for _, st := range stages {
+		s.p.Temps = append(s.p.Temps, st.temp)
+		s.temps = slices.DeleteFunc(s.temps, func(t string) bool { return t == st.temp })
+	}
+	s.p.Views = append(s.p.Views, out)
+	return nil
+}
+
+// materialize makes an output that an earlier pass left a view a table again, for
+// this pass to read by rowid.
+func (s *pass) materialize(out string) error {
+	if !slices.Contains(s.p.Views, out) {
+		return nil
+	}
+	tmp := s.temp("mat")
+	for _, q := range []string{
+		fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT * FROM %s", tmp, out),
+		"DROP VIEW " + out,
+		fmt.Sprintf("ALTER TABLE %s RENAME TO %s", tmp, out),
+	} {
+		if err := s.exec(q); err != nil {
+			return err
+		}
+	}
+	s.p.Views = slices.DeleteFunc(s.p.Views, func(v string) bool { return v == out })
+	if !slices.Contains(s.p.Temps, out) {
+		s.p.Temps = append(s.p.Temps, out)
 	}
 	return nil
 }
