@@ -1,10 +1,13 @@
 package pipeline
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
+	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,9 +116,12 @@ func openLinked(ctx context.Context, srcLoc, tgtLoc, tempDir string) (db *sql.DB
 		main = l.src.loc
 	}
 	if db, err = sql.Open("duckdb", main); err != nil {
-		return nil, nil, fmt.Errorf("open %s: %w", main, err)
+		return nil, nil, opened(main, err)
 	}
 	if l.src.kind == duckFile {
+		if err := ping(ctx, db, main); err != nil {
+			return db, nil, err
+		}
 		if err := checkpoint(ctx, db, ""); err != nil {
 			return db, nil, fmt.Errorf("open %s: %w", main, err)
 		}
@@ -294,27 +300,68 @@ func copyFromFiles(ctx context.Context, tx *sql.Tx, dir string, cat *catalog.Cat
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.SQLName()); err != nil {
 			return err
 		}
-		var read, file string
-		for _, f := range []struct{ ext, fn string }{
-			{".parquet", "read_parquet(%s)"},
-			{".csv", "read_csv(%s, header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"')"},
-		} {
-			p := filepath.Join(dir, t.Name+f.ext)
-			if _, err := os.Stat(p); err == nil {
-				read, file = fmt.Sprintf(f.fn, catalog.Literal(p)), p
-				break
+		read, file, err := fileReader(dir, t.Name)
+		if err != nil || read == "" {
+			if err != nil {
+				return &InputError{Err: fmt.Errorf("source file %s (table %s): %w", file, t.FullName(), err)}
 			}
-		}
-		if read == "" {
 			continue
 		}
 		// By name: a file may leave columns out (they stay empty); CSV text is cast
 		// to each column's type.
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM %s", t.SQLName(), read)); err != nil {
-			return &InputError{Err: fmt.Errorf("source file %s (table %s): %w", file, t.FullName(), err)}
+			return &InputError{Err: fmt.Errorf("source file %s (table %s): %s", file, t.FullName(), firstParagraph(err.Error()))}
 		}
 	}
 	return nil
+}
+
+// fileReader is the DuckDB table function reading a table's file in dir ("" when there
+// is none). A CSV file's header is read here, so DuckDB reads every column as text
+// without sniffing (which would hide a bad line behind its guesses) and names the line
+// of an unterminated quote or a value that does not convert.
+func fileReader(dir, table string) (read, file string, err error) {
+	if p := filepath.Join(dir, table+".parquet"); exists(p) {
+		return "read_parquet(" + catalog.Literal(p) + ")", p, nil
+	}
+	file = filepath.Join(dir, table+".csv")
+	if !exists(file) {
+		return "", "", nil
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return "", file, err
+	}
+	defer f.Close()
+	header, err := csv.NewReader(bufio.NewReader(f)).Read()
+	if err == io.EOF {
+		return "", file, errors.New("the file is empty: a CSV source needs at least its header line")
+	}
+	if err != nil {
+		return "", file, fmt.Errorf("header line: %w", err)
+	}
+	cols := make([]string, len(header))
+	for i, h := range header {
+		cols[i] = catalog.Literal(strings.TrimPrefix(h, "\ufeff")) + ": 'VARCHAR'"
+	}
+	return fmt.Sprintf("read_csv(%s, header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', columns = {%s})",
+		catalog.Literal(file), strings.Join(cols, ", ")), file, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// firstParagraph keeps a DuckDB error up to its advice on reader options.
+func firstParagraph(msg string) string {
+	if i := strings.Index(msg, "\n\n"); i > 0 {
+		msg = msg[:i]
+	}
+	if i := strings.Index(msg, "\nPossible "); i > 0 {
+		msg = msg[:i]
+	}
+	return strings.TrimSpace(msg)
 }
 
 // write writes a staged flow: the target first, then the source's write-back.

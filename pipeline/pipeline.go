@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -204,17 +205,55 @@ func openFile(ctx context.Context, path string) (*sql.DB, error) {
 	}
 	db, err := sql.Open("duckdb", path)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, opened(path, err)
 	}
-	if err := db.PingContext(ctx); err != nil {
+	if err := ping(ctx, db, path); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
 	if err := checkpoint(ctx, db, ""); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// BusyError says another process holds the DuckDB file (another run, or OIM).
+type BusyError struct {
+	Path, PID string
+	Err       error
+}
+
+func (e *BusyError) Error() string {
+	who := "another process"
+	if e.PID != "" {
+		who += " (PID " + e.PID + ")"
+	}
+	return fmt.Sprintf("database %s is in use by %s: another oimconnect run, or OIM writing to it; nothing was written, try again when it is done", e.Path, who)
+}
+
+func (e *BusyError) Unwrap() error { return e.Err }
+
+var pidRE = regexp.MustCompile(`\(PID (\d+)\)`)
+
+// ping opens the DuckDB file now, telling a file held by another process apart.
+func ping(ctx context.Context, db *sql.DB, path string) error {
+	return opened(path, db.PingContext(ctx))
+}
+
+// opened names an error opening a DuckDB file: a BusyError when another process holds it.
+func opened(path string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if msg := err.Error(); strings.Contains(msg, "Could not set lock") || strings.Contains(msg, "Conflicting lock") {
+		b := &BusyError{Path: path, Err: err}
+		if m := pidRE.FindStringSubmatch(msg); m != nil {
+			b.PID = m[1]
+		}
+		return b
+	}
+	return fmt.Errorf("open %s: %w", path, err)
 }
 
 // checkpoint folds a DuckDB file's write-ahead log into the file before anything is

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -199,5 +200,6 @@ func openWhenFree(ctx context.Context, cfg *config.Config, log *slog.Logger) (*E
 
 // busyFile says the DuckDB file is held by another process (OIM writing to it).
 func busyFile(err error) bool {
-	return strings.Contains(err.Error(), "Could not set lock") || strings.Contains(err.Error(), "Conflicting lock")
+	var b *BusyError
+	return errors.As(err, &b) || strings.Contains(err.Error(), "Could not set lock") || strings.Contains(err.Error(), "Conflicting lock")
 }

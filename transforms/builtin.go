@@ -80,10 +80,13 @@ func init() {
 			return decimalType, want("exact_unit_price", a, catalog.Number, catalog.Number)
 		},
 		// amount in cents times 10^4 over quantity in 10^-4 units: exact when it divides.
+		// Widened before scaling, so no amount overflows; a price beyond DECIMAL(18,2)
+		// is nil, like an inexact one.
 		SQL: func(a []string) string {
-			cents := "CAST(round(" + a[0] + " * 100) AS HUGEINT) * 10000"
-			q := "CAST(round(" + a[1] + " * 10000) AS HUGEINT)"
-			return "(CASE WHEN " + q + " <> 0 AND " + cents + " % " + q + " = 0 THEN CAST(CAST(" + cents + " // " + q + " AS DECIMAL(38,0)) / 100 AS DECIMAL(18,2)) END)"
+			cents := "CAST(round(CAST(" + a[0] + " AS DECIMAL(38,6)) * 100) AS HUGEINT) * 10000"
+			q := "CAST(round(CAST(" + a[1] + " AS DECIMAL(38,6)) * 10000) AS HUGEINT)"
+			return "(CASE WHEN " + q + " <> 0 AND " + cents + " % " + q + " = 0 AND abs(" + cents + " // " + q + ") < CAST(1e18 AS HUGEINT) THEN CAST(CAST(" +
+				cents + " // " + q + " AS DECIMAL(38,0)) / 100 AS DECIMAL(18,2)) END)"
 		},
 	})
 	Register(Function{
