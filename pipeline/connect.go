@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/jackc/pgx/v5"
 
@@ -100,7 +101,8 @@ func openLinked(ctx context.Context, srcLoc, tgtLoc, tempDir string) (db *sql.DB
 			}
 		}
 	}
-	if l.dir, err = os.MkdirTemp(tempDir, "oimconnect-*"); err != nil {
+	removeOrphans(tempDir)
+	if l.dir, err = os.MkdirTemp(tempDir, fmt.Sprintf("oimconnect-%d-*", os.Getpid())); err != nil {
 		return nil, nil, fmt.Errorf("temporary directory: %w", err)
 	}
 	defer func() {
@@ -187,6 +189,24 @@ func (l *link) sides() []struct {
 		endpoint
 		schema string
 	}{{l.src, "oim"}, {l.tgt, "acct"}}
+}
+
+// removeOrphans removes the temporary directories of runs that were killed (their
+// process is gone): each holds a copy of a source, as large as the source.
+func removeOrphans(tempDir string) {
+	if tempDir == "" {
+		tempDir = os.TempDir()
+	}
+	dirs, _ := filepath.Glob(filepath.Join(tempDir, "oimconnect-*-*"))
+	for _, d := range dirs {
+		var pid int
+		if _, err := fmt.Sscanf(filepath.Base(d), "oimconnect-%d-", &pid); err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			_ = os.RemoveAll(d)
+		}
+	}
 }
 
 // schemas names where the planner finds the oim and acct tables.
