@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oimconnect/oimconnect/cmd/oimconnect/demodata"
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/config"
@@ -21,32 +20,6 @@ import (
 )
 
 const benchCompany = "Acme UK Ltd"
-
-// generated makes a DuckDB file with the demo data set of n invoices.
-func generated(t testing.TB, dir string, n int) string {
-	t.Helper()
-	path := filepath.Join(dir, fmt.Sprintf("gen-%d.duckdb", n))
-	db := fixture.Open(t, path)
-	defer db.Close()
-	opt := demodata.DefaultOptions()
-	opt.Invoices = n
-	if _, err := demodata.Generate(context.Background(), db, opt); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-func copyFile(t testing.TB, src, dst string) string {
-	t.Helper()
-	data, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
 
 // handWritten runs testdata/bench/sales-invoices.sql on the database at path.
 func handWritten(t testing.TB, path string, limit int) time.Duration {
@@ -116,9 +89,9 @@ func dumpFile(t testing.TB, path string) string {
 func TestConnectorMatchesHandWrittenSQL(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	src := generated(t, dir, 600)
-	a := copyFile(t, src, filepath.Join(dir, "a.duckdb"))
-	b := copyFile(t, src, filepath.Join(dir, "b.duckdb"))
+	src := fixture.Generated(t, dir, 600)
+	a := fixture.Copy(t, src, filepath.Join(dir, "a.duckdb"))
+	b := fixture.Copy(t, src, filepath.Join(dir, "b.duckdb"))
 	s, _ := connector(t, a, 7)
 	handWritten(t, b, 7)
 	if s.Documents == 0 || s.Errors == 0 {
@@ -150,7 +123,7 @@ func BenchmarkSalesInvoices(b *testing.B) {
 	dir := b.TempDir()
 	bin := buildCLI(b, dir)
 	start := time.Now()
-	src := generated(b, dir, n)
+	src := fixture.Generated(b, dir, n)
 	fmt.Printf("generated %d invoices in %s\n", n, time.Since(start).Round(time.Millisecond))
 	config := filepath.Join(dir, "bench.yaml")
 	if err := os.WriteFile(config, []byte(fmt.Sprintf("settings:\n  default_company: %s\n  sales_invoice_line_limit: 1000\n", benchCompany)), 0o644); err != nil {
@@ -158,8 +131,8 @@ func BenchmarkSalesInvoices(b *testing.B) {
 	}
 	pg := os.Getenv("TEST_POSTGRES_URL")
 	for i := 0; i < b.N; i++ {
-		a := copyFile(b, src, filepath.Join(dir, "a.duckdb"))
-		h := copyFile(b, src, filepath.Join(dir, "h.duckdb"))
+		a := fixture.Copy(b, src, filepath.Join(dir, "a.duckdb"))
+		h := fixture.Copy(b, src, filepath.Join(dir, "h.duckdb"))
 		conn := runCLI(b, bin, "run", "--config", config, "--db", a, "--flow", "sales-invoices")
 		hand := handWritten(b, h, 1000)
 		report(b, "duckdb", conn, hand, linesWritten(b, a))
@@ -168,8 +141,8 @@ func BenchmarkSalesInvoices(b *testing.B) {
 			fmt.Println("bench postgres skipped: set TEST_POSTGRES_URL (eval \"$(.ci/postgres start)\")")
 			continue
 		}
-		a = copyFile(b, src, filepath.Join(dir, "a.duckdb"))
-		h = copyFile(b, src, filepath.Join(dir, "h.duckdb"))
+		a = fixture.Copy(b, src, filepath.Join(dir, "a.duckdb"))
+		h = fixture.Copy(b, src, filepath.Join(dir, "h.duckdb"))
 		target, baseline := postgresURL(b), postgresURL(b)
 		loadPG(b, target, src, "acct")
 		loadPG(b, baseline, src, "acct")

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/oimconnect/oimconnect/pipeline/fixture"
 )
 
 // Whatever bytes an OIM export leaves in invoice.csv and invoice_line.csv, a run of the
@@ -41,7 +43,7 @@ func FuzzFilesSource(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
-		tgt := copyFile(t, target, filepath.Join(t.TempDir(), "target.duckdb"))
+		tgt := fixture.Copy(t, target, filepath.Join(t.TempDir(), "target.duckdb"))
 		sums, err := runFiles(t, dir, tgt)
 		if err != nil {
 			_ = err.Error()

@@ -121,7 +121,7 @@ func loadPG(t testing.TB, pg, from string, schemas ...string) {
 // linked run must produce.
 func reference(t *testing.T, generated string) *sql.DB {
 	t.Helper()
-	path := copyFile(t, generated, filepath.Join(t.TempDir(), "reference.duckdb"))
+	path := fixture.Copy(t, generated, filepath.Join(t.TempDir(), "reference.duckdb"))
 	if _, err := runAll(t, demoConfig(t, path, "", ""), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func exported(sums []pipeline.Summary) (docs, recovered int64) {
 func TestPostgresSourceAndTarget(t *testing.T) {
 	t.Parallel()
 	pg := postgresURL(t)
-	gen := generated(t, t.TempDir(), 300)
+	gen := fixture.Generated(t, t.TempDir(), 300)
 	ref := reference(t, gen)
 	loadPG(t, pg, gen, "oim", "acct")
 	sums, err := runAll(t, demoConfig(t, pg, "", ""), nil)
@@ -187,10 +187,10 @@ func TestPostgresSourceAndTarget(t *testing.T) {
 func TestDuckDBSourcePostgresTarget(t *testing.T) {
 	t.Parallel()
 	pg := postgresURL(t)
-	gen := generated(t, t.TempDir(), 300)
+	gen := fixture.Generated(t, t.TempDir(), 300)
 	ref := reference(t, gen)
 	loadPG(t, pg, gen, "acct")
-	src := copyFile(t, gen, filepath.Join(t.TempDir(), "source.duckdb"))
+	src := fixture.Copy(t, gen, filepath.Join(t.TempDir(), "source.duckdb"))
 	crash := errors.New("crash between the steps")
 	_, err := runAll(t, demoConfig(t, "", src, pg), func(e *pipeline.Engine) {
 		e.AfterTarget = func(flow string) error {
@@ -227,7 +227,7 @@ func TestDuckDBSourcePostgresTarget(t *testing.T) {
 // every run recovers what the target holds and exports only the rest.
 func TestFilesSource(t *testing.T) {
 	t.Parallel()
-	gen := generated(t, t.TempDir(), 300)
+	gen := fixture.Generated(t, t.TempDir(), 300)
 	ref := reference(t, gen)
 	dir := t.TempDir()
 	db := fixture.Open(t, gen)
@@ -246,7 +246,7 @@ func TestFilesSource(t *testing.T) {
 		}
 	}
 	db.Close()
-	target := copyFile(t, gen, filepath.Join(t.TempDir(), "target.duckdb"))
+	target := fixture.Copy(t, gen, filepath.Join(t.TempDir(), "target.duckdb"))
 	for run := 1; run <= 2; run++ {
 		sums, err := runAll(t, demoConfig(t, "", dir, target), nil)
 		if err != nil {
@@ -268,7 +268,7 @@ func TestFilesSource(t *testing.T) {
 func TestPostgresConcurrentRunsWait(t *testing.T) {
 	t.Parallel()
 	pg := postgresURL(t)
-	gen := generated(t, t.TempDir(), 200)
+	gen := fixture.Generated(t, t.TempDir(), 200)
 	ref := reference(t, gen)
 	loadPG(t, pg, gen, "oim", "acct")
 	type result struct {

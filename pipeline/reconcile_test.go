@@ -43,7 +43,7 @@ func stripComments(sql string) string {
 // totals, every journal balances, and a second run creates nothing.
 func TestAllFlowsReconcile(t *testing.T) {
 	t.Parallel()
-	path := generated(t, t.TempDir(), 800)
+	path := fixture.Generated(t, t.TempDir(), 800)
 	e := engine(t, path, func(c *config.Config) {
 		c.Settings.DefaultCompany = benchCompany
 		c.Settings.SalesInvoiceLineLimit = 5
@@ -74,7 +74,7 @@ func TestAllFlowsReconcile(t *testing.T) {
 func TestBatchesChangeNothing(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	src := generated(t, dir, 500)
+	src := fixture.Generated(t, dir, 500)
 	settings := func(batch int) func(*config.Config) {
 		return func(c *config.Config) {
 			c.Settings.DefaultCompany = benchCompany
@@ -83,8 +83,8 @@ func TestBatchesChangeNothing(t *testing.T) {
 			c.BatchSize = batch
 		}
 	}
-	whole := engine(t, copyFile(t, src, filepath.Join(dir, "whole.duckdb")), settings(0))
-	batched := engine(t, copyFile(t, src, filepath.Join(dir, "batched.duckdb")), settings(37))
+	whole := engine(t, fixture.Copy(t, src, filepath.Join(dir, "whole.duckdb")), settings(0))
+	batched := engine(t, fixture.Copy(t, src, filepath.Join(dir, "batched.duckdb")), settings(37))
 	a, b := run(t, whole, pipeline.Request{}), run(t, batched, pipeline.Request{})
 	for i := range a {
 		a[i].Duration, b[i].Duration = 0, 0

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oimconnect/oimconnect/cmd/oimconnect/demodata"
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/config"
@@ -101,32 +100,6 @@ func (t *timed) Transform(ctx context.Context, tx *sql.Tx, conn *sql.Conn, p *pl
 	return t.t.Transform(ctx, tx, conn, p)
 }
 
-// generated makes a DuckDB file with the demo data set of n invoices.
-func generated(t testing.TB, dir string, n int) string {
-	t.Helper()
-	path := filepath.Join(dir, fmt.Sprintf("gen-%d.duckdb", n))
-	db := fixture.Open(t, path)
-	defer db.Close()
-	opt := demodata.DefaultOptions()
-	opt.Invoices = n
-	if _, err := demodata.Generate(context.Background(), db, opt); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-func copyFile(t testing.TB, src, dst string) string {
-	t.Helper()
-	data, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
 // exportWith runs the sales-invoices flow on the file at path with the transform made
 // by mk (given the engine's specs), and returns the summary, the run's time and the
 // transform's own.
@@ -200,10 +173,10 @@ func dumpFile(t testing.TB, path string) string {
 func TestPluginMatchesInProcess(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	src := generated(t, dir, 400)
-	a := copyFile(t, src, filepath.Join(dir, "a.duckdb"))
-	b := copyFile(t, src, filepath.Join(dir, "b.duckdb"))
-	c := copyFile(t, src, filepath.Join(dir, "c.duckdb"))
+	src := fixture.Generated(t, dir, 400)
+	a := fixture.Copy(t, src, filepath.Join(dir, "a.duckdb"))
+	b := fixture.Copy(t, src, filepath.Join(dir, "b.duckdb"))
+	c := fixture.Copy(t, src, filepath.Join(dir, "c.duckdb"))
 	s, _, _ := exportWith(t, a, throughPlugin(t, 500))
 	exportWith(t, b, inProcessSQL)
 	exportWith(t, c, inProcessSDK(500))
@@ -251,12 +224,12 @@ func BenchmarkPluginSalesInvoices(b *testing.B) {
 	}
 	sdk := os.Getenv("BENCH_PLUGIN_SDK") == "1"
 	dir := b.TempDir()
-	src := generated(b, dir, n)
+	src := fixture.Generated(b, dir, n)
 	var plug, in, stage, inStage, sdkRun, sdkStage []time.Duration
 	var lines int64
 	run := func(name string, mk func(*pipeline.Engine) pipeline.Transformer, runs, stages *[]time.Duration) {
 		b.StopTimer()
-		path := copyFile(b, src, filepath.Join(dir, name+".duckdb"))
+		path := fixture.Copy(b, src, filepath.Join(dir, name+".duckdb"))
 		b.StartTimer()
 		s, d, st := exportWith(b, path, mk)
 		*runs, *stages, lines = append(*runs, d), append(*stages, st), s.Lines
