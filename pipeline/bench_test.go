@@ -75,15 +75,6 @@ var comparable = []string{
 	"SELECT id, sales_invoice_line_item_id FROM oim.invoice_line ORDER BY id",
 }
 
-func dumpFile(t testing.TB, path string) string {
-	db, err := sql.Open("duckdb", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	return fixture.Dump(t, db, comparable...)
-}
-
 // The connector and the hand-written SQL must produce the very same documents,
 // write-back and statuses on generated data, splits included.
 func TestConnectorMatchesHandWrittenSQL(t *testing.T) {
@@ -97,7 +88,7 @@ func TestConnectorMatchesHandWrittenSQL(t *testing.T) {
 	if s.Documents == 0 || s.Errors == 0 {
 		t.Fatalf("the generated data should export documents and hold some invalid records: %v", s)
 	}
-	got, want := dumpFile(t, a), dumpFile(t, b)
+	got, want := fixture.DumpFile(t, a, comparable...), fixture.DumpFile(t, b, comparable...)
 	if got != want {
 		gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
 		for i := range gl {

@@ -158,16 +158,6 @@ var written = []string{
 	"SELECT id, export_status, export_error, sales_invoice_id FROM oim.invoice ORDER BY id",
 }
 
-func dumpFile(t testing.TB, path string) string {
-	t.Helper()
-	db, err := sql.Open("duckdb", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	return fixture.Dump(t, db, written...)
-}
-
 // The plugin (in batches of 500 rows) and the in-process SQL make the very same
 // documents on generated data; so does the plugin's transform run in process.
 func TestPluginMatchesInProcess(t *testing.T) {
@@ -183,7 +173,7 @@ func TestPluginMatchesInProcess(t *testing.T) {
 	if s.Lines < 1000 || s.Errors == 0 {
 		t.Fatalf("the generated data should make more lines than a batch and hold invalid records: %v", s)
 	}
-	got, want, sdk := dumpFile(t, a), dumpFile(t, b), dumpFile(t, c)
+	got, want, sdk := fixture.DumpFile(t, a, written...), fixture.DumpFile(t, b, written...), fixture.DumpFile(t, c, written...)
 	if !strings.Contains(got, "DIM3-010") || !strings.Contains(got, "] 1.0000 x ") {
 		t.Errorf("the plugin's regions and descriptions are missing")
 	}
