@@ -117,8 +117,8 @@ func TestConcurrentRunRefusedClearly(t *testing.T) {
 		if r.code <= 1 {
 			continue
 		}
-		if strings.Contains(r.stderr, "IO Error") || !strings.Contains(r.stderr, "in use by another") || !strings.Contains(r.stderr, db) {
-			t.Errorf("the refused run (exit %d) should say plainly that %s is in use by another process:\n%s", r.code, db, r.stderr)
+		if r.code != 4 || strings.Contains(r.stderr, "IO Error") || !strings.Contains(r.stderr, "in use by another") || !strings.Contains(r.stderr, db) {
+			t.Errorf("the refused run (exit %d) should say plainly that %s is in use by another process, with exit status 4 (busy):\n%s", r.code, db, r.stderr)
 		}
 	}
 }

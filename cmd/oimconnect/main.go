@@ -35,6 +35,7 @@ const (
 	exitRecords = 1 // some records failed: they carry Export Error
 	exitInput   = 2 // usage, configuration, spec or database layout error: nothing written
 	exitRun     = 3 // the run failed midway (database error): the batch in progress was rolled back
+	exitBusy    = 4 // another process holds the DuckDB file: nothing written, try again later
 )
 
 const usage = `oimconnect exports Order and Inventory Management (OIM) records into Accounting
@@ -102,7 +103,8 @@ variables (OIMCONNECT_DB, OIMCONNECT_SETTINGS__TAX_SUMMARY_LINE=true), flags.
 Exit status: 0 every selected record exported; 1 some records failed (they carry
 Export Error and the reason); 2 usage, configuration or spec error (nothing
 written); 3 the run failed midway (the batch in progress was rolled back;
-earlier batches and flows stay exported).
+earlier batches and flows stay exported); 4 the DuckDB file is in use by another
+process (nothing written: try again when it is done).
 `
 
 func main() {
@@ -288,6 +290,10 @@ func fail(stderr io.Writer, err error) int {
 		return exitInput
 	}
 	fmt.Fprintf(stderr, "oimconnect: %v\n", err)
+	var busy *pipeline.BusyError
+	if errors.As(err, &busy) {
+		return exitBusy
+	}
 	return exitRun
 }
 
