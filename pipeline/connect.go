@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -41,6 +43,13 @@ type link struct {
 	src, tgt endpoint
 	dir      string               // temporary files
 	pg       map[string]*pgx.Conn // open PostgreSQL connections by URL
+	log      *slog.Logger
+	// locked is set while the run holds the target's advisory lock (see lock): a lost
+	// connection loses it, so connect takes it again on the new one.
+	locked bool
+	// reads tells the tables the run's plans read: only those are copied into the
+	// working database, and only those of a PostgreSQL target mirrored.
+	reads func(*catalog.Table) bool
 	// final is set while the run's last batch is written: nothing reads the mirror of
 	// a PostgreSQL target after it, so it is not updated.
 	final bool
@@ -86,8 +95,11 @@ func classify(loc string) endpoint {
 
 // openLinked opens the working database for a source and a target that are not one
 // DuckDB file.
-func openLinked(ctx context.Context, srcLoc, tgtLoc, tempDir string) (db *sql.DB, _ *link, err error) {
-	l := &link{src: classify(srcLoc), tgt: classify(tgtLoc), pg: map[string]*pgx.Conn{}}
+func openLinked(ctx context.Context, srcLoc, tgtLoc, tempDir string, log *slog.Logger) (db *sql.DB, _ *link, err error) {
+	l := &link{src: classify(srcLoc), tgt: classify(tgtLoc), pg: map[string]*pgx.Conn{}, log: log}
+	if l.log == nil {
+		l.log = slog.Default()
+	}
 	if l.tgt.kind == fileDir {
 		return nil, nil, inputErrorf("target %s: a directory of files can only be a source; the target is a DuckDB file or a postgres:// URL", tgtLoc)
 	}
@@ -221,17 +233,63 @@ func (l *link) schemas() []string {
 	return out
 }
 
+// connect returns the open connection to a PostgreSQL database, or a new one when there
+// is none or it was lost. A new connection to the target takes the run's lock again; if
+// another run took it in between, this run stops: what it staged may be stale.
 func (l *link) connect(ctx context.Context, url string) (*pgx.Conn, error) {
 	if c := l.pg[url]; c != nil && !c.IsClosed() && c.Ping(ctx) == nil {
 		return c, nil
+	}
+	if c := l.pg[url]; c != nil {
+		_ = c.Close(ctx)
+		delete(l.pg, url)
 	}
 	c, err := postgres.Connect(ctx, url)
 	if err != nil {
 		return nil, err
 	}
+	if l.locked && url == l.tgt.loc {
+		var got bool
+		if err := c.QueryRow(ctx, "SELECT pg_try_advisory_lock(("+lockKey+"))").Scan(&got); err != nil || !got {
+			_ = c.Close(ctx)
+			if err == nil {
+				err = errors.New("another oimconnect run took the target over while the connection was lost; nothing of this batch was written")
+			}
+			return nil, fmt.Errorf("lock %s again: %w", l.tgt, err)
+		}
+	}
 	l.pg[url] = c
 	return c, nil
 }
+
+// retryWaits are the pauses before each new attempt of work that lost its PostgreSQL
+// connection: four more attempts over 7.5 s (each connect also waits up to about 15 s
+// for a restarting server); then the run fails.
+var retryWaits = []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second}
+
+// retry runs work again, on a new connection, while it fails because a PostgreSQL
+// connection was lost or the server restarted. The work must be all or nothing (one
+// PostgreSQL transaction, rolled back by the server when its connection goes).
+func (l *link) retry(ctx context.Context, what string, work func() error) error {
+	for i := 0; ; i++ {
+		err := work()
+		if err == nil || !postgres.Transient(err) || errors.Is(err, errCommitUnknown) || i == len(retryWaits) || ctx.Err() != nil {
+			return err
+		}
+		l.log.Warn("PostgreSQL connection lost; nothing of it was committed, trying again", "work", what,
+			"attempt", i+2, "in", retryWaits[i], "error", err)
+		select {
+		case <-time.After(retryWaits[i]):
+		case <-ctx.Done():
+			return err
+		}
+	}
+}
+
+// errCommitUnknown marks a commit whose connection was lost before PostgreSQL answered:
+// the transaction may or may not be committed, so it is not tried again. The next run
+// finds out: documents that are there are recovered, the rest exported.
+var errCommitUnknown = errors.New("the connection was lost during COMMIT, so whether it committed is unknown; run again: the next run recovers the documents that were written and exports the rest")
 
 func (l *link) close() {
 	for _, c := range l.pg {
@@ -242,9 +300,15 @@ func (l *link) close() {
 	}
 }
 
-// refresh copies a PostgreSQL or files source, and a PostgreSQL target's tables, into
-// the working database: every run reads them as they are now.
-func (l *link) refresh(ctx context.Context, db *sql.DB, cat *catalog.Catalog) error {
+// refresh copies the tables of a PostgreSQL or files source, and of a PostgreSQL target,
+// that the run reads into the working database: every run reads them as they are now.
+// The others stay empty (a run of one flow does not copy every table of the ledger).
+func (l *link) refresh(ctx context.Context, db *sql.DB, cat *catalog.Catalog, reads func(*catalog.Table) bool) error {
+	l.reads = reads
+	return l.retry(ctx, "read", func() error { return l.refreshOnce(ctx, db, cat) })
+}
+
+func (l *link) refreshOnce(ctx context.Context, db *sql.DB, cat *catalog.Catalog) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
@@ -263,7 +327,7 @@ func (l *link) refresh(ctx context.Context, db *sql.DB, cat *catalog.Catalog) er
 				return fmt.Errorf("read %s from %s: %w", schema, p, err)
 			}
 		case fileDir:
-			if err := copyFromFiles(ctx, tx, p.loc, cat); err != nil {
+			if err := copyFromFiles(ctx, tx, p.loc, cat, l.reads); err != nil {
 				return err
 			}
 		}
@@ -288,6 +352,9 @@ func (l *link) copyFromPG(ctx context.Context, tx *sql.Tx, p endpoint, cat *cata
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.SQLName()); err != nil {
 			return err
 		}
+		if !l.reads(t) {
+			continue
+		}
 		have := map[string]bool{}
 		for _, c := range remote[t.Name] {
 			have[c] = true
@@ -309,9 +376,9 @@ func (l *link) copyFromPG(ctx context.Context, tx *sql.Tx, p endpoint, cat *cata
 	return nil
 }
 
-// copyFromFiles loads <dir>/<table>.parquet or .csv (with a header) for each oim table;
-// a table without a file is empty.
-func copyFromFiles(ctx context.Context, tx *sql.Tx, dir string, cat *catalog.Catalog) error {
+// copyFromFiles loads <dir>/<table>.parquet or .csv (with a header) for each oim table
+// the run reads; a table without a file is empty.
+func copyFromFiles(ctx context.Context, tx *sql.Tx, dir string, cat *catalog.Catalog, reads func(*catalog.Table) bool) error {
 	for _, name := range cat.Tables() {
 		t, _ := cat.Table(name)
 		if t.Schema != "oim" {
@@ -319,6 +386,9 @@ func copyFromFiles(ctx context.Context, tx *sql.Tx, dir string, cat *catalog.Cat
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.SQLName()); err != nil {
 			return err
+		}
+		if !reads(t) {
+			continue
 		}
 		read, file, err := fileReader(dir, t.Name)
 		if err != nil || read == "" {
@@ -418,8 +488,14 @@ func (e *Engine) writeLinked(ctx context.Context, conn *sql.Conn, p *plan.Plan, 
 		if err != nil {
 			return fmt.Errorf("write %s: %w", l.tgt, err)
 		}
-		if !l.final {
-			if err := local(ctx, conn, tgtW, nil); err != nil { // the mirror
+		if !l.final { // the mirror, of the tables the run reads
+			var mirror []plan.Statement
+			for _, st := range tgtW {
+				if l.reads(st.Write.Table) {
+					mirror = append(mirror, st)
+				}
+			}
+			if err := local(ctx, conn, mirror, nil); err != nil {
 				return err
 			}
 		}
@@ -487,6 +563,10 @@ func (l *link) push(ctx context.Context, conn *sql.Conn, url string, stmts []pla
 			os.Remove(f)
 		}
 	}()
+	return l.retry(ctx, "write", func() error { return l.pushOnce(ctx, url, stmts, files, before) })
+}
+
+func (l *link) pushOnce(ctx context.Context, url string, stmts []plan.Statement, files []string, before func(pgx.Tx) error) error {
 	c, err := l.connect(ctx, url)
 	if err != nil {
 		return err
@@ -513,6 +593,9 @@ func (l *link) push(ctx context.Context, conn *sql.Conn, url string, stmts []pla
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
+		if postgres.Transient(err) {
+			return fmt.Errorf("commit: %w (%w)", errCommitUnknown, err)
+		}
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
@@ -521,7 +604,7 @@ func (l *link) push(ctx context.Context, conn *sql.Conn, url string, stmts []pla
 // lock holds a PostgreSQL target for one run: runs of other processes against it wait
 // (a watch poll behind a manual run, two manual runs), so none stages from a copy that
 // another is about to change. The returned function releases it.
-func (l *link) lock(ctx context.Context, log interface{ Info(string, ...any) }) (func(), error) {
+func (l *link) lock(ctx context.Context) (func(), error) {
 	if l.tgt.kind != pgDatabase {
 		return func() {}, nil
 	}
@@ -529,18 +612,24 @@ func (l *link) lock(ctx context.Context, log interface{ Info(string, ...any) }) 
 	if err != nil {
 		return nil, err
 	}
-	const key = "SELECT hashtext('oimconnect run')"
 	var got bool
-	if err := c.QueryRow(ctx, "SELECT pg_try_advisory_lock(("+key+"))").Scan(&got); err != nil {
+	if err := c.QueryRow(ctx, "SELECT pg_try_advisory_lock(("+lockKey+"))").Scan(&got); err != nil {
 		return nil, fmt.Errorf("lock %s: %w", l.tgt, err)
 	}
 	if !got {
-		log.Info("waiting for another oimconnect run on the same target to end", "target", l.tgt.String())
-		if _, err := c.Exec(ctx, "SELECT pg_advisory_lock(("+key+"))"); err != nil {
+		l.log.Info("waiting for another oimconnect run on the same target to end", "target", l.tgt.String())
+		if _, err := c.Exec(ctx, "SELECT pg_advisory_lock(("+lockKey+"))"); err != nil {
 			return nil, fmt.Errorf("wait for the other run on %s: %w", l.tgt, err)
 		}
 	}
+	l.locked = true
 	return func() {
-		_, _ = c.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(("+key+"))")
+		l.locked = false
+		if c := l.pg[l.tgt.loc]; c != nil && !c.IsClosed() {
+			_, _ = c.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(("+lockKey+"))")
+		}
 	}, nil
 }
+
+// lockKey is the advisory lock runs against one PostgreSQL target take.
+const lockKey = "SELECT hashtext('oimconnect run')"

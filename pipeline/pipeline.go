@@ -181,7 +181,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, e
 	if src == tgt && classify(src).kind == duckFile {
 		db, err = openFile(ctx, src)
 	} else {
-		db, l, err = openLinked(ctx, src, tgt, cfg.DuckDB.TempDirectory)
+		db, l, err = openLinked(ctx, src, tgt, cfg.DuckDB.TempDirectory, log)
 	}
 	if err != nil {
 		return nil, err
@@ -328,6 +328,9 @@ func tune(ctx context.Context, db *sql.DB, d config.DuckDB) error {
 	if d.Threads > 0 {
 		set["threads"] = fmt.Sprint(d.Threads)
 	}
+	if d.CheckpointThreshold != "" {
+		set["checkpoint_threshold"] = catalog.Literal(d.CheckpointThreshold)
+	}
 	for _, k := range spec.SortedKeys(set) {
 		if _, err := db.ExecContext(ctx, "SET "+k+" = "+set[k]); err != nil {
 			return inputErrorf("duckdb.%s: %v", k, err)
@@ -406,11 +409,6 @@ func (e *Engine) plan(ctx context.Context, req Request, explain bool) ([]*plan.P
 		db := postgres.Redact(e.cfg.DB)
 		return nil, inputErrorf("database %s has no oim or acct tables: create them with `oimconnect init --db %s`", db, db)
 	}
-	if e.link != nil && !req.planOnly {
-		if err := e.link.refresh(ctx, e.DB, cat); err != nil {
-			return nil, err
-		}
-	}
 	model, err := plan.NewModel(e.Specs.Model, cat)
 	if err != nil {
 		return nil, &InputError{Err: err}
@@ -436,6 +434,19 @@ func (e *Engine) plan(ctx context.Context, req Request, explain bool) ([]*plan.P
 	}
 	if len(probs) > 0 {
 		return nil, &InputError{Err: probs}
+	}
+	if e.link != nil && !req.planOnly {
+		reads := func(t *catalog.Table) bool {
+			for _, p := range plans {
+				if p.Reads(t) {
+					return true
+				}
+			}
+			return false
+		}
+		if err := e.link.refresh(ctx, e.DB, cat, reads); err != nil {
+			return nil, err
+		}
 	}
 	return plans, nil
 }
@@ -469,7 +480,7 @@ func (e *Engine) flows(names []string) ([]*spec.Flow, error) {
 // Run plans the requested flows, then runs them in order, each in its own transaction.
 func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 	if e.link != nil {
-		unlock, err := e.link.lock(ctx, e.log)
+		unlock, err := e.link.lock(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -739,9 +750,11 @@ func (e *Engine) runFlow(ctx context.Context, p *plan.Plan, dryRun bool, inspect
 			return s, err
 		}
 	}
+	t := time.Now()
 	if err = tx.Commit(); err != nil {
 		return s, fmt.Errorf("commit: %w", err)
 	}
+	e.log.Debug("step", "flow", p.Flow, "step", "commit", "duration", time.Since(t).Round(time.Microsecond))
 	s.Duration = time.Since(start)
 	return s, nil
 }

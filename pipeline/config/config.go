@@ -53,6 +53,11 @@ type DuckDB struct {
 	MemoryLimit   string `koanf:"memory_limit" doc:"e.g. 2GB: beyond it DuckDB spills to temp_directory"`
 	Threads       int    `koanf:"threads" doc:"worker threads"`
 	TempDirectory string `koanf:"temp_directory" doc:"where DuckDB spills"`
+	// CheckpointThreshold is the write-ahead log size at which a commit folds the log
+	// into the file. DuckDB 1.1 rewrites a table's whole primary key index at every
+	// checkpoint, so a bulk run committing batch after batch pays for the index it has
+	// built so far at each commit; a larger threshold checkpoints less often.
+	CheckpointThreshold string `koanf:"checkpoint_threshold" doc:"write-ahead log size that triggers a checkpoint at commit (DuckDB's default 16MB)"`
 }
 
 // Log configures the structured log on standard error.

@@ -100,6 +100,26 @@ func (p *Plan) Range(from, to string) (*Plan, error) {
 	return Build(p.flow, p.model, opt)
 }
 
+// Reads reports whether the plan reads a table: a statement selects from it, rather
+// than only writing into it.
+func (p *Plan) Reads(t *catalog.Table) bool {
+	name := t.SQLName()
+	if strings.Contains(p.Counts, name) {
+		return true
+	}
+	for _, st := range p.Stage {
+		if strings.Contains(st.SQL, name) {
+			return true
+		}
+	}
+	for _, st := range p.Write {
+		if strings.Contains(st.Write.Rows, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // Candidates is a query listing the keys a run may select, in order (the header keys
 // with an export status to process, or every key of an untracked source).
 func (p *Plan) Candidates() string {
