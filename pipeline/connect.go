@@ -154,7 +154,7 @@ func openLinked(ctx context.Context, srcLoc, tgtLoc, tempDir string, log *slog.L
 	case l.tgt.kind == duckFile:
 		l.tgt.db = "tgt"
 		if _, err := conn.ExecContext(ctx, "ATTACH "+catalog.Literal(l.tgt.loc)+" AS tgt"); err != nil {
-			return db, nil, fmt.Errorf("open target %s: %w", l.tgt.loc, err)
+			return db, nil, opened(l.tgt.loc, err)
 		}
 		if err := checkpoint(ctx, db, "tgt"); err != nil {
 			return db, nil, fmt.Errorf("open target %s: %w", l.tgt.loc, err)
@@ -177,13 +177,19 @@ func openLinked(ctx context.Context, srcLoc, tgtLoc, tempDir string, log *slog.L
 		if p.kind != pgDatabase {
 			continue
 		}
-		c, err := l.connect(ctx, p.loc)
+		var tables map[string][]string
+		err := l.retry(ctx, "open", func() error {
+			c, err := l.connect(ctx, p.loc)
+			if err != nil {
+				return err
+			}
+			if tables, err = postgres.Tables(ctx, c, schema); err != nil {
+				return fmt.Errorf("open %s: %w", p, err)
+			}
+			return nil
+		})
 		if err != nil {
-			return db, nil, &InputError{Err: err}
-		}
-		tables, err := postgres.Tables(ctx, c, schema)
-		if err != nil {
-			return db, nil, err
+			return db, nil, &InputError{Err: err} // nothing was written
 		}
 		if len(tables) == 0 {
 			return db, nil, inputErrorf("database %s has no %s tables: create them with `oimconnect init --target %s`", p, schema, p)
@@ -263,7 +269,7 @@ func (l *link) connect(ctx context.Context, url string) (*pgx.Conn, error) {
 }
 
 // retryWaits are the pauses before each new attempt of work that lost its PostgreSQL
-// connection: four more attempts over 7.5 s (each connect also waits up to about 15 s
+// connection: four more attempts over 7.5 s (each connect also waits up to 7.5 s
 // for a restarting server); then the run fails.
 var retryWaits = []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second}
 
@@ -273,7 +279,9 @@ var retryWaits = []time.Duration{500 * time.Millisecond, time.Second, 2 * time.S
 func (l *link) retry(ctx context.Context, what string, work func() error) error {
 	for i := 0; ; i++ {
 		err := work()
-		if err == nil || !postgres.Transient(err) || errors.Is(err, errCommitUnknown) || i == len(retryWaits) || ctx.Err() != nil {
+		var unreachable *postgres.UnreachableError
+		if err == nil || !postgres.Transient(err) || errors.Is(err, errCommitUnknown) || errors.As(err, &unreachable) ||
+			i == len(retryWaits) || ctx.Err() != nil {
 			return err
 		}
 		l.log.Warn("PostgreSQL connection lost; nothing of it was committed, trying again", "work", what,
@@ -332,7 +340,10 @@ func (l *link) refreshOnce(ctx context.Context, db *sql.DB, cat *catalog.Catalog
 			}
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("copy the source into the working database %s: %w", l.dir, err)
+	}
+	return nil
 }
 
 func (l *link) copyFromPG(ctx context.Context, tx *sql.Tx, p endpoint, cat *catalog.Catalog, schema string) error {
@@ -506,18 +517,53 @@ func (e *Engine) writeLinked(ctx context.Context, conn *sql.Conn, p *plan.Plan, 
 	}
 	if e.AfterTarget != nil {
 		if err := e.AfterTarget(p.Flow); err != nil {
-			return err
+			if samePG {
+				return err // written back in the same transaction
+			}
+			return &writeBackError{target: l.tgt, err: err}
 		}
 	}
 	if l.src.kind == pgDatabase && !samePG {
 		if err := l.push(ctx, conn, l.src.loc, srcW, nil); err != nil {
-			return fmt.Errorf("write back to %s: %w", l.src, err)
+			return &writeBackError{target: l.tgt, err: fmt.Errorf("write back to %s: %w", l.src, err)}
 		}
 	}
 	if l.final && l.src.kind != duckFile {
 		return nil // the working copy of the source: nothing reads it after
 	}
-	return local(ctx, conn, srcW, nil)
+	if err := local(ctx, conn, srcW, nil); err != nil {
+		if l.src.kind == duckFile {
+			err = &writeBackError{target: l.tgt, err: fmt.Errorf("write back to %s: %w", l.src, err)}
+		}
+		return err
+	}
+	return nil
+}
+
+// writeBackError is a failure after the target committed a flow's documents: the
+// source's write-back is not done. The next run finds the documents and recovers them.
+type writeBackError struct {
+	target endpoint
+	err    error
+}
+
+func (e *writeBackError) Error() string { return e.err.Error() }
+func (e *writeBackError) Unwrap() error { return e.err }
+
+// rolledBack says what a failed flow, or its batch i of n, left: for its error message.
+func rolledBack(err error, i, n int) string {
+	var wb *writeBackError
+	of := ""
+	if n > 1 {
+		of = fmt.Sprintf(" of batch %d/%d", i+1, n)
+	}
+	if errors.As(err, &wb) {
+		return fmt.Sprintf("the documents%s are committed in %s, the write-back to the source is not done: the next run finds them and writes back only", of, wb.target)
+	}
+	if n > 1 {
+		return fmt.Sprintf("rolled back: batch %d/%d was not written; the batches before it are exported", i+1, n)
+	}
+	return "rolled back: nothing of this flow was written"
 }
 
 // local runs statements in one transaction of the working database.

@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	_ "github.com/marcboeker/go-duckdb" // the embedded DuckDB driver
 
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
@@ -253,7 +252,20 @@ func opened(path string, err error) error {
 		}
 		return b
 	}
+	if denied(err) {
+		why := firstParagraph(err.Error())
+		if i := strings.Index(why, "IO Error: "); i >= 0 {
+			why = why[i+len("IO Error: "):]
+		}
+		return &InputError{Err: fmt.Errorf("database %s cannot be written (%s): give the user running oimconnect write access to it and its directory; nothing was written", path, why)}
+	}
 	return fmt.Errorf("open %s: %w", path, err)
+}
+
+// denied reports whether an error is the operating system refusing to write a file.
+func denied(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Permission denied") || strings.Contains(msg, "Operation not permitted") || strings.Contains(msg, "Read-only file system")
 }
 
 // checkpoint folds a DuckDB file's write-ahead log into the file before anything is
@@ -522,11 +534,7 @@ func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 			bs.Created = created
 			if err != nil {
 				e.recordFailure(context.WithoutCancel(ctx), rec, bs, err)
-				what := "nothing of this flow was written"
-				if len(ranges) > 1 {
-					what = fmt.Sprintf("batch %d/%d was not written; the batches before it are exported", i+1, len(ranges))
-				}
-				return out, fmt.Errorf("flow %s: %w (rolled back: %s)", p.Flow, err, what)
+				return out, fmt.Errorf("flow %s: %w (%s)", p.Flow, err, rolledBack(err, i, len(ranges)))
 			}
 			s.add(bs)
 		}
@@ -601,10 +609,13 @@ func (e *Engine) recorder(ctx context.Context, req Request) *runRecord {
 	}
 	var err error
 	if l := e.link; l != nil && l.tgt.kind == pgDatabase {
-		var c *pgx.Conn
-		if c, err = l.connect(ctx, l.tgt.loc); err == nil {
-			_, err = c.Exec(ctx, historyDDL(""))
-		}
+		err = l.retry(ctx, "run history", func() error {
+			c, err := l.connect(ctx, l.tgt.loc)
+			if err == nil {
+				_, err = c.Exec(ctx, historyDDL(""))
+			}
+			return err
+		})
 	} else {
 		_, err = e.DB.ExecContext(ctx, historyDDL(e.targetDB()))
 	}

@@ -108,6 +108,11 @@ process (nothing written: try again when it is done).
 `
 
 func main() {
+	// Under a file size limit (ulimit -f, systemd's LimitFSIZE) a write past it raises
+	// SIGXFSZ. Go ignores it on its own threads only; on DuckDB's threads it would kill
+	// the process without a word. Ignored, the write fails with "File too large" and
+	// the run rolls back and says so (exit status 3).
+	signal.Ignore(syscall.SIGXFSZ)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -102,6 +102,10 @@ func (r *runner) instance() (*instance, error) {
 		if errors.As(err, &in) {
 			return nil, err
 		}
+		var crashed *startCrash
+		if errors.As(err, &crashed) {
+			return nil, r.counted(failf("%v", err)) // started again for the next batch
+		}
 		r.broken = failf("cannot start: %v", err)
 		return nil, r.broken
 	}
@@ -158,7 +162,7 @@ func (r *runner) failure(ctx, cctx context.Context, inst *instance, err error) e
 	case errors.Is(err, shared.ErrBadReply):
 		return failf("%v", err)
 	case st.Code() == codes.Unavailable || st.Code() == codes.Canceled || inst.exited():
-		if r.waitExit(inst) {
+		if inst.waitExit(2 * time.Second) {
 			notes := inst.crash.String()
 			r.stop(false)
 			return r.counted(failf("crashed%s", notes))
@@ -182,17 +186,23 @@ func (r *runner) counted(f *fail) *fail {
 	return f
 }
 
-// waitExit waits a little for a plugin that dropped its connection to be seen exited.
-func (r *runner) waitExit(inst *instance) bool {
-	if inst.client == nil {
+// waitExit waits up to d for a plugin that dropped its connection to be seen exited.
+func (i *instance) waitExit(d time.Duration) bool {
+	if i.client == nil {
 		return false
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for !inst.client.Exited() && time.Now().Before(deadline) {
+	deadline := time.Now().Add(d)
+	for !i.client.Exited() && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	return inst.client.Exited()
+	return i.client.Exited()
 }
+
+// startCrash is a plugin process that ended before its handshake (killed, or died at
+// start): a crash like any other, so it is started again for the next batch.
+type startCrash struct{ notes string }
+
+func (e *startCrash) Error() string { return "crashed while starting" + e.notes }
 
 // stop ends the running plugin, if any: gracefully, or at once when it hangs.
 func (r *runner) stop(hard bool) {
@@ -229,11 +239,19 @@ func processStarter(p config.Plugin, sum []byte, log *slog.Logger, timeout time.
 		})
 		rpc, err := client.Client()
 		if err != nil {
+			exited := (&instance{client: client}).waitExit(time.Second)
 			client.Kill()
 			if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
 				return nil, &pipeline.InputError{Err: fmt.Errorf("plugin %s: %s changed since the run started: its checksum no longer matches; refusing to start it", p.Name, p.Path)}
 			}
-			return nil, err
+			// A version mismatch is go-plugin's refusal (it kills the plugin itself);
+			// any other failure of a plugin that is gone is a crash.
+			if exited && !strings.Contains(strings.ToLower(err.Error()), "incompatible") {
+				return nil, &startCrash{notes: crash.String()}
+			}
+			// go-plugin's own explanation runs over many lines: its first says it.
+			msg, _, _ := strings.Cut(err.Error(), "\n")
+			return nil, errors.New(strings.TrimSpace(msg))
 		}
 		raw, err := rpc.Dispense(shared.PluginName)
 		if err != nil {

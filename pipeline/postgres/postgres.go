@@ -47,7 +47,7 @@ func Redact(s string) string {
 
 // Connect opens one connection, named "oimconnect" in pg_stat_activity unless the URL
 // names it. A server that is starting or restarting (connection refused, "the database
-// system is starting up") is retried with a bounded backoff, 0.5 s doubling, about 15 s
+// system is starting up") is retried with a bounded backoff, 0.5 s doubling, 7.5 s
 // in all; every other error returns at once. Errors never show the password.
 func Connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(dsn)
@@ -64,7 +64,7 @@ func Connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
 			return conn, nil
 		}
 		if !Transient(err) || attempt == ConnectAttempts || ctx.Err() != nil {
-			return nil, fmt.Errorf("connect to %s: %w", Redact(dsn), scrub(err, dsn))
+			return nil, &UnreachableError{err: fmt.Errorf("connect to %s: %w", Redact(dsn), scrub(err, dsn))}
 		}
 		select {
 		case <-time.After(wait):
@@ -75,8 +75,15 @@ func Connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
 	}
 }
 
-// ConnectAttempts bounds Connect's retries: 0.5+1+2+4+8 s of waiting.
-const ConnectAttempts = 6
+// UnreachableError is a connection Connect could not make, after its own retries: not
+// worth trying again at once.
+type UnreachableError struct{ err error }
+
+func (e *UnreachableError) Error() string { return e.err.Error() }
+func (e *UnreachableError) Unwrap() error { return e.err }
+
+// ConnectAttempts bounds Connect's retries: 0.5+1+2+4 s of waiting.
+const ConnectAttempts = 5
 
 // Transient reports whether an error is a lost or refused connection, or a server
 // shutting down or starting up: the work may succeed on a new connection. Errors of the
@@ -270,7 +277,10 @@ func Tables(ctx context.Context, conn *pgx.Conn, schema string) (map[string][]st
 		}
 		out[t] = append(out[t], c)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the tables of %s: %w", schema, err)
+	}
+	return out, nil
 }
 
 // TempFile is a path for a staged CSV file in dir.
