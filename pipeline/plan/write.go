@@ -181,7 +181,7 @@ HAVING bool_and(%s IN (SELECT %s FROM %s))`, b.tmp("o0"), tk, tk, b.target.SQLNa
 	if b.recovers() {
 		exported = " AND _hkey NOT IN (SELECT _hkey FROM " + b.tmp("rec") + ")"
 	}
-	b.temp("bad", fmt.Sprintf(`SELECT _hkey, string_agg(_msg, '; ' ORDER BY _grp, _o) AS _msg
+	b.temp("bad", fmt.Sprintf(`SELECT _hkey, string_agg(_msg, '; ' ORDER BY _grp, _o, _msg) AS _msg
 FROM (SELECT *, bool_or(_grp < %d) OVER (PARTITION BY _hkey) AS _other FROM %s)
 WHERE (_grp < %d OR NOT _other)%s
 GROUP BY 1`, notNullGroup, b.tmp("err"), notNullGroup, exported))
