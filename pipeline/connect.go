@@ -246,13 +246,17 @@ func (l *link) connect(ctx context.Context, url string) (*pgx.Conn, error) {
 	if c := l.pg[url]; c != nil && !c.IsClosed() && c.Ping(ctx) == nil {
 		return c, nil
 	}
-	if c := l.pg[url]; c != nil {
-		_ = c.Close(ctx)
+	lost := l.pg[url] != nil
+	if lost {
+		_ = l.pg[url].Close(ctx)
 		delete(l.pg, url)
 	}
 	c, err := postgres.Connect(ctx, url)
 	if err != nil {
 		return nil, err
+	}
+	if lost {
+		l.log.Warn("PostgreSQL connection lost; connected again", "database", postgres.Redact(url))
 	}
 	if l.locked && url == l.tgt.loc {
 		var got bool

@@ -17,6 +17,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -400,4 +401,87 @@ func snapshot(t *testing.T, path string) string {
 		copyFile(t, path+".wal", cp+".wal")
 	}
 	return cp
+}
+
+// PostgreSQL restarted while runs write into it (.ci/postgres restart: a fast shutdown
+// terminates every connection, then the server starts again): each run retries its
+// work on a new connection or fails with exit status 3, never half-writes, and reruns
+// end equal to an uninterrupted run. Not parallel: the whole server goes down.
+func TestReliabilityPostgresRestart(t *testing.T) {
+	pg := fixture.Postgres(t)
+	u, err := url.Parse(pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(fixture.Root(), ".ci", "postgres")
+	restart := func() error {
+		cmd := exec.Command(script, "restart")
+		cmd.Env = append(os.Environ(), "PGPORT="+u.Port())
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		return nil
+	}
+	if err := restart(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf(".ci/postgres restart: %v", err)
+		}
+		t.Skipf("the PostgreSQL server at %s is not the one .ci/postgres started, so it cannot be restarted: %v", postgres.Redact(pg), err)
+	}
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("RELIABILITY_SEED"); v != "" {
+		if seed, err = strconv.ParseUint(v, 10, 64); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("RELIABILITY_SEED=%d", seed)
+	rng := rand.New(rand.NewPCG(seed, 0x9e57a27))
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "config.yaml", reliabilityConfig+"batch_size: 300\n")
+	gen := filepath.Join(dir, "generated.duckdb")
+	if r := cli(t, nil, "generate", "--db", gen, "--invoices", strconv.Itoa(envInt(t, "RELIABILITY_RESTART_INVOICES", 8000))); r.code != 0 {
+		t.Fatalf("generate: %d %s", r.code, r.stderr)
+	}
+	ref := copyFile(t, gen, filepath.Join(dir, "reference.duckdb"))
+	if r := cli(t, nil, "run", "--config", cfg, "--db", ref); r.code > 1 {
+		t.Fatalf("uninterrupted run: exit %d\n%s", r.code, tail(r.stderr, 10))
+	}
+	seedTarget(t, pg, gen)
+	src := copyFile(t, gen, filepath.Join(dir, "source.duckdb"))
+	args := []string{"run", "--config", cfg, "--source", src, "--target", pg}
+	restarts, retried := 0, 0 // retried: reconnections and repeated work
+	for run := 1; ; run++ {
+		if run > 20 {
+			t.Fatalf("still not done after %d runs", run-1)
+		}
+		ch := startChild(t, nil, nil, binary, args...)
+		for restarts < 3 {
+			time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
+			if !ch.running() {
+				break
+			}
+			if err := restart(); err != nil {
+				t.Fatalf("restart: %v", err)
+			}
+			restarts++
+		}
+		r := ch.wait()
+		retried += strings.Count(r.stderr, "trying again") + strings.Count(r.stderr, "connected again")
+		if strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine ") || ch.signal != "" {
+			t.Fatalf("run %d: exit %d %s\n%s", run, r.code, ch.signal, tail(r.stderr, 20))
+		}
+		t.Logf("run %d (restarts so far %d): exit %d %s", run, restarts, r.code, tail(r.stderr, 1))
+		if r.code == 2 || r.code > 3 {
+			t.Fatalf("run %d: exit %d: a restart must end in a retry or exit 3\n%s", run, r.code, tail(r.stderr, 10))
+		}
+		if r.code <= 1 && restarts == 3 && !strings.Contains(r.stderr, "PostgreSQL connection lost") {
+			break // a run without a fault completed
+		}
+	}
+	if restarts == 0 {
+		t.Fatal("every run ended before a restart: use more RELIABILITY_RESTART_INVOICES")
+	}
+	t.Logf("%d restarts while a run was going; the runs connected again or retried work %d times", restarts, retried)
+	assertFinal(t, merged(t, pg, src), ref)
 }
