@@ -185,21 +185,6 @@ func checkOutput(t *testing.T, what string, r result, secret string) {
 	}
 }
 
-// snapshotFile copies a DuckDB file as a fault left it, with its write-ahead log, into
-// a new directory: checks read the copy, so the next run still finds the file as left.
-func snapshotFile(t *testing.T, path string) string {
-	t.Helper()
-	dir, err := os.MkdirTemp(t.TempDir(), "as-left")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp := copyFile(t, path, filepath.Join(dir, "as-left.duckdb"))
-	if _, err := os.Stat(path + ".wal"); err == nil {
-		copyFile(t, path+".wal", cp+".wal")
-	}
-	return cp
-}
-
 // checkState checks the invariants on a DuckDB file holding both schemas (a copy: it
 // may be recovered in place); allowed lists invariants that may break, by name (the
 // window between a linked target's commit and the source's write-back). When ref is
@@ -469,10 +454,10 @@ func TestFaultPostgresConnectionCut(t *testing.T) {
 		cutLoop(t, rng, pgAdmin(t), cutRun{
 			args: []string{"run", "--source", src, "--target", pg, "--config", cfg},
 			pg:   pg, secret: secret,
-			state:   func() string { return merged(t, pg, snapshotFile(t, src)) },
+			state:   func() string { return merged(t, pg, snapshot(t, src)) },
 			allowed: twoStepWindow,
 		}, 3, 3, refCode)
-		checkState(t, "after the cuts and the rerun", merged(t, pg, snapshotFile(t, src)), ref)
+		checkState(t, "after the cuts and the rerun", merged(t, pg, snapshot(t, src)), ref)
 		t.Logf("took %s", time.Since(start).Round(time.Millisecond))
 	})
 
@@ -668,10 +653,10 @@ func TestFaultDiskFull(t *testing.T) {
 			if !tooLarge.MatchString(line) {
 				t.Errorf("%s: exit 3 without saying the disk is full: %s", what, line)
 			}
-			checkState(t, what+", the file as left", snapshotFile(t, db), "")
+			checkState(t, what+", the file as left", snapshot(t, db), "")
 		case r.code == refCode:
 			checkOutput(t, what, r, "")
-			checkState(t, what+", the file as left (its log holds every commit)", snapshotFile(t, db), ref)
+			checkState(t, what+", the file as left (its log holds every commit)", snapshot(t, db), ref)
 		default:
 			t.Fatalf("%s: exit %d\n%s", what, r.code, tail(r.stderr, 10))
 		}
@@ -708,7 +693,7 @@ func TestFaultDiskFull(t *testing.T) {
 				t.Errorf("%s: want exit 3 and an error naming %s and the lack of space, got %d: %s", what, db, r.code, line)
 			}
 			t.Logf("%s: exit %d: %s", what, r.code, line)
-			checkState(t, what+", the file as left", snapshotFile(t, db), "")
+			checkState(t, what+", the file as left", snapshot(t, db), "")
 			if r := cli(t, nil, "run", "--db", db, "--config", cfg); r.code != refCode {
 				t.Fatalf("%s: the rerun with room exits %d, the uninterrupted run %d\n%s", what, r.code, refCode, tail(r.stderr, 10))
 			}
@@ -851,8 +836,8 @@ var notWritable = regexp.MustCompile(`(?i)not permitted|permission denied|read-o
 // tables of a target file, so a linked export is checked like a single file.
 func mergedFiles(t *testing.T, src, tgt string) string {
 	t.Helper()
-	path := snapshotFile(t, src)
-	tcopy := snapshotFile(t, tgt)
+	path := snapshot(t, src)
+	tcopy := snapshot(t, tgt)
 	db := openDuck(t, path)
 	defer db.Close()
 	attach(t, db, tcopy, "t")
@@ -880,7 +865,7 @@ func TestFaultReadOnlyTarget(t *testing.T) {
 	// unchanged checks that a file holds exactly the generated data (nothing written).
 	unchanged := func(t *testing.T, what, path string) {
 		t.Helper()
-		checkState(t, what, snapshotFile(t, path), gen)
+		checkState(t, what, snapshot(t, path), gen)
 	}
 	rerun := func(t *testing.T, args ...string) result {
 		t.Helper()
@@ -1000,7 +985,7 @@ func TestFaultWriteBackFailureSaysWhatWasWritten(t *testing.T) {
 		t.Fatalf("want exit 3, got %d: %s", r.code, line)
 	}
 	before := queryInt(t, gen, "SELECT count(*) FROM acct.account")
-	after := queryInt(t, snapshotFile(t, tgt), "SELECT count(*) FROM acct.account")
+	after := queryInt(t, snapshot(t, tgt), "SELECT count(*) FROM acct.account")
 	t.Logf("%s\nthe target holds %d vendor accounts, %d before the run", line, after, before)
 	if after > before && strings.Contains(line, "nothing of this flow was written") {
 		t.Errorf("the target holds the flow's %d new documents, but the error says nothing of the flow was written: %s", after-before, line)
@@ -1170,7 +1155,7 @@ func TestFaultPluginKilledMidBatch(t *testing.T) {
 		checkOutput(t, what, r, "")
 		// Every record failed beyond the data's own invalid ones failed by the plugin,
 		// with a reason naming it.
-		snap := snapshotFile(t, db)
+		snap := snapshot(t, db)
 		checkState(t, what+", the file it left", snap, "")
 		c := openDuck(t, snap)
 		attach(t, c, ref, "ref")

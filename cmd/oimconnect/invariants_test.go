@@ -426,3 +426,19 @@ func cleanEnv() []string {
 	}
 	return env
 }
+
+// snapshot copies a DuckDB file as a kill or a fault left it (with its write-ahead log) into a
+// new directory, so checks read it without recovering the file in place: the next run
+// must do that itself.
+func snapshot(t *testing.T, path string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp(t.TempDir(), "snapshot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := copyFile(t, path, filepath.Join(dir, "snapshot.duckdb"))
+	if _, err := os.Stat(path + ".wal"); err == nil {
+		copyFile(t, path+".wal", cp+".wal")
+	}
+	return cp
+}

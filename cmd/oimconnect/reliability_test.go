@@ -387,22 +387,6 @@ func dateRange(t *testing.T, path string) (from, to string) {
 	return a.Format(time.DateOnly), b.Format(time.DateOnly)
 }
 
-// snapshot copies a DuckDB file as a kill left it (with its write-ahead log) into a
-// new directory, so checks read it without recovering the file in place: the next run
-// must do that itself.
-func snapshot(t *testing.T, path string) string {
-	t.Helper()
-	dir, err := os.MkdirTemp(t.TempDir(), "snapshot")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp := copyFile(t, path, filepath.Join(dir, "snapshot.duckdb"))
-	if _, err := os.Stat(path + ".wal"); err == nil {
-		copyFile(t, path+".wal", cp+".wal")
-	}
-	return cp
-}
-
 // PostgreSQL restarted while runs write into it (.ci/postgres restart: a fast shutdown
 // terminates every connection, then the server starts again): each run retries its
 // work on a new connection or fails with exit status 3, never half-writes, and reruns
