@@ -88,35 +88,6 @@ func dumpSchema(t *testing.T, db *sql.DB, schema string) string {
 	return fixture.Dump(t, db, qs...)
 }
 
-// loadPG seeds a PostgreSQL database with the contract's schemas and the given schemas'
-// rows of a DuckDB file.
-func loadPG(t testing.TB, pg, from string, schemas ...string) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := postgres.Connect(ctx, pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if err := postgres.Init(ctx, conn, "oim", "acct"); err != nil {
-		t.Fatal(err)
-	}
-	db := fixture.Open(t, from)
-	defer db.Close()
-	cat, err := catalog.Read(ctx, db, schemas...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []*catalog.Table
-	for _, name := range cat.Tables() {
-		tb, _ := cat.Table(name)
-		tables = append(tables, tb)
-	}
-	if err := postgres.Load(ctx, db, conn, tables, t.TempDir()); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // reference runs every flow on a copy of the generated file, in place: what every
 // linked run must produce.
 func reference(t *testing.T, generated string) *sql.DB {
@@ -158,7 +129,7 @@ func TestPostgresSourceAndTarget(t *testing.T) {
 	pg := postgresURL(t)
 	gen := fixture.Generated(t, t.TempDir(), 300)
 	ref := reference(t, gen)
-	loadPG(t, pg, gen, "oim", "acct")
+	fixture.LoadPostgres(t, pg, gen, "oim", "acct")
 	sums, err := runAll(t, demoConfig(t, pg, "", ""), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +160,7 @@ func TestDuckDBSourcePostgresTarget(t *testing.T) {
 	pg := postgresURL(t)
 	gen := fixture.Generated(t, t.TempDir(), 300)
 	ref := reference(t, gen)
-	loadPG(t, pg, gen, "acct")
+	fixture.LoadPostgres(t, pg, gen, "acct")
 	src := fixture.Copy(t, gen, filepath.Join(t.TempDir(), "source.duckdb"))
 	crash := errors.New("crash between the steps")
 	_, err := runAll(t, demoConfig(t, "", src, pg), func(e *pipeline.Engine) {
@@ -270,7 +241,7 @@ func TestPostgresConcurrentRunsWait(t *testing.T) {
 	pg := postgresURL(t)
 	gen := fixture.Generated(t, t.TempDir(), 200)
 	ref := reference(t, gen)
-	loadPG(t, pg, gen, "oim", "acct")
+	fixture.LoadPostgres(t, pg, gen, "oim", "acct")
 	type result struct {
 		sums []pipeline.Summary
 		err  error

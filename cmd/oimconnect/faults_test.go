@@ -448,7 +448,7 @@ func TestFaultPostgresConnectionCut(t *testing.T) {
 		t.Parallel()
 		start := time.Now()
 		pg, secret := withPassword(t, fixture.Postgres(t))
-		seedTarget(t, pg, gen)
+		fixture.LoadPostgres(t, pg, gen, "acct")
 		src := copyFile(t, gen, filepath.Join(t.TempDir(), "source.duckdb"))
 		rng := rand.New(rand.NewPCG(seed, 1))
 		cutLoop(t, rng, pgAdmin(t), cutRun{

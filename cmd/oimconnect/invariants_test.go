@@ -286,26 +286,6 @@ func merged(t testing.TB, pg, source string) string {
 	return path
 }
 
-// seedTarget creates the acct schema in a PostgreSQL database and copies the reference
-// data (companies, products, accounts...) of a generated DuckDB file into it.
-func seedTarget(t testing.TB, pg, generated string) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := postgres.Connect(ctx, pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if err := postgres.Init(ctx, conn, "acct"); err != nil {
-		t.Fatal(err)
-	}
-	db := openDuck(t, generated)
-	defer db.Close()
-	if err := postgres.Load(ctx, db, conn, contractTables(t, db, "acct"), t.TempDir()); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // The invariant checks are not vacuous: an export of generated data keeps them all, and
 // each kind of damage a crash or a double run could do breaks the one meant to catch it.
 func TestInvariantChecksCatchDamage(t *testing.T) {

@@ -136,7 +136,7 @@ func TestReliabilityCrash(t *testing.T) {
 
 	t.Run("postgres", func(t *testing.T) {
 		pg := fixture.Postgres(t)
-		seedTarget(t, pg, gen)
+		fixture.LoadPostgres(t, pg, gen, "acct")
 		src := copyFile(t, gen, filepath.Join(t.TempDir(), "source.duckdb"))
 		start := time.Now()
 		windows, last := 0, 0
@@ -431,7 +431,7 @@ func TestReliabilityPostgresRestart(t *testing.T) {
 	if r := cli(t, nil, "run", "--config", cfg, "--db", ref); r.code > 1 {
 		t.Fatalf("uninterrupted run: exit %d\n%s", r.code, tail(r.stderr, 10))
 	}
-	seedTarget(t, pg, gen)
+	fixture.LoadPostgres(t, pg, gen, "acct")
 	src := copyFile(t, gen, filepath.Join(dir, "source.duckdb"))
 	args := []string{"run", "--config", cfg, "--source", src, "--target", pg}
 	restarts, retried := 0, 0 // retried: reconnections and repeated work
