@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 )
 
 // Backfill asks for history to be exported partition by partition.
@@ -47,10 +49,10 @@ CREATE TABLE IF NOT EXISTS connector.backfill (
 // again. Memory stays bounded by one partition's records.
 func (e *Engine) Backfill(ctx context.Context, b Backfill, progress func(Progress)) ([]Summary, error) {
 	if b.To.Before(b.From) {
-		return nil, inputErrorf("backfill: --to %s is before --from %s", b.To.Format(time.DateOnly), b.From.Format(time.DateOnly))
+		return nil, fault.Inputf("backfill: --to %s is before --from %s", b.To.Format(time.DateOnly), b.From.Format(time.DateOnly))
 	}
 	if b.Partition != "day" && b.Partition != "month" {
-		return nil, inputErrorf("backfill: --partition must be day or month, not %q", b.Partition)
+		return nil, fault.Inputf("backfill: --partition must be day or month, not %q", b.Partition)
 	}
 	flows, err := e.flows(b.Flows)
 	if err != nil {

@@ -14,10 +14,11 @@ import (
 
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 )
 
-// Each case breaks one thing and expects an InputError (exit 2) whose text holds every
+// Each case breaks one thing and expects an fault.InputError (exit 2) whose text holds every
 // fragment, with nothing written.
 func TestBadInputIsRefusedAndNothingIsWritten(t *testing.T) {
 	edit := func(old, new string) func(name, text string) string {
@@ -93,9 +94,9 @@ func TestBadInputIsRefusedAndNothingIsWritten(t *testing.T) {
 				}
 				_, err = e.Run(context.Background(), pipeline.Request{Flows: flows})
 			}
-			var in *pipeline.InputError
+			var in *fault.InputError
 			if !errors.As(err, &in) {
-				t.Fatalf("want an InputError, got %v", err)
+				t.Fatalf("want an fault.InputError, got %v", err)
 			}
 			for _, w := range c.want {
 				if !strings.Contains(err.Error(), w) {

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
 )
@@ -101,12 +102,12 @@ func openLinked(ctx context.Context, srcLoc, tgtLoc, tempDir string, log *slog.L
 		l.log = slog.Default()
 	}
 	if l.tgt.kind == fileDir {
-		return nil, nil, inputErrorf("target %s: a directory of files can only be a source; the target is a DuckDB file or a postgres:// URL", tgtLoc)
+		return nil, nil, fault.Inputf("target %s: a directory of files can only be a source; the target is a DuckDB file or a postgres:// URL", tgtLoc)
 	}
 	for _, p := range []endpoint{l.src, l.tgt} {
 		if p.kind == duckFile {
 			if _, err := os.Stat(p.loc); err != nil {
-				return nil, nil, inputErrorf("database %s: %v", p.loc, errors.Unwrap(err))
+				return nil, nil, fault.Inputf("database %s: %v", p.loc, errors.Unwrap(err))
 			}
 			if err := CheckFileName(p.loc); err != nil {
 				return nil, nil, err
@@ -189,10 +190,13 @@ func openLinked(ctx context.Context, srcLoc, tgtLoc, tempDir string, log *slog.L
 			return nil
 		})
 		if err != nil {
-			return db, nil, &InputError{Err: err} // nothing was written
+			if fault.Transient(err) || postgres.Transient(err) {
+				return db, nil, &fault.UnavailableError{Err: err} // nothing was written: try later
+			}
+			return db, nil, fault.Input(err) // nothing was written
 		}
 		if len(tables) == 0 {
-			return db, nil, inputErrorf("database %s has no %s tables: create them with `oimconnect init --target %s`", p, schema, p)
+			return db, nil, fault.Inputf("database %s has no %s tables: create them with `oimconnect init --target %s`", p, schema, p)
 		}
 	}
 	return db, l, nil
@@ -283,7 +287,7 @@ var retryWaits = []time.Duration{500 * time.Millisecond, time.Second, 2 * time.S
 func (l *link) retry(ctx context.Context, what string, work func() error) error {
 	for i := 0; ; i++ {
 		err := work()
-		var unreachable *postgres.UnreachableError
+		var unreachable *fault.UnavailableError
 		if err == nil || !postgres.Transient(err) || errors.Is(err, errCommitUnknown) || errors.As(err, &unreachable) ||
 			i == len(retryWaits) || ctx.Err() != nil {
 			return err
@@ -408,14 +412,14 @@ func copyFromFiles(ctx context.Context, tx *sql.Tx, dir string, cat *catalog.Cat
 		read, file, err := fileReader(dir, t.Name)
 		if err != nil || read == "" {
 			if err != nil {
-				return &InputError{Err: fmt.Errorf("source file %s (table %s): %w", file, t.FullName(), err)}
+				return &fault.InputError{Err: fmt.Errorf("source file %s (table %s): %w", file, t.FullName(), err)}
 			}
 			continue
 		}
 		// By name: a file may leave columns out (they stay empty); CSV text is cast
 		// to each column's type.
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM %s", t.SQLName(), read)); err != nil {
-			return &InputError{Err: fmt.Errorf("source file %s (table %s): %s", file, t.FullName(), firstParagraph(err.Error()))}
+			return &fault.InputError{Err: fmt.Errorf("source file %s (table %s): %s", file, t.FullName(), firstParagraph(err.Error()))}
 		}
 	}
 	return nil

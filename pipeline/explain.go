@@ -8,6 +8,7 @@ import (
 
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/compile"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
 	"github.com/oimconnect/oimconnect/pipeline/spec"
 )
@@ -115,7 +116,7 @@ func (e *Engine) Explain(ctx context.Context, flow, id string) (*Explanation, er
 	}
 	switch {
 	case !found:
-		return nil, inputErrorf("%s has no record %q", p.Source.FullName(), id)
+		return nil, fault.Inputf("%s has no record %q", p.Source.FullName(), id)
 	case x.Outcome != "":
 	case p.Status != "" && x.Status != "New" && x.Status != "Export Error":
 		x.Outcome = fmt.Sprintf("not a candidate: its %s is %q (only New and Export Error are exported)", p.Status, x.Status)

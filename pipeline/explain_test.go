@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 )
 
@@ -56,7 +57,7 @@ func TestExplain(t *testing.T) {
 	if err != nil || !strings.Contains(x.Outcome, `not a candidate: its export_status is "Exported"`) {
 		t.Errorf("an exported record: %v %v", x, err)
 	}
-	var in *pipeline.InputError
+	var in *fault.InputError
 	if _, err := e.Explain(context.Background(), "sales-invoices", "NOPE"); !errors.As(err, &in) {
 		t.Errorf("an unknown record is an input error, got %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 )
 
@@ -42,7 +43,7 @@ type hostileCase struct {
 	check   string   // optional query returning one text value...
 	want    string   // ...and the value it must return
 	runErr  string   // when set: the run fails with an error containing this, and writes nothing
-	inError bool     // the run error is an InputError (exit 2)
+	inError bool     // the run error is an fault.InputError (exit 2)
 	// reasonHas, instead of reason: the reason holds this.
 	reasonHas string
 	// finding, when set, says why the case fails today: it is skipped unless
@@ -243,7 +244,7 @@ func TestHostileSourceData(t *testing.T) {
 				return
 			}
 			if c.runErr != "" {
-				var in *pipeline.InputError
+				var in *fault.InputError
 				if err == nil || !strings.Contains(err.Error(), c.runErr) || c.inError != errors.As(err, &in) {
 					t.Fatalf("want a run error (input error: %v) containing %q, got %v", c.inError, c.runErr, err)
 				}
@@ -421,7 +422,7 @@ func TestHostileSourceFiles(t *testing.T) {
 				t.Logf("err=%v", err)
 				return
 			}
-			var in *pipeline.InputError
+			var in *fault.InputError
 			if !errors.As(err, &in) || !strings.Contains(err.Error(), file) || !strings.Contains(err.Error(), c.want) ||
 				(c.unwanted != "" && strings.Contains(err.Error(), c.unwanted)) {
 				t.Errorf("want an input error naming %s and holding %q (not %q), got %v", file, c.want, c.unwanted, err)

@@ -21,22 +21,12 @@ import (
 
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
 	"github.com/oimconnect/oimconnect/pipeline/spec"
 	"github.com/oimconnect/oimconnect/specs"
 )
-
-// InputError is a mistake in the command line, configuration, specs or database layout:
-// found before anything is written (exit status 2).
-type InputError struct{ Err error }
-
-func (e *InputError) Error() string { return e.Err.Error() }
-func (e *InputError) Unwrap() error { return e.Err }
-
-func inputErrorf(format string, args ...any) error {
-	return &InputError{Err: fmt.Errorf(format, args...)}
-}
 
 // Summary is what one flow did in a run.
 type Summary struct {
@@ -146,13 +136,13 @@ func LoadSpecs(dir string) (*spec.Set, error) {
 	if dir != "" {
 		st, err := os.Stat(dir)
 		if err != nil || !st.IsDir() {
-			return nil, inputErrorf("spec directory %s: not found", dir)
+			return nil, fault.Inputf("spec directory %s: not found", dir)
 		}
 		fsys, name = os.DirFS(dir), dir
 	}
 	set, err := spec.Load(fsys, name)
 	if err != nil {
-		return nil, &InputError{Err: err}
+		return nil, &fault.InputError{Err: err}
 	}
 	return set, nil
 }
@@ -169,7 +159,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, e
 		tgt = cfg.DB
 	}
 	if src == "" || tgt == "" {
-		return nil, inputErrorf("no database: give --db FILE (a DuckDB file holding the oim and acct schemas), or --source and --target")
+		return nil, fault.Inputf("no database: give --db FILE (a DuckDB file holding the oim and acct schemas), or --source and --target")
 	}
 	set, err := LoadSpecs(cfg.Specs)
 	if err != nil {
@@ -197,7 +187,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, e
 
 func openFile(ctx context.Context, path string) (*sql.DB, error) {
 	if _, err := os.Stat(path); err != nil {
-		return nil, inputErrorf("database %s: %v", path, errors.Unwrap(err))
+		return nil, fault.Inputf("database %s: %v", path, errors.Unwrap(err))
 	}
 	if err := CheckFileName(path); err != nil {
 		return nil, err
@@ -217,22 +207,6 @@ func openFile(ctx context.Context, path string) (*sql.DB, error) {
 	return db, nil
 }
 
-// BusyError says another process holds the DuckDB file (another run, or OIM).
-type BusyError struct {
-	Path, PID string
-	Err       error
-}
-
-func (e *BusyError) Error() string {
-	who := "another process"
-	if e.PID != "" {
-		who += " (PID " + e.PID + ")"
-	}
-	return fmt.Sprintf("database %s is in use by %s: another oimconnect run, or OIM writing to it; nothing was written, try again when it is done", e.Path, who)
-}
-
-func (e *BusyError) Unwrap() error { return e.Err }
-
 var pidRE = regexp.MustCompile(`\(PID (\d+)\)`)
 
 // ping opens the DuckDB file now, telling a file held by another process apart.
@@ -240,13 +214,13 @@ func ping(ctx context.Context, db *sql.DB, path string) error {
 	return opened(path, db.PingContext(ctx))
 }
 
-// opened names an error opening a DuckDB file: a BusyError when another process holds it.
+// opened names an error opening a DuckDB file: a fault.BusyError when another process holds it.
 func opened(path string, err error) error {
 	if err == nil {
 		return nil
 	}
 	if msg := err.Error(); strings.Contains(msg, "Could not set lock") || strings.Contains(msg, "Conflicting lock") {
-		b := &BusyError{Path: path, Err: err}
+		b := &fault.BusyError{Path: path, Err: err}
 		if m := pidRE.FindStringSubmatch(msg); m != nil {
 			b.PID = m[1]
 		}
@@ -257,7 +231,7 @@ func opened(path string, err error) error {
 		if i := strings.Index(why, "IO Error: "); i >= 0 {
 			why = why[i+len("IO Error: "):]
 		}
-		return &InputError{Err: fmt.Errorf("database %s cannot be written (%s): give the user running oimconnect write access to it and its directory; nothing was written", path, why)}
+		return &fault.InputError{Err: fmt.Errorf("database %s cannot be written (%s): give the user running oimconnect write access to it and its directory; nothing was written", path, why)}
 	}
 	return fmt.Errorf("open %s: %w", path, err)
 }
@@ -345,7 +319,7 @@ func tune(ctx context.Context, db *sql.DB, d config.DuckDB) error {
 	}
 	for _, k := range spec.SortedKeys(set) {
 		if _, err := db.ExecContext(ctx, "SET "+k+" = "+set[k]); err != nil {
-			return inputErrorf("duckdb.%s: %v", k, err)
+			return fault.Inputf("duckdb.%s: %v", k, err)
 		}
 	}
 	return nil
@@ -384,7 +358,7 @@ func CheckFileName(path string) error {
 		base = base[:i]
 	}
 	if base == "oim" || base == "acct" || base == "connector" {
-		return inputErrorf("database file %s: DuckDB names the database after the file, and %q clashes with the schema of that name; rename the file (e.g. oimconnect.duckdb)", path, base)
+		return fault.Inputf("database file %s: DuckDB names the database after the file, and %q clashes with the schema of that name; rename the file (e.g. oimconnect.duckdb)", path, base)
 	}
 	return nil
 }
@@ -419,11 +393,11 @@ func (e *Engine) plan(ctx context.Context, req Request, explain bool) ([]*plan.P
 	}
 	if len(cat.Tables()) == 0 {
 		db := postgres.Redact(e.cfg.DB)
-		return nil, inputErrorf("database %s has no oim or acct tables: create them with `oimconnect init --db %s`", db, db)
+		return nil, fault.Inputf("database %s has no oim or acct tables: create them with `oimconnect init --db %s`", db, db)
 	}
 	model, err := plan.NewModel(e.Specs.Model, cat)
 	if err != nil {
-		return nil, &InputError{Err: err}
+		return nil, &fault.InputError{Err: err}
 	}
 	var probs spec.Problems
 	var plans []*plan.Plan
@@ -445,7 +419,7 @@ func (e *Engine) plan(ctx context.Context, req Request, explain bool) ([]*plan.P
 		plans = append(plans, p)
 	}
 	if len(probs) > 0 {
-		return nil, &InputError{Err: probs}
+		return nil, &fault.InputError{Err: probs}
 	}
 	if e.link != nil && !req.planOnly {
 		reads := func(t *catalog.Table) bool {
@@ -483,7 +457,7 @@ func (e *Engine) flows(names []string) ([]*spec.Flow, error) {
 			for i, f := range all {
 				known[i] = f.Name
 			}
-			return nil, inputErrorf("unknown flow %q (flows: %s)", n, strings.Join(known, ", "))
+			return nil, fault.Inputf("unknown flow %q (flows: %s)", n, strings.Join(known, ", "))
 		}
 	}
 	return out, nil

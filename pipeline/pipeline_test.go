@@ -15,6 +15,7 @@ import (
 
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
 	"github.com/oimconnect/oimconnect/specs"
@@ -213,7 +214,7 @@ func TestDuckDBLimits(t *testing.T) {
 	}
 	cfg, _ := config.Load("", nil)
 	cfg.DB, cfg.DuckDB.MemoryLimit = path, "lots"
-	var in *pipeline.InputError
+	var in *fault.InputError
 	if _, err := pipeline.Open(context.Background(), cfg, quiet); !errors.As(err, &in) || !strings.Contains(err.Error(), "duckdb.memory_limit") {
 		t.Errorf("a bad memory limit is an input error naming it, got %v", err)
 	}

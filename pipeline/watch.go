@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
 )
 
@@ -83,7 +84,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o ServeOpt
 			flow := strings.ReplaceAll(key, "_", "-")
 			if eng.Specs.Flows[flow] == nil {
 				eng.Close()
-				return inputErrorf("settings.schedules.%s: no flow %s", key, flow)
+				return fault.Inputf("settings.schedules.%s: no flow %s", key, flow)
 			}
 			scheduled[flow] = sc
 		}
@@ -98,7 +99,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o ServeOpt
 	}
 	watch := o.Watch && len(automated) > 0
 	if !watch && len(scheduled) == 0 {
-		return inputErrorf("nothing to do: no flow is automated (settings.automation.flows) or scheduled (settings.schedules)")
+		return fault.Inputf("nothing to do: no flow is automated (settings.automation.flows) or scheduled (settings.schedules)")
 	}
 	report := o.Report
 	if report == nil {
@@ -200,6 +201,6 @@ func openWhenFree(ctx context.Context, cfg *config.Config, log *slog.Logger) (*E
 
 // busyFile says the DuckDB file is held by another process (OIM writing to it).
 func busyFile(err error) bool {
-	var b *BusyError
+	var b *fault.BusyError
 	return errors.As(err, &b) || strings.Contains(err.Error(), "Could not set lock") || strings.Contains(err.Error(), "Conflicting lock")
 }

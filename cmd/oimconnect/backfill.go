@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 )
 
 // backfill exports history partition by partition, with progress on standard error.
@@ -16,7 +17,7 @@ func backfill(ctx context.Context, eng *pipeline.Engine, from, to, partition str
 	f, err1 := time.Parse(time.DateOnly, from)
 	t, err2 := time.Parse(time.DateOnly, to)
 	if err1 != nil || err2 != nil {
-		return fail(stderr, &pipeline.InputError{Err: fmt.Errorf("backfill needs --from and --to as YYYY-MM-DD (got %q and %q)", from, to)})
+		return fail(stderr, &fault.InputError{Err: fmt.Errorf("backfill needs --from and --to as YYYY-MM-DD (got %q and %q)", from, to)})
 	}
 	tty := isTerminal(stderr)
 	show := func(p pipeline.Progress) {

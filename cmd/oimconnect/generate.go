@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/oimconnect/oimconnect/cmd/oimconnect/demodata"
-	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
 )
 
@@ -23,10 +23,10 @@ func generate(ctx context.Context, cfg *config.Config, invoices int, seed int64,
 		into = cfg.Source
 	}
 	if into == "" {
-		return fail(stderr, &pipeline.InputError{Err: fmt.Errorf("give --db FILE|URL (or --source URL)")})
+		return fail(stderr, &fault.InputError{Err: fmt.Errorf("give --db FILE|URL (or --source URL)")})
 	}
 	if invoices < 1 {
-		return fail(stderr, &pipeline.InputError{Err: fmt.Errorf("--invoices must be at least 1")})
+		return fail(stderr, &fault.InputError{Err: fmt.Errorf("--invoices must be at least 1")})
 	}
 	path := into
 	if postgres.IsURL(into) {

@@ -22,6 +22,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/host"
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
 	"github.com/oimconnect/oimconnect/pipeline/spec"
@@ -289,17 +290,8 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 
 // fail prints an error and maps it to an exit status.
 func fail(stderr io.Writer, err error) int {
-	var in *pipeline.InputError
-	if errors.As(err, &in) {
-		fmt.Fprintf(stderr, "oimconnect: %v\n", err)
-		return exitInput
-	}
 	fmt.Fprintf(stderr, "oimconnect: %v\n", err)
-	var busy *pipeline.BusyError
-	if errors.As(err, &busy) {
-		return exitBusy
-	}
-	return exitRun
+	return fault.ExitStatus(err)
 }
 
 // transformer is the plugin host as the engine's Transformer (nil without plugins).
@@ -445,7 +437,7 @@ func testSpecs(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer
 	}
 	results, err := spectest.RunDir(ctx, fsys, dir)
 	if err != nil {
-		return fail(stderr, &pipeline.InputError{Err: err})
+		return fail(stderr, &fault.InputError{Err: err})
 	}
 	failed := 0
 	for _, r := range results {
@@ -478,13 +470,13 @@ func initDB(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) i
 		}
 	}
 	if len(places) == 0 {
-		return fail(stderr, &pipeline.InputError{Err: errors.New("init needs --db FILE|URL, --source URL or --target URL")})
+		return fail(stderr, &fault.InputError{Err: errors.New("init needs --db FILE|URL, --source URL or --target URL")})
 	}
 	for _, p := range places {
 		if postgres.IsURL(p.loc) {
 			conn, err := postgres.Connect(ctx, p.loc)
 			if err != nil {
-				return fail(stderr, &pipeline.InputError{Err: err})
+				return fail(stderr, &fault.InputError{Err: err})
 			}
 			err = postgres.Init(ctx, conn, p.schemas...)
 			if err == nil && p.schemas[0] == "oim" {

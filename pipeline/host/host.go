@@ -30,6 +30,7 @@ import (
 
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
 	"github.com/oimconnect/oimconnect/pipeline/spec"
 	"github.com/oimconnect/oimconnect/plugins/shared"
@@ -48,14 +49,14 @@ var _ pipeline.Transformer = (*Host)(nil)
 
 // New checks the plugins' declarations (flows known to specs, when given, and each
 // executable against its checksum) and returns a host that starts them on demand. A
-// mistake is a *pipeline.InputError: nothing has run.
+// mistake is a *fault.InputError: nothing has run.
 func New(plugins []config.Plugin, specs *spec.Set, log *slog.Logger) (*Host, error) {
 	h := &Host{specs: specs, log: log}
 	for _, p := range plugins {
 		if specs != nil {
 			for _, f := range p.Flows {
 				if specs.Flows[f] == nil {
-					return nil, &pipeline.InputError{Err: fmt.Errorf("plugin %s: unknown flow %q (flows: %s)", p.Name, f, strings.Join(flowNames(specs), ", "))}
+					return nil, &fault.InputError{Err: fmt.Errorf("plugin %s: unknown flow %q (flows: %s)", p.Name, f, strings.Join(flowNames(specs), ", "))}
 				}
 			}
 		}

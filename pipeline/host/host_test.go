@@ -16,6 +16,7 @@ import (
 
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 	"github.com/oimconnect/oimconnect/pipeline/host"
 )
@@ -363,7 +364,7 @@ func TestChecksumMismatch(t *testing.T) {
 	p := declare(t, "region-dims", "regiondims", nil)
 	p.SHA256 = strings.Repeat("0", 64)
 	_, err := host.New([]config.Plugin{p}, nil, quiet)
-	var in *pipeline.InputError
+	var in *fault.InputError
 	if !errors.As(err, &in) {
 		t.Fatalf("want an InputError, got %v", err)
 	}
@@ -380,7 +381,7 @@ func TestUnknownFlow(t *testing.T) {
 	p := declare(t, "region-dims", "regiondims", nil)
 	p.Flows = []string{"sales-invoice"}
 	_, err := host.New([]config.Plugin{p}, e.Specs, quiet)
-	var in *pipeline.InputError
+	var in *fault.InputError
 	if !errors.As(err, &in) || !strings.Contains(err.Error(), `plugin region-dims: unknown flow "sales-invoice"`) {
 		t.Errorf("want an InputError naming the flow, got %v", err)
 	}

@@ -17,8 +17,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/plugins/shared"
 )
 
@@ -98,7 +98,7 @@ func (r *runner) instance() (*instance, error) {
 	}
 	inst, err := r.start()
 	if err != nil {
-		var in *pipeline.InputError
+		var in *fault.InputError
 		if errors.As(err, &in) {
 			return nil, err
 		}
@@ -242,7 +242,7 @@ func processStarter(p config.Plugin, sum []byte, log *slog.Logger, timeout time.
 			exited := (&instance{client: client}).waitExit(time.Second)
 			client.Kill()
 			if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
-				return nil, &pipeline.InputError{Err: fmt.Errorf("plugin %s: %s changed since the run started: its checksum no longer matches; refusing to start it", p.Name, p.Path)}
+				return nil, &fault.InputError{Err: fmt.Errorf("plugin %s: %s changed since the run started: its checksum no longer matches; refusing to start it", p.Name, p.Path)}
 			}
 			// A version mismatch is go-plugin's refusal (it kills the plugin itself);
 			// any other failure of a plugin that is gone is a crash.
@@ -272,19 +272,19 @@ func processStarter(p config.Plugin, sum []byte, log *slog.Logger, timeout time.
 func verify(p config.Plugin) ([]byte, error) {
 	want, err := hex.DecodeString(p.SHA256)
 	if err != nil {
-		return nil, &pipeline.InputError{Err: fmt.Errorf("plugin %s: sha256 %q is not hex", p.Name, p.SHA256)}
+		return nil, &fault.InputError{Err: fmt.Errorf("plugin %s: sha256 %q is not hex", p.Name, p.SHA256)}
 	}
 	f, err := os.Open(p.Path)
 	if err != nil {
-		return nil, &pipeline.InputError{Err: fmt.Errorf("plugin %s: %w", p.Name, err)}
+		return nil, &fault.InputError{Err: fmt.Errorf("plugin %s: %w", p.Name, err)}
 	}
 	defer f.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return nil, &pipeline.InputError{Err: fmt.Errorf("plugin %s: %w", p.Name, err)}
+		return nil, &fault.InputError{Err: fmt.Errorf("plugin %s: %w", p.Name, err)}
 	}
 	if got := h.Sum(nil); string(got) != string(want) {
-		return nil, &pipeline.InputError{Err: fmt.Errorf("plugin %s: checksum mismatch: %s has sha256 %x, the configuration says %s; refusing to start it",
+		return nil, &fault.InputError{Err: fmt.Errorf("plugin %s: checksum mismatch: %s has sha256 %x, the configuration says %s; refusing to start it",
 			p.Name, p.Path, got, p.SHA256)}
 	}
 	return want, nil

@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 )
 
 // IsURL reports whether a connection string names a PostgreSQL database.
@@ -63,8 +64,12 @@ func Connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
 		if err == nil {
 			return conn, nil
 		}
-		if !Transient(err) || attempt == ConnectAttempts || ctx.Err() != nil {
-			return nil, &UnreachableError{err: fmt.Errorf("connect to %s: %w", Redact(dsn), scrub(err, dsn))}
+		if !Transient(err) {
+			// Refused for what was asked: a wrong password, no such database.
+			return nil, fault.Input(fmt.Errorf("connect to %s: %w", Redact(dsn), scrub(err, dsn)))
+		}
+		if attempt == ConnectAttempts || ctx.Err() != nil {
+			return nil, &fault.UnavailableError{Err: fmt.Errorf("connect to %s: %w", Redact(dsn), scrub(err, dsn))}
 		}
 		select {
 		case <-time.After(wait):
@@ -74,13 +79,6 @@ func Connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
 		wait *= 2
 	}
 }
-
-// UnreachableError is a connection Connect could not make, after its own retries: not
-// worth trying again at once.
-type UnreachableError struct{ err error }
-
-func (e *UnreachableError) Error() string { return e.err.Error() }
-func (e *UnreachableError) Unwrap() error { return e.err }
 
 // ConnectAttempts bounds Connect's retries: 0.5+1+2+4 s of waiting.
 const ConnectAttempts = 5
