@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -476,6 +477,9 @@ func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := e.checkIDs(ctx, plans, req.IDs); err != nil {
+		return nil, err
+	}
 	var out []Summary
 	for pi, p := range plans {
 		ranges, err := e.batches(ctx, p, req)
@@ -525,6 +529,54 @@ func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// checkIDs refuses ids that are no record of any planned flow's source: a typo in
+// --id would otherwise select nothing and succeed.
+func (e *Engine) checkIDs(ctx context.Context, plans []*plan.Plan, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	found := map[string]bool{}
+	var tables []string
+	for _, p := range plans {
+		tables = append(tables, p.Source.FullName())
+		lits := make([]string, len(ids))
+		for i, id := range ids {
+			lits[i] = catalog.Literal(id)
+		}
+		rows, err := e.DB.QueryContext(ctx, fmt.Sprintf("SELECT CAST(%s AS VARCHAR) FROM %s WHERE %s IN (%s)",
+			catalog.Ident(p.Source.Key), p.Source.SQLName(), catalog.Ident(p.Source.Key), strings.Join(lits, ", ")))
+		if err != nil {
+			return fmt.Errorf("look up --id: %w", err)
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return err
+			}
+			found[k] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	var missing []string
+	for _, id := range ids {
+		if !found[id] {
+			missing = append(missing, strconv.Quote(id))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	what := "no record"
+	if len(missing) > 1 {
+		what = "no records"
+	}
+	return fault.Inputf("%s %s in %s: nothing was exported", what, strings.Join(missing, ", "), strings.Join(tables, ", "))
 }
 
 func (s *Summary) add(b Summary) {
