@@ -27,7 +27,7 @@ func TestTwoCrashesInARowKeepTheFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Closing without a checkpoint leaves the WAL as a kill would.
-		if _, err := e.DB.Exec("PRAGMA disable_checkpoint_on_shutdown"); err != nil {
+		if _, err := e.DB().Exec("PRAGMA disable_checkpoint_on_shutdown"); err != nil {
 			t.Fatal(err)
 		}
 		return e

@@ -130,8 +130,10 @@ func hostileCases() []hostileCase {
 			check: "SELECT (SELECT count(*) FROM acct.company) || ' ' || (SELECT line_description FROM acct.sales_invoice_line_item WHERE sales_invoice_id = " + lit("SIN-"+injection+"/1") + ")",
 			want:  "2 '; DELETE FROM oim.invoice; --"},
 		{name: "--id made to inject SQL", setup: invoice(injection, [7]string{injection + "-1", "Item", "ITM-1", "w", "1", "1", "1"}),
-			ids: []string{injection, `' OR 1=1 --`}, record: injection, status: "Exported", docs: "SIN-" + injection + "/1",
+			ids: []string{injection}, record: injection, status: "Exported", docs: "SIN-" + injection + "/1",
 			check: "SELECT count(*) FROM acct.sales_invoice", want: "1"},
+		{name: "--id made to inject SQL, no such record", setup: invoice(injection, [7]string{injection + "-1", "Item", "ITM-1", "w", "1", "1", "1"}),
+			ids: []string{injection, `' OR 1=1 --`}, runErr: `no record "' OR 1=1 --" in oim.invoice`, inError: true},
 		{name: "a line type made to inject SQL", setup: invoice("H-LTYPE", [7]string{"H-LTYPE-1", `Freight'; DROP TABLE acct.product; --`, "", "w", "1", "1", "1"}),
 			record: "H-LTYPE", status: "Export Error", reason: "line H-LTYPE-1: no product: no product is mapped to line type Freight'; DROP TABLE acct.product; --",
 			check: "SELECT count(*) FROM acct.product", want: "5"},
@@ -217,24 +219,24 @@ func TestHostileSourceData(t *testing.T) {
 					c.edit(cfg)
 				}
 			})
-			before := fixture.Dump(t, e.DB, fixture.Table(ft.doc), fixture.Table(ft.src))
+			before := fixture.Dump(t, e.DB(), fixture.Table(ft.doc), fixture.Table(ft.src))
 			sums, err := e.Run(context.Background(), pipeline.Request{Flows: []string{flow}, IDs: c.ids})
 			var status, reason, docs, got string
 			if c.record != "" {
 				var r sql.NullString
-				if qerr := e.DB.QueryRow(fmt.Sprintf("SELECT export_status, export_error FROM %s WHERE id = ?", ft.src), c.record).Scan(&status, &r); qerr != nil {
+				if qerr := e.DB().QueryRow(fmt.Sprintf("SELECT export_status, export_error FROM %s WHERE id = ?", ft.src), c.record).Scan(&status, &r); qerr != nil {
 					t.Fatal(qerr)
 				}
 				reason = r.String
 				var d sql.NullString
-				if qerr := e.DB.QueryRow(fmt.Sprintf("SELECT string_agg(id, ',' ORDER BY id) FROM %s WHERE %s = ?", ft.doc, ft.docSrc), c.record).Scan(&d); qerr != nil {
+				if qerr := e.DB().QueryRow(fmt.Sprintf("SELECT string_agg(id, ',' ORDER BY id) FROM %s WHERE %s = ?", ft.doc, ft.docSrc), c.record).Scan(&d); qerr != nil {
 					t.Fatal(qerr)
 				}
 				docs = d.String
 			}
 			if c.check != "" {
 				var v sql.NullString
-				if qerr := e.DB.QueryRow(c.check).Scan(&v); qerr != nil {
+				if qerr := e.DB().QueryRow(c.check).Scan(&v); qerr != nil {
 					t.Fatalf("%s: %v", c.check, qerr)
 				}
 				got = v.String
@@ -248,7 +250,7 @@ func TestHostileSourceData(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), c.runErr) || c.inError != errors.As(err, &in) {
 					t.Fatalf("want a run error (input error: %v) containing %q, got %v", c.inError, c.runErr, err)
 				}
-				if after := fixture.Dump(t, e.DB, fixture.Table(ft.doc), fixture.Table(ft.src)); after != before {
+				if after := fixture.Dump(t, e.DB(), fixture.Table(ft.doc), fixture.Table(ft.src)); after != before {
 					t.Errorf("the failed run wrote something")
 				}
 				return
@@ -266,7 +268,7 @@ func TestHostileSourceData(t *testing.T) {
 			if c.check != "" && got != c.want {
 				t.Errorf("%s\n got %q\nwant %q", c.check, got, c.want)
 			}
-			if bad := mismatches(t, e.DB, ""); len(bad) > 0 {
+			if bad := mismatches(t, e.DB(), ""); len(bad) > 0 {
 				t.Errorf("exports that do not reconcile:\n%s", strings.Join(bad, "\n"))
 			}
 		})

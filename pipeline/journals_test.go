@@ -26,7 +26,7 @@ var journalDump = []string{
 // and every journal line of value 0.
 func journalsBalance(t *testing.T, e *pipeline.Engine) {
 	t.Helper()
-	got := fixture.Dump(t, e.DB,
+	got := fixture.Dump(t, e.DB(),
 		"SELECT journal_id, sum(value)::VARCHAR AS total FROM acct.journal_line_item GROUP BY 1 HAVING sum(value) <> 0 ORDER BY 1",
 		"SELECT id FROM acct.journal_line_item WHERE value = 0 ORDER BY 1",
 		"SELECT id FROM acct.journal j WHERE NOT EXISTS (SELECT 1 FROM acct.journal_line_item l WHERE l.journal_id = j.id) ORDER BY 1")
@@ -49,16 +49,16 @@ func TestJournalsGolden(t *testing.T) {
 	if got := counts(s); got != want {
 		t.Errorf("summary\n got %+v\nwant %+v", got, want)
 	}
-	fixture.Golden(t, "journals.txt", fixture.Dump(t, e.DB, journalDump...))
+	fixture.Golden(t, "journals.txt", fixture.Dump(t, e.DB(), journalDump...))
 	journalsBalance(t, e)
 
 	// A rerun creates nothing and changes nothing; it retries the three invalid ones.
-	before := fixture.Dump(t, e.DB, journalDump...)
+	before := fixture.Dump(t, e.DB(), journalDump...)
 	again := run(t, e, pipeline.Request{Flows: journalFlow})[0]
 	if got := counts(again); got != (tally{Selected: 3, Errors: 3}) {
 		t.Errorf("second run: %+v", got)
 	}
-	if after := fixture.Dump(t, e.DB, journalDump...); after != before {
+	if after := fixture.Dump(t, e.DB(), journalDump...); after != before {
 		t.Errorf("a rerun changed the data:\n%s", after)
 	}
 }
@@ -100,7 +100,7 @@ func TestJournalsPerTransaction(t *testing.T) {
 	for id, w := range cases {
 		t.Run(id, func(t *testing.T) {
 			var got want
-			err := e.DB.QueryRow(`SELECT j.company_id, j.journal_currency_id, j.journal_date::VARCHAR, coalesce(j.period_id, 'NULL'), j.journal_description,
+			err := e.DB().QueryRow(`SELECT j.company_id, j.journal_currency_id, j.journal_date::VARCHAR, coalesce(j.period_id, 'NULL'), j.journal_description,
   (SELECT string_agg(general_ledger_account_id || ':' || value::VARCHAR, ', ' ORDER BY line_number) FROM acct.journal_line_item WHERE journal_id = j.id)
 FROM acct.journal j JOIN oim.inventory_transaction t ON t.journal_id = j.id WHERE t.id = ? AND t.export_status = 'Exported'`, id).
 				Scan(&got.company, &got.currency, &got.date, &got.period, &got.description, &got.lines)
@@ -125,7 +125,7 @@ FROM acct.journal j JOIN oim.inventory_transaction t ON t.journal_id = j.id WHER
 	for _, o := range others {
 		t.Run(o.id, func(t *testing.T) {
 			var status, errText, journal string
-			if err := e.DB.QueryRow(`SELECT export_status, coalesce(export_error, ''), coalesce(journal_id, 'NULL') FROM oim.inventory_transaction WHERE id = ?`, o.id).
+			if err := e.DB().QueryRow(`SELECT export_status, coalesce(export_error, ''), coalesce(journal_id, 'NULL') FROM oim.inventory_transaction WHERE id = ?`, o.id).
 				Scan(&status, &errText, &journal); err != nil {
 				t.Fatal(err)
 			}
@@ -133,7 +133,7 @@ FROM acct.journal j JOIN oim.inventory_transaction t ON t.journal_id = j.id WHER
 				t.Errorf("got %s / %q / %s, want %s / %q / %s", status, errText, journal, o.status, o.errorHas, o.journal)
 			}
 			var n int
-			if err := e.DB.QueryRow(`SELECT count(*) FROM acct.journal WHERE inventory_transaction_id = ?`, o.id).Scan(&n); err != nil {
+			if err := e.DB().QueryRow(`SELECT count(*) FROM acct.journal WHERE inventory_transaction_id = ?`, o.id).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
 			if n != 0 {
@@ -156,7 +156,7 @@ func TestJournalsCustomTransactionType(t *testing.T) {
 	if got := counts(s); got != (tally{Selected: 1, Exported: 1, Documents: 1, Lines: 2}) {
 		t.Errorf("summary %+v", got)
 	}
-	got := fixture.Dump(t, e.DB,
+	got := fixture.Dump(t, e.DB(),
 		"SELECT id, export_status, journal_id FROM oim.inventory_transaction WHERE id IN ('T-CUSTOM', 'T-NOTLISTED') ORDER BY id",
 		"SELECT id, journal_description, status FROM acct.journal",
 		"SELECT id, line_number, general_ledger_account_id, value::VARCHAR AS value, line_description, inventory_transaction_financial_record_id FROM acct.journal_line_item ORDER BY 1")
@@ -178,7 +178,7 @@ func TestJournalsCustomTransactionType(t *testing.T) {
 func TestJournalsCurrencyOfTheFirstRecord(t *testing.T) {
 	t.Parallel()
 	e := engine(t, fixture.DB(t, "journals.sql"), journalSettings)
-	if _, err := e.DB.Exec(`INSERT INTO oim.inventory_transaction (id, name, transaction_type, item_id, quantity, transaction_date)
+	if _, err := e.DB().Exec(`INSERT INTO oim.inventory_transaction (id, name, transaction_type, item_id, quantity, transaction_date)
   VALUES ('T-FIRSTCUR', 'no ICP, records in USD then EUR: the first record''s USD', 'Miscellaneous Receipt', 'ITM-W', 1, '2024-06-20');
 INSERT INTO oim.inventory_transaction_financial_record (id, inventory_transaction_id, gl_account, quantity, icp_unit_cost, icp_value_amount, icp_currency) VALUES
   ('FR-FIRSTCUR-1', 'T-FIRSTCUR', 'Inventory', 1, 5, 5.00, 'USD'),
@@ -187,7 +187,7 @@ INSERT INTO oim.inventory_transaction_financial_record (id, inventory_transactio
 	}
 	run(t, e, pipeline.Request{Flows: journalFlow, IDs: []string{"T-FIRSTCUR"}})
 	var status, currency string
-	if err := e.DB.QueryRow(`SELECT t.export_status, coalesce(j.journal_currency_id, 'NULL') FROM oim.inventory_transaction t
+	if err := e.DB().QueryRow(`SELECT t.export_status, coalesce(j.journal_currency_id, 'NULL') FROM oim.inventory_transaction t
   LEFT JOIN acct.journal j ON j.id = t.journal_id WHERE t.id = 'T-FIRSTCUR'`).Scan(&status, &currency); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
+	"github.com/oimconnect/oimconnect/pipeline/store"
 )
 
 func postgresURL(t testing.TB) string { return fixture.Postgres(t) }
@@ -34,17 +35,14 @@ func demoConfig(t *testing.T, db, source, target string) *config.Config {
 	return cfg
 }
 
-func runAll(t *testing.T, cfg *config.Config, hook func(*pipeline.Engine)) ([]pipeline.Summary, error) {
+func runAll(t *testing.T, cfg *config.Config, opts ...pipeline.Option) ([]pipeline.Summary, error) {
 	t.Helper()
 	ctx := context.Background()
-	e, err := pipeline.Open(ctx, cfg, quiet)
+	e, err := pipeline.Open(ctx, cfg, quiet, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	if hook != nil {
-		hook(e)
-	}
 	return e.Run(ctx, pipeline.Request{})
 }
 
@@ -93,7 +91,7 @@ func dumpSchema(t *testing.T, db *sql.DB, schema string) string {
 func reference(t *testing.T, generated string) *sql.DB {
 	t.Helper()
 	path := fixture.Copy(t, generated, filepath.Join(t.TempDir(), "reference.duckdb"))
-	if _, err := runAll(t, demoConfig(t, path, "", ""), nil); err != nil {
+	if _, err := runAll(t, demoConfig(t, path, "", "")); err != nil {
 		t.Fatal(err)
 	}
 	db := fixture.Open(t, path)
@@ -130,7 +128,7 @@ func TestPostgresSourceAndTarget(t *testing.T) {
 	gen := fixture.Generated(t, t.TempDir(), 300)
 	ref := reference(t, gen)
 	fixture.LoadPostgres(t, pg, gen, "oim", "acct")
-	sums, err := runAll(t, demoConfig(t, pg, "", ""), nil)
+	sums, err := runAll(t, demoConfig(t, pg, "", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +139,7 @@ func TestPostgresSourceAndTarget(t *testing.T) {
 	sameDump(t, "acct", dumpSchema(t, ref, "acct"), dumpSchema(t, got, "acct"))
 	sameDump(t, "oim", dumpSchema(t, ref, "oim"), dumpSchema(t, got, "oim"))
 
-	sums, err = runAll(t, demoConfig(t, pg, "", ""), nil)
+	sums, err = runAll(t, demoConfig(t, pg, "", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,18 +161,16 @@ func TestDuckDBSourcePostgresTarget(t *testing.T) {
 	fixture.LoadPostgres(t, pg, gen, "acct")
 	src := fixture.Copy(t, gen, filepath.Join(t.TempDir(), "source.duckdb"))
 	crash := errors.New("crash between the steps")
-	_, err := runAll(t, demoConfig(t, "", src, pg), func(e *pipeline.Engine) {
-		e.AfterTarget = func(flow string) error {
-			if flow == "sales-invoices" {
-				return crash
-			}
-			return nil
+	_, err := runAll(t, demoConfig(t, "", src, pg), pipeline.WithHooks(store.Hooks{AfterTarget: func(flow string) error {
+		if flow == "sales-invoices" {
+			return crash
 		}
-	})
+		return nil
+	}}))
 	if !errors.Is(err, crash) {
 		t.Fatalf("run: %v, want the injected crash", err)
 	}
-	sums, err := runAll(t, demoConfig(t, "", src, pg), nil)
+	sums, err := runAll(t, demoConfig(t, "", src, pg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +215,7 @@ func TestFilesSource(t *testing.T) {
 	db.Close()
 	target := fixture.Copy(t, gen, filepath.Join(t.TempDir(), "target.duckdb"))
 	for run := 1; run <= 2; run++ {
-		sums, err := runAll(t, demoConfig(t, "", dir, target), nil)
+		sums, err := runAll(t, demoConfig(t, "", dir, target))
 		if err != nil {
 			t.Fatal(err)
 		}

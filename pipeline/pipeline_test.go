@@ -5,9 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,28 +16,16 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
+	"github.com/oimconnect/oimconnect/pipeline/store"
 	"github.com/oimconnect/oimconnect/specs"
 )
 
-func engine(t *testing.T, path string, edit func(*config.Config)) *pipeline.Engine {
+func engine(t *testing.T, path string, edit func(*config.Config), opts ...pipeline.Option) *pipeline.Engine {
 	t.Helper()
-	cfg, err := config.Load("", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DB = path
-	if edit != nil {
-		edit(cfg)
-	}
-	e, err := pipeline.Open(context.Background(), cfg, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
+	return fixture.Engine(t, path, edit, opts...)
 }
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quiet = fixture.Quiet
 
 func salesSettings(c *config.Config) {
 	c.Settings.SalesInvoiceLineLimit = 3
@@ -62,7 +48,7 @@ func TestSalesInvoicesGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log(sums)
-	fixture.Golden(t, "sales-invoices.txt", fixture.Dump(t, e.DB, salesDump...))
+	fixture.Golden(t, "sales-invoices.txt", fixture.Dump(t, e.DB(), salesDump...))
 }
 
 func run(t *testing.T, e *pipeline.Engine, req pipeline.Request) []pipeline.Summary {
@@ -78,7 +64,7 @@ func TestRerunCreatesNothingNew(t *testing.T) {
 	e := engine(t, fixture.DB(t, "sales-invoices.sql"), salesSettings)
 	req := pipeline.Request{Flows: []string{"sales-invoices"}}
 	first := run(t, e, req)[0]
-	before := fixture.Dump(t, e.DB, salesDump...)
+	before := fixture.Dump(t, e.DB(), salesDump...)
 	second := run(t, e, req)[0]
 	if first.Documents == 0 || second.Documents != 0 || second.Lines != 0 || second.Exported != first.Errors-second.Errors {
 		t.Fatalf("second run must create nothing and retry only the failed records: first %v, second %v", first, second)
@@ -86,7 +72,7 @@ func TestRerunCreatesNothingNew(t *testing.T) {
 	if second.Selected != first.Errors {
 		t.Errorf("second run selects the %d records still in Export Error, got %d", first.Errors, second.Selected)
 	}
-	if after := fixture.Dump(t, e.DB, salesDump...); after != before {
+	if after := fixture.Dump(t, e.DB(), salesDump...); after != before {
 		t.Errorf("a rerun changed the data:\n%s", after)
 	}
 }
@@ -97,7 +83,7 @@ func TestOnlyTheGivenIDs(t *testing.T) {
 	if s.Selected != 2 || s.Exported != 1 || s.Errors != 1 || s.Documents != 1 || s.Lines != 3 {
 		t.Fatalf("summary %v", s)
 	}
-	got := fixture.Dump(t, e.DB, "SELECT id, export_status FROM oim.invoice WHERE export_status <> 'New' ORDER BY id",
+	got := fixture.Dump(t, e.DB(), "SELECT id, export_status FROM oim.invoice WHERE export_status <> 'New' ORDER BY id",
 		"SELECT oim_invoice_id, count(*) FROM acct.sales_invoice GROUP BY 1")
 	want := "## SELECT id, export_status FROM oim.invoice WHERE export_status <> 'New' ORDER BY id\nid\texport_status\n" +
 		"INV-DISC\tExported\nINV-NOCO\tExport Error\nINV-OK\tExport Error\n\n" +
@@ -108,18 +94,23 @@ func TestOnlyTheGivenIDs(t *testing.T) {
 }
 
 func TestFailureBeforeCommitLeavesNoTrace(t *testing.T) {
-	e := engine(t, fixture.DB(t, "sales-invoices.sql"), salesSettings)
-	before := fixture.Dump(t, e.DB, salesDump...)
-	e.BeforeCommit = func(flow string) error { return errors.New("injected: power cut") }
+	cut := true
+	e := engine(t, fixture.DB(t, "sales-invoices.sql"), salesSettings, pipeline.WithHooks(store.Hooks{BeforeCommit: func(flow string) error {
+		if cut {
+			return errors.New("injected: power cut")
+		}
+		return nil
+	}}))
+	before := fixture.Dump(t, e.DB(), salesDump...)
 	_, err := e.Run(context.Background(), pipeline.Request{Flows: []string{"sales-invoices"}})
 	if err == nil || !strings.Contains(err.Error(), "injected: power cut") || !strings.Contains(err.Error(), "rolled back") {
 		t.Fatalf("want the injected failure reported as rolled back, got %v", err)
 	}
-	if after := fixture.Dump(t, e.DB, salesDump...); after != before {
+	if after := fixture.Dump(t, e.DB(), salesDump...); after != before {
 		t.Errorf("a failed run left a trace:\n%s", after)
 	}
 	// The next run exports everything, exactly once.
-	e.BeforeCommit = nil
+	cut = false
 	s := run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}})[0]
 	if s.Documents != 8 {
 		t.Errorf("after the failure, a rerun creates the 8 documents; got %v", s)
@@ -133,7 +124,7 @@ func TestAutoPostAndExtraLineStartsANewDocument(t *testing.T) {
 		c.Settings.AutoPost.SalesInvoices = true
 	})
 	run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}, IDs: []string{"INV-SPLIT"}})
-	got := fixture.Dump(t, e.DB, "SELECT sales_invoice_id, line_number, line_description FROM acct.sales_invoice_line_item ORDER BY 1, 2",
+	got := fixture.Dump(t, e.DB(), "SELECT sales_invoice_id, line_number, line_description FROM acct.sales_invoice_line_item ORDER BY 1, 2",
 		"SELECT DISTINCT status FROM acct.sales_invoice")
 	want := "## SELECT sales_invoice_id, line_number, line_description FROM acct.sales_invoice_line_item ORDER BY 1, 2\n" +
 		"sales_invoice_id\tline_number\tline_description\n" +
@@ -176,7 +167,7 @@ func TestEditedSpecChangesTheOutput(t *testing.T) {
 	})
 	e := engine(t, fixture.DB(t, "sales-invoices.sql"), func(c *config.Config) { salesSettings(c); c.Specs = dir })
 	run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}})
-	got := fixture.Dump(t, e.DB, "SELECT DISTINCT derive_period FROM acct.sales_invoice",
+	got := fixture.Dump(t, e.DB(), "SELECT DISTINCT derive_period FROM acct.sales_invoice",
 		"SELECT export_status FROM oim.invoice WHERE id = 'INV-SC'")
 	want := "## SELECT DISTINCT derive_period FROM acct.sales_invoice\nderive_period\nfalse\n\n" +
 		"## SELECT export_status FROM oim.invoice WHERE id = 'INV-SC'\nexport_status\nNew\n\n"
@@ -187,9 +178,9 @@ func TestEditedSpecChangesTheOutput(t *testing.T) {
 
 func TestDryRunCountsEverythingAndWritesNothing(t *testing.T) {
 	e := engine(t, fixture.DB(t, "sales-invoices.sql"), salesSettings)
-	before := fixture.Dump(t, e.DB, salesDump...)
+	before := fixture.Dump(t, e.DB(), salesDump...)
 	dry := run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}, DryRun: true})[0]
-	if after := fixture.Dump(t, e.DB, salesDump...); after != before {
+	if after := fixture.Dump(t, e.DB(), salesDump...); after != before {
 		t.Fatalf("a dry run wrote:\n%s", after)
 	}
 	real := run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}})[0]
@@ -209,7 +200,7 @@ func TestDuckDBLimits(t *testing.T) {
 		t.Errorf("limited resources change nothing but speed: %v", s)
 	}
 	var limit string
-	if err := e.DB.QueryRow("SELECT current_setting('memory_limit')").Scan(&limit); err != nil || !strings.Contains(limit, "MiB") {
+	if err := e.DB().QueryRow("SELECT current_setting('memory_limit')").Scan(&limit); err != nil || !strings.Contains(limit, "MiB") {
 		t.Errorf("memory_limit not applied: %q %v", limit, err)
 	}
 	cfg, _ := config.Load("", nil)
@@ -237,13 +228,14 @@ func TestRequiredLineFieldLeftEmpty(t *testing.T) {
 	})
 	var got []string
 	for _, stored := range []bool{false, true} {
-		e := engine(t, fixture.DB(t, "sales-invoices.sql"), func(c *config.Config) { salesSettings(c); c.Specs = dir })
+		var opts []pipeline.Option
 		if stored {
-			e.Transform = noTransform{}
+			opts = append(opts, pipeline.WithTransform(noTransform{}))
 		}
+		e := engine(t, fixture.DB(t, "sales-invoices.sql"), func(c *config.Config) { salesSettings(c); c.Specs = dir }, opts...)
 		run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}})
 		var msg string
-		if err := e.DB.QueryRow("SELECT export_status || ': ' || export_error FROM oim.invoice WHERE id = 'INV-OK'").Scan(&msg); err != nil {
+		if err := e.DB().QueryRow("SELECT export_status || ': ' || export_error FROM oim.invoice WHERE id = 'INV-OK'").Scan(&msg); err != nil {
 			t.Fatal(err)
 		}
 		got = append(got, msg)

@@ -59,7 +59,7 @@ func TestAllFlowsReconcile(t *testing.T) {
 			t.Errorf("%s created no documents on the generated data: %v", s.Flow, s)
 		}
 	}
-	if bad := mismatches(t, e.DB, ""); len(bad) > 0 {
+	if bad := mismatches(t, e.DB(), ""); len(bad) > 0 {
 		t.Errorf("exports that do not reconcile (check, id, source, documents):\n%s", strings.Join(bad, "\n"))
 	}
 	for _, s := range run(t, e, pipeline.Request{}) {
@@ -102,11 +102,11 @@ func TestBatchesChangeNothing(t *testing.T) {
 	}
 	queries = append(queries, "SELECT id, export_status, export_error FROM oim.invoice ORDER BY id",
 		"SELECT id, export_status, export_error FROM oim.inventory_transaction ORDER BY id")
-	if fixture.Dump(t, whole.DB, queries...) != fixture.Dump(t, batched.DB, queries...) {
+	if fixture.Dump(t, whole.DB(), queries...) != fixture.Dump(t, batched.DB(), queries...) {
 		t.Error("the batched run's documents or statuses differ from the whole run's")
 	}
 	var batches int
-	if err := batched.DB.QueryRow("SELECT count(*) FROM connector.run WHERE detail LIKE '%batch%'").Scan(&batches); err != nil || batches < 20 {
+	if err := batched.DB().QueryRow("SELECT count(*) FROM connector.run WHERE detail LIKE '%batch%'").Scan(&batches); err != nil || batches < 20 {
 		t.Errorf("want the batches in the run history, got %d (%v)", batches, err)
 	}
 }

@@ -30,11 +30,11 @@ var creditDump = []string{
 // credit amounts (testdata/reconcile.sql), and how many were exported with their notes.
 func creditReconcile(t *testing.T, e *pipeline.Engine) (mismatching, exported int) {
 	t.Helper()
-	n, err := strconv.Atoi(valueOf(t, e.DB, "SELECT count(*) FROM oim.credit_invoice WHERE export_status = 'Exported' AND sales_credit_note_id IN (SELECT id FROM acct.sales_credit_note) AND id <> 'CI-DONE'"))
+	n, err := strconv.Atoi(valueOf(t, e.DB(), "SELECT count(*) FROM oim.credit_invoice WHERE export_status = 'Exported' AND sales_credit_note_id IN (SELECT id FROM acct.sales_credit_note) AND id <> 'CI-DONE'"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(mismatches(t, e.DB, "sales-credit-notes")), n
+	return len(mismatches(t, e.DB(), "sales-credit-notes")), n
 }
 
 func TestSalesCreditNotesGolden(t *testing.T) {
@@ -47,7 +47,7 @@ func TestSalesCreditNotesGolden(t *testing.T) {
 	if got := counts(s); got != want {
 		t.Errorf("summary\n got %+v\nwant %+v", got, want)
 	}
-	fixture.Golden(t, "sales-credit-notes.txt", fixture.Dump(t, e.DB, creditDump...))
+	fixture.Golden(t, "sales-credit-notes.txt", fixture.Dump(t, e.DB(), creditDump...))
 
 	if bad, n := creditReconcile(t, e); bad != 0 || n != 3 {
 		t.Errorf("%d of %d exported credit invoices do not reconcile (want 0 of 3)", bad, n)
@@ -86,7 +86,7 @@ func TestSalesCreditNotesPerRecord(t *testing.T) {
 			var status string
 			var errText, link *string
 			var notes int
-			if err := e.DB.QueryRow(`SELECT export_status, export_error, sales_credit_note_id,
+			if err := e.DB().QueryRow(`SELECT export_status, export_error, sales_credit_note_id,
   (SELECT count(*) FROM acct.sales_credit_note WHERE oim_credit_invoice_id = c.id) FROM oim.credit_invoice c WHERE id = ?`, c.id).
 				Scan(&status, &errText, &link, &notes); err != nil {
 				t.Fatal(err)
@@ -125,7 +125,7 @@ func TestSalesCreditNotesOnlyTheGivenIDs(t *testing.T) {
 	if got := counts(s); got != want {
 		t.Errorf("summary\n got %+v\nwant %+v", got, want)
 	}
-	got := fixture.Dump(t, e.DB, "SELECT id, export_status, sales_credit_note_id FROM oim.credit_invoice WHERE export_status <> 'New' ORDER BY id",
+	got := fixture.Dump(t, e.DB(), "SELECT id, export_status, sales_credit_note_id FROM oim.credit_invoice WHERE export_status <> 'New' ORDER BY id",
 		"SELECT oim_credit_invoice_id, count(*) FROM acct.sales_credit_note GROUP BY 1 ORDER BY 1")
 	wantDump := "## SELECT id, export_status, sales_credit_note_id FROM oim.credit_invoice WHERE export_status <> 'New' ORDER BY id\n" +
 		"id\texport_status\tsales_credit_note_id\n" +
@@ -141,14 +141,14 @@ func TestSalesCreditNotesRerunCreatesNothing(t *testing.T) {
 	t.Parallel()
 	e := engine(t, fixture.DB(t, "sales-credit-notes.sql"), creditSettings)
 	first := run(t, e, pipeline.Request{Flows: creditFlow})[0]
-	before := fixture.Dump(t, e.DB, creditDump...)
+	before := fixture.Dump(t, e.DB(), creditDump...)
 	second := run(t, e, pipeline.Request{Flows: creditFlow})[0]
 	// Only the two invalid ones are selected again; the waiting ones still wait.
 	want := tally{Selected: 2, Errors: 2, Waiting: 2}
 	if got := counts(second); first.Documents == 0 || got != want {
 		t.Errorf("second run\n got %+v\nwant %+v", got, want)
 	}
-	if after := fixture.Dump(t, e.DB, creditDump...); after != before {
+	if after := fixture.Dump(t, e.DB(), creditDump...); after != before {
 		t.Errorf("a rerun changed the data:\n%s", after)
 	}
 }
@@ -158,7 +158,7 @@ func TestSalesCreditNotesWaitingThenReady(t *testing.T) {
 	t.Parallel()
 	e := engine(t, fixture.DB(t, "sales-credit-notes.sql"), creditSettings)
 	run(t, e, pipeline.Request{Flows: creditFlow})
-	if _, err := e.DB.Exec(`UPDATE acct.sales_invoice SET status = 'Complete' WHERE id = 'SIN-INV-B/1';
+	if _, err := e.DB().Exec(`UPDATE acct.sales_invoice SET status = 'Complete' WHERE id = 'SIN-INV-B/1';
 UPDATE oim.invoice_line SET sales_invoice_line_item_id = 'SIN-INV-G/1/2' WHERE id = 'IL-G-2';
 INSERT INTO acct.sales_invoice_line_item VALUES ('SIN-INV-G/1/2', 'SIN-INV-G/1', 2, 'Gadget, late', 'ITM-2', 'PR-GADGET',
   'D1-NORTH', NULL, NULL, NULL, 1, 3.00, NULL, 'IL-G-2', false, true)`); err != nil {
@@ -169,7 +169,7 @@ INSERT INTO acct.sales_invoice_line_item VALUES ('SIN-INV-G/1/2', 'SIN-INV-G/1',
 	if got := counts(s); got != want {
 		t.Errorf("summary\n got %+v\nwant %+v", got, want)
 	}
-	got := fixture.Dump(t, e.DB,
+	got := fixture.Dump(t, e.DB(),
 		"SELECT id, export_status, export_error, sales_credit_note_id FROM oim.credit_invoice WHERE id IN ('CI-WAIT-INPROG', 'CI-NOSIL', 'CI-WAIT-NOSI') ORDER BY id",
 		"SELECT sales_credit_note_id, line_number, line_description, unit_price::VARCHAR AS unit_price, oim_credit_invoice_line_id FROM acct.sales_credit_note_line_item WHERE sales_credit_note_id IN ('SCN-CI-NOSIL/1', 'SCN-CI-WAIT-INPROG/1') ORDER BY 1, 5")
 	wantDump := "## SELECT id, export_status, export_error, sales_credit_note_id FROM oim.credit_invoice WHERE id IN ('CI-WAIT-INPROG', 'CI-NOSIL', 'CI-WAIT-NOSI') ORDER BY id\n" +
@@ -198,7 +198,7 @@ func TestSalesCreditNotesAutoPostNoSplit(t *testing.T) {
 	if s.Documents != 3 || s.Lines != 6 || s.Exported != 3 {
 		t.Errorf("summary %+v, want 3 documents of 6 lines for 3 credit invoices", s)
 	}
-	got := fixture.Dump(t, e.DB,
+	got := fixture.Dump(t, e.DB(),
 		"SELECT id, status FROM acct.sales_credit_note WHERE id <> 'SCN-VOID-PROCESS' ORDER BY id",
 		"SELECT sales_credit_note_id, count(*) FROM acct.sales_credit_note_line_item GROUP BY 1 ORDER BY 1",
 		"SELECT sales_credit_note_id FROM oim.credit_invoice WHERE id = 'CI-FULL'")

@@ -47,7 +47,7 @@ func TestVendorAccountsGolden(t *testing.T) {
 	if s.Selected != 6 || s.Exported != 5 || s.Errors != 1 || !sameFailures(s.Failures, badGLA) {
 		t.Errorf("summary %v, failures %v", s, s.Failures)
 	}
-	fixture.Golden(t, "vendor-accounts.txt", fixture.Dump(t, e.DB, vendorAccountDump...))
+	fixture.Golden(t, "vendor-accounts.txt", fixture.Dump(t, e.DB(), vendorAccountDump...))
 }
 
 // Three runs. Run 1 selects the 4 unlinked sites and the 1 linked site newer than its
@@ -67,11 +67,11 @@ func TestVendorAccountsRunsToASteadyState(t *testing.T) {
 			!sameFailures(s.Failures, badGLA) {
 			t.Errorf("run %d: summary %v, failures %v", i+1, s, s.Failures)
 		}
-		dump := fixture.Dump(t, e.DB, vendorAccountDump...)
+		dump := fixture.Dump(t, e.DB(), vendorAccountDump...)
 		if i == 0 {
 			afterFirst = dump
-			wantRows(t, e.DB, created, "VND-SS-CUSTOMER-NAME", "VND-SS-DEFAULT-GLAS", "VND-SS-NEW")
-			wantRows(t, e.DB, "SELECT id FROM acct.account WHERE updated_at = '2024-02-05 09:00:00'", "VND-SS-NEWER")
+			wantRows(t, e.DB(), created, "VND-SS-CUSTOMER-NAME", "VND-SS-DEFAULT-GLAS", "VND-SS-NEW")
+			wantRows(t, e.DB(), "SELECT id FROM acct.account WHERE updated_at = '2024-02-05 09:00:00'", "VND-SS-NEWER")
 			continue
 		}
 		if s.Documents != 0 {
@@ -121,11 +121,11 @@ func TestVendorAccountsMapping(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			wantRows(t, e.DB, cols+"'"+c.account+"'", c.want)
+			wantRows(t, e.DB(), cols+"'"+c.account+"'", c.want)
 		})
 	}
 	t.Run("write-back", func(t *testing.T) {
-		wantRows(t, e.DB, "SELECT id, account_id FROM oim.supplier_site ORDER BY id",
+		wantRows(t, e.DB(), "SELECT id, account_id FROM oim.supplier_site ORDER BY id",
 			"SS-BAD-GLA\tNULL",
 			"SS-CUSTOMER-NAME\tVND-SS-CUSTOMER-NAME",
 			"SS-DEFAULT-GLAS\tVND-SS-DEFAULT-GLAS",
@@ -136,7 +136,7 @@ func TestVendorAccountsMapping(t *testing.T) {
 			"SS-SAME-TIME\tVND-SS-SAME-TIME")
 	})
 	t.Run("every created or updated account mirrors its site", func(t *testing.T) {
-		wantRows(t, e.DB, strings.Replace(mirrorMismatch, "WHERE ", "WHERE s.id IN ('SS-NEW', 'SS-DEFAULT-GLAS', 'SS-CUSTOMER-NAME', 'SS-NEWER') AND (", 1)+") ORDER BY 1")
+		wantRows(t, e.DB(), strings.Replace(mirrorMismatch, "WHERE ", "WHERE s.id IN ('SS-NEW', 'SS-DEFAULT-GLAS', 'SS-CUSTOMER-NAME', 'SS-NEWER') AND (", 1)+") ORDER BY 1")
 	})
 }
 
@@ -157,18 +157,18 @@ func TestVendorAccountsDuplicateCheck(t *testing.T) {
 		t.Run(c.check, func(t *testing.T) {
 			t.Parallel()
 			e := vendorAccounts(t, func(cfg *config.Config) { cfg.Settings.VendorDuplicateCheck = c.check })
-			before := valueOf(t, e.DB, "SELECT COLUMNS(*)::VARCHAR FROM acct.account WHERE id = 'A-ACME'")
+			before := valueOf(t, e.DB(), "SELECT COLUMNS(*)::VARCHAR FROM acct.account WHERE id = 'A-ACME'")
 			s := run(t, e, pipeline.Request{Flows: vendorAccountFlow, IDs: []string{"SS-SAME-NAME", "SS-CUSTOMER-NAME"}})[0]
 			if s.Selected != 2 || s.Exported != 2 || s.Errors != 0 || s.Documents != c.documents {
 				t.Errorf("summary %v", s)
 			}
-			wantRows(t, e.DB, "SELECT id, account_id FROM oim.supplier_site WHERE id IN ('SS-SAME-NAME', 'SS-CUSTOMER-NAME') ORDER BY id", c.links...)
-			wantRows(t, e.DB, "SELECT count(*) FROM acct.account WHERE type = 'Vendor' AND lower(trim(name)) = 'acme supplies'", c.accounts)
-			if after := valueOf(t, e.DB, "SELECT COLUMNS(*)::VARCHAR FROM acct.account WHERE id = 'A-ACME'"); after != before {
+			wantRows(t, e.DB(), "SELECT id, account_id FROM oim.supplier_site WHERE id IN ('SS-SAME-NAME', 'SS-CUSTOMER-NAME') ORDER BY id", c.links...)
+			wantRows(t, e.DB(), "SELECT count(*) FROM acct.account WHERE type = 'Vendor' AND lower(trim(name)) = 'acme supplies'", c.accounts)
+			if after := valueOf(t, e.DB(), "SELECT COLUMNS(*)::VARCHAR FROM acct.account WHERE id = 'A-ACME'"); after != before {
 				t.Errorf("A-ACME changed:\n%s\n%s", before, after)
 			}
 			if c.check == "none" {
-				wantRows(t, e.DB, "SELECT name, phone, oim_supplier_site_id FROM acct.account WHERE id = 'VND-SS-SAME-NAME'",
+				wantRows(t, e.DB(), "SELECT name, phone, oim_supplier_site_id FROM acct.account WHERE id = 'VND-SS-SAME-NAME'",
 					"  acme SUPPLIES \t+44 20 1111 1111\tSS-SAME-NAME")
 			}
 		})
@@ -199,8 +199,8 @@ func TestVendorAccountsUnknownControlGLA(t *testing.T) {
 			if s.Selected != 1 || s.Errors != 1 || s.Documents != 0 || !sameFailures(s.Failures, want) {
 				t.Errorf("summary %v, failures %v; want failures %v", s, s.Failures, want)
 			}
-			wantRows(t, e.DB, "SELECT account_id FROM oim.supplier_site WHERE id = '"+c.site+"'", "NULL")
-			wantRows(t, e.DB, "SELECT count(*) FROM acct.account WHERE oim_supplier_site_id = '"+c.site+"'", "0")
+			wantRows(t, e.DB(), "SELECT account_id FROM oim.supplier_site WHERE id = '"+c.site+"'", "NULL")
+			wantRows(t, e.DB(), "SELECT count(*) FROM acct.account WHERE oim_supplier_site_id = '"+c.site+"'", "0")
 		})
 	}
 }

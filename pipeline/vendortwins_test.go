@@ -24,13 +24,13 @@ func TestVendorAccountsNewSitesOfOneName(t *testing.T) {
 		{"none", []string{"VND-SS-TWIN-1\tTwin Metals", "VND-SS-TWIN-2\t twin metals "}, []string{"SS-TWIN-1\tVND-SS-TWIN-1", "SS-TWIN-2\tVND-SS-TWIN-2"}, 2},
 	} {
 		e := engine(t, fixture.DB(t), func(cfg *config.Config) { cfg.Settings.VendorDuplicateCheck = c.check })
-		execSQL(t, e.DB, twins)
+		execSQL(t, e.DB(), twins)
 		s := run(t, e, pipeline.Request{Flows: []string{"vendor-accounts"}})[0]
 		if s.Selected != 2 || s.Exported != 2 || s.Documents != c.docs {
 			t.Errorf("%s: summary %v", c.check, s)
 		}
-		wantRows(t, e.DB, "SELECT id, name FROM acct.account ORDER BY id", c.accounts...)
-		wantRows(t, e.DB, "SELECT id, account_id FROM oim.supplier_site ORDER BY id", c.links...)
+		wantRows(t, e.DB(), "SELECT id, name FROM acct.account ORDER BY id", c.accounts...)
+		wantRows(t, e.DB(), "SELECT id, account_id FROM oim.supplier_site ORDER BY id", c.links...)
 		// With one shared account, the newer twin is newer than the account: the next run
 		// updates it once (as a linked site newer than its account), then all is still.
 		updates := int64(0)

@@ -9,18 +9,19 @@ import (
 	"time"
 
 	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/backfill"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
 )
 
 // backfill exports history partition by partition, with progress on standard error.
-func backfill(ctx context.Context, eng *pipeline.Engine, from, to, partition string, flows []string, report string, stdout, stderr io.Writer) int {
+func runBackfill(ctx context.Context, eng *pipeline.Engine, from, to, partition string, flows []string, report string, stdout, stderr io.Writer) int {
 	f, err1 := time.Parse(time.DateOnly, from)
 	t, err2 := time.Parse(time.DateOnly, to)
 	if err1 != nil || err2 != nil {
 		return fail(stderr, &fault.InputError{Err: fmt.Errorf("backfill needs --from and --to as YYYY-MM-DD (got %q and %q)", from, to)})
 	}
 	tty := isTerminal(stderr)
-	show := func(p pipeline.Progress) {
+	show := func(p backfill.Progress) {
 		rate := float64(p.Records) / p.Elapsed.Seconds()
 		state := ""
 		if p.Skipped {
@@ -36,7 +37,7 @@ func backfill(ctx context.Context, eng *pipeline.Engine, from, to, partition str
 		fmt.Fprintf(stderr, "backfill %s%s: partition %d/%d, records %d, documents %d, %.0f rec/s, ETA %s\n",
 			p.Partition, state, p.Done, p.Partitions, p.Records, p.Docs, rate, p.ETA().Round(time.Second))
 	}
-	sums, err := eng.Backfill(ctx, pipeline.Backfill{From: f, To: t, Partition: partition, Flows: flows, Created: report != ""}, show)
+	sums, err := backfill.Run(ctx, eng, backfill.Request{From: f, To: t, Partition: partition, Flows: flows, Created: report != ""}, show)
 	if tty {
 		fmt.Fprintln(stderr)
 	}

@@ -22,11 +22,13 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/explain"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/host"
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
 	"github.com/oimconnect/oimconnect/pipeline/spec"
 	"github.com/oimconnect/oimconnect/pipeline/spectest"
+	"github.com/oimconnect/oimconnect/pipeline/watch"
 	"github.com/oimconnect/oimconnect/specs"
 )
 
@@ -202,7 +204,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			defer plugins.Close()
 		}
-		err := pipeline.Serve(ctx, cfg, log, pipeline.ServeOptions{Watch: true, Schedules: cmd == "serve", Transform: transformer(plugins),
+		err := watch.Serve(ctx, cfg, log, watch.Options{Watch: true, Schedules: cmd == "serve", Transform: transformer(plugins),
 			Report: func(mode string, sums []pipeline.Summary, err error) {
 				stamp := time.Now().Format("15:04:05")
 				for _, s := range sums {
@@ -220,7 +222,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case "backfill":
 		return withEngine(ctx, cfg, log, stderr, func(eng *pipeline.Engine) int {
-			return backfill(ctx, eng, *from, *to, *partition, *flows, *report, stdout, stderr)
+			return runBackfill(ctx, eng, *from, *to, *partition, *flows, *report, stdout, stderr)
 		})
 	case "runs":
 		return withEngine(ctx, cfg, log, stderr, func(eng *pipeline.Engine) int {
@@ -230,13 +232,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			fmt.Fprintf(stdout, "%-24s %-10s %-21s %-20s %8s %8s %9s %8s %7s %6s  %s\n", "run", "mode", "flow", "started (UTC)", "selected", "exported", "documents", "lines", "waiting", "errors", "detail")
 			for _, r := range runs {
-				s := r.Summary
 				detail := r.Detail
 				if r.Error != "" {
 					detail = strings.TrimSpace(detail + " FAILED: " + r.Error)
 				}
-				fmt.Fprintf(stdout, "%-24s %-10s %-21s %-20s %8d %8d %9d %8d %7d %6d  %s\n", r.ID, r.Mode, r.Flow, r.Started.Format("2006-01-02 15:04:05"),
-					s.Selected, s.Exported, s.Documents, s.Lines, s.Waiting, s.Errors, detail)
+				fmt.Fprintf(stdout, "%-24s %-10s %-21s %-20s %8d %8d %9d %8d %7d %6d  %s\n", r.RunID, r.Mode, r.Flow, r.Started.Format("2006-01-02 15:04:05"),
+					r.Selected, r.Exported, r.Documents, r.Lines, r.Waiting, r.Errors, detail)
 			}
 			return exitOK
 		})
@@ -246,7 +247,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitInput
 		}
 		return withEngine(ctx, cfg, log, stderr, func(eng *pipeline.Engine) int {
-			x, err := eng.Explain(ctx, (*flows)[0], (*ids)[0])
+			x, err := explain.Record(ctx, eng, (*flows)[0], (*ids)[0])
 			if err != nil {
 				return fail(stderr, err)
 			}
@@ -310,14 +311,6 @@ func withEngine(ctx context.Context, cfg *config.Config, log *slog.Logger, stder
 		return fail(stderr, err)
 	}
 	defer eng.Close()
-	if len(cfg.Plugins) > 0 {
-		plugins, err := host.New(cfg.Plugins, eng.Specs, log)
-		if err != nil {
-			return fail(stderr, err)
-		}
-		defer plugins.Close()
-		eng.Transform = plugins
-	}
 	return do(eng)
 }
 
@@ -327,12 +320,12 @@ func runFlows(ctx context.Context, cfg *config.Config, log *slog.Logger, req pip
 
 func runWith(ctx context.Context, eng *pipeline.Engine, req pipeline.Request, report string, stdout, stderr io.Writer) int {
 	if isTerminal(stderr) {
-		eng.Progress = func(flow, step string) {
+		req.Progress = func(flow, step string) {
 			fmt.Fprintf(stderr, "\r\033[K%s: %s", flow, step)
 		}
 	}
 	sums, err := eng.Run(ctx, req)
-	if eng.Progress != nil {
+	if req.Progress != nil {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
 	failed := false

@@ -18,6 +18,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 	"github.com/oimconnect/oimconnect/pipeline/host"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
+	"github.com/oimconnect/oimconnect/pipeline/spec"
 	"github.com/oimconnect/oimconnect/plugins/examples/regiondims/regions"
 )
 
@@ -103,7 +104,7 @@ func (t *timed) Transform(ctx context.Context, tx *sql.Tx, conn *sql.Conn, p *pl
 // exportWith runs the sales-invoices flow on the file at path with the transform made
 // by mk (given the engine's specs), and returns the summary, the run's time and the
 // transform's own.
-func exportWith(t testing.TB, path string, mk func(*pipeline.Engine) pipeline.Transformer) (pipeline.Summary, time.Duration, time.Duration) {
+func exportWith(t testing.TB, path string, mk func(*spec.Set) pipeline.Transformer) (pipeline.Summary, time.Duration, time.Duration) {
 	t.Helper()
 	cfg, err := config.Load("", nil)
 	if err != nil {
@@ -112,13 +113,16 @@ func exportWith(t testing.TB, path string, mk func(*pipeline.Engine) pipeline.Tr
 	cfg.DB = path
 	cfg.Settings.DefaultCompany = "Acme UK Ltd"
 	cfg.Settings.SalesInvoiceLineLimit = 1000
-	e, err := pipeline.Open(context.Background(), cfg, quiet)
+	set, err := pipeline.LoadSpecs("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &timed{t: mk(set)}
+	e, err := pipeline.Open(context.Background(), cfg, quiet, pipeline.WithSpecs(set), pipeline.WithTransform(tr))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	tr := &timed{t: mk(e)}
-	e.Transform = tr
 	start := time.Now()
 	sums, err := e.Run(context.Background(), pipeline.Request{Flows: []string{"sales-invoices"}})
 	if err != nil {
@@ -131,11 +135,11 @@ func exportWith(t testing.TB, path string, mk func(*pipeline.Engine) pipeline.Tr
 	return sums[0], d, tr.d
 }
 
-func throughPlugin(t testing.TB, batch int) func(*pipeline.Engine) pipeline.Transformer {
-	return func(e *pipeline.Engine) pipeline.Transformer {
+func throughPlugin(t testing.TB, batch int) func(*spec.Set) pipeline.Transformer {
+	return func(set *spec.Set) pipeline.Transformer {
 		p := declare(t, "region-dims", "regiondims", benchSettings())
 		p.BatchSize = batch
-		h, err := host.New([]config.Plugin{p}, e.Specs, quiet)
+		h, err := host.New([]config.Plugin{p}, set, quiet)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,11 +147,11 @@ func throughPlugin(t testing.TB, batch int) func(*pipeline.Engine) pipeline.Tran
 	}
 }
 
-func inProcessSQL(*pipeline.Engine) pipeline.Transformer { return sqlRegions{} }
+func inProcessSQL(*spec.Set) pipeline.Transformer { return sqlRegions{} }
 
-func inProcessSDK(batch int) func(*pipeline.Engine) pipeline.Transformer {
-	return func(e *pipeline.Engine) pipeline.Transformer {
-		return host.NewInProcess(e.Specs, quiet, host.InProcess{Name: "region-dims", Flows: []string{"sales-invoices"},
+func inProcessSDK(batch int) func(*spec.Set) pipeline.Transformer {
+	return func(set *spec.Set) pipeline.Transformer {
+		return host.NewInProcess(set, quiet, host.InProcess{Name: "region-dims", Flows: []string{"sales-invoices"},
 			Settings: benchSettings(), BatchSize: batch, Impl: regions.Transform{}})
 	}
 }
@@ -217,7 +221,7 @@ func BenchmarkPluginSalesInvoices(b *testing.B) {
 	src := fixture.Generated(b, dir, n)
 	var plug, in, stage, inStage, sdkRun, sdkStage []time.Duration
 	var lines int64
-	run := func(name string, mk func(*pipeline.Engine) pipeline.Transformer, runs, stages *[]time.Duration) {
+	run := func(name string, mk func(*spec.Set) pipeline.Transformer, runs, stages *[]time.Duration) {
 		b.StopTimer()
 		path := fixture.Copy(b, src, filepath.Join(dir, name+".duckdb"))
 		b.StartTimer()

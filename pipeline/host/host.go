@@ -28,7 +28,6 @@ import (
 
 	"github.com/marcboeker/go-duckdb"
 
-	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
@@ -45,7 +44,6 @@ type Host struct {
 	runners []*runner
 }
 
-var _ pipeline.Transformer = (*Host)(nil)
 
 // New checks the plugins' declarations (flows known to specs, when given, and each
 // executable against its checksum) and returns a host that starts them on demand. A
@@ -99,7 +97,7 @@ func NewInProcess(specs *spec.Set, log *slog.Logger, plugins ...InProcess) *Host
 }
 
 // Transform runs the flow's plugins, in configuration order, over its staged
-// documents (pipeline.Transformer).
+// documents (the engine's Transformer).
 func (h *Host) Transform(ctx context.Context, tx *sql.Tx, conn *sql.Conn, p *plan.Plan) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()

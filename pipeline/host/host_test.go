@@ -91,16 +91,19 @@ func engineLog(t *testing.T, log *slog.Logger, plugins ...config.Plugin) (*pipel
 	cfg.Settings.DefaultCompany = "Acme UK Ltd"
 	cfg.Settings.TaxSummaryLine = true
 	cfg.Plugins = plugins
-	e, err := pipeline.Open(context.Background(), cfg, quiet)
+	set, err := pipeline.LoadSpecs("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := host.New(cfg.Plugins, e.Specs, log)
+	h, err := host.New(cfg.Plugins, set, log)
 	if err != nil {
-		e.Close()
 		t.Fatal(err)
 	}
-	e.Transform = h
+	e, err := pipeline.Open(context.Background(), cfg, quiet, pipeline.WithSpecs(set), pipeline.WithTransform(h))
+	if err != nil {
+		h.Close()
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		h.Close()
 		e.Close()
@@ -139,7 +142,7 @@ func TestRegionDimsGolden(t *testing.T) {
 	if s.Selected != 13 || s.Exported != 7 || s.Documents != 8 || s.Lines != 16 || s.Errors != 6 {
 		t.Errorf("the plugin changes fields, not counts: %v", s)
 	}
-	got := fixture.Dump(t, e.DB, salesDump...)
+	got := fixture.Dump(t, e.DB(), salesDump...)
 	fixture.Golden(t, "plugin-region-dims.txt", got)
 	for _, want := range []string{
 		"SIN-INV-OK/1/1\tSIN-INV-OK/1\t1\t1. Widget [ITM-1] 2.0000 x 10.00 (D3-NORTH, INV-OK)\tITM-1\tPR-WIDGET\tD1-NORTH\tD2-RETAIL\tD3-NORTH\tD4-Y\t2.0000\t10.00\t",
@@ -178,14 +181,14 @@ func assertFailed(t *testing.T, e *pipeline.Engine, id, want string) {
 	t.Helper()
 	var status, reason string
 	var link *string
-	if err := e.DB.QueryRow("SELECT export_status, coalesce(export_error, ''), sales_invoice_id FROM oim.invoice WHERE id = ?", id).Scan(&status, &reason, &link); err != nil {
+	if err := e.DB().QueryRow("SELECT export_status, coalesce(export_error, ''), sales_invoice_id FROM oim.invoice WHERE id = ?", id).Scan(&status, &reason, &link); err != nil {
 		t.Fatal(err)
 	}
 	if status != "Export Error" || reason != want || link != nil {
 		t.Errorf("%s: want Export Error %q and no link, got %s %q (link %v)", id, want, status, reason, link)
 	}
 	var docs, lines, links int
-	if err := e.DB.QueryRow(`SELECT (SELECT count(*) FROM acct.sales_invoice WHERE oim_invoice_id = $1),
+	if err := e.DB().QueryRow(`SELECT (SELECT count(*) FROM acct.sales_invoice WHERE oim_invoice_id = $1),
 		(SELECT count(*) FROM acct.sales_invoice_line_item WHERE sales_invoice_id LIKE 'SIN-' || $1 || '/%'),
 		(SELECT count(*) FROM oim.invoice_line WHERE invoice_id = $1 AND sales_invoice_line_item_id IS NOT NULL)`, id).Scan(&docs, &lines, &links); err != nil {
 		t.Fatal(err)
@@ -201,7 +204,7 @@ func assertWritten(t *testing.T, e *pipeline.Engine, id, mark string) {
 	t.Helper()
 	var status string
 	var lines, marked int
-	if err := e.DB.QueryRow(`SELECT (SELECT export_status FROM oim.invoice WHERE id = $1),
+	if err := e.DB().QueryRow(`SELECT (SELECT export_status FROM oim.invoice WHERE id = $1),
 		(SELECT count(*) FROM acct.sales_invoice_line_item WHERE sales_invoice_id LIKE 'SIN-' || $1 || '/%'),
 		(SELECT count(*) FROM acct.sales_invoice_line_item WHERE sales_invoice_id LIKE 'SIN-' || $1 || '/%' AND dimension4_id = $2)`, id, mark).Scan(&status, &lines, &marked); err != nil {
 		t.Fatal(err)
@@ -248,7 +251,7 @@ func TestFailuresAreContained(t *testing.T) {
 				t.Errorf("only INV-OK fails beyond the fixture's six: %v", s)
 			}
 			var reason string
-			if err := e.DB.QueryRow("SELECT export_error FROM oim.invoice WHERE id = 'INV-OK'").Scan(&reason); err != nil {
+			if err := e.DB().QueryRow("SELECT export_error FROM oim.invoice WHERE id = 'INV-OK'").Scan(&reason); err != nil {
 				t.Fatal(err)
 			}
 			if !strings.HasPrefix(reason, c.want) {
@@ -277,7 +280,7 @@ func TestFewChangesAreApplied(t *testing.T) {
 	if !strings.Contains(log.String(), "table=acct.sales_invoice_line_item rows=1 of=25 in_place=true") {
 		t.Errorf("one changed line of 25 is updated in place:\n%s", log.String())
 	}
-	got := fixture.Dump(t, e.DB, "SELECT id, dimension4_id FROM acct.sales_invoice_line_item WHERE dimension4_id IS DISTINCT FROM 'D4-Y' ORDER BY 1")
+	got := fixture.Dump(t, e.DB(), "SELECT id, dimension4_id FROM acct.sales_invoice_line_item WHERE dimension4_id IS DISTINCT FROM 'D4-Y' ORDER BY 1")
 	want := "## SELECT id, dimension4_id FROM acct.sales_invoice_line_item WHERE dimension4_id IS DISTINCT FROM 'D4-Y' ORDER BY 1\nid\tdimension4_id\n" +
 		"SIN-INV-DEFCO/1/1\tMARK\nSIN-INV-DISC/1/1\tNULL\nSIN-INV-DISC/1/2\tNULL\nSIN-INV-DISC/1/3\tNULL\nSIN-INV-DROP/1/2\tNULL\n" +
 		"SIN-INV-OK/1/2\tNULL\nSIN-INV-SC/1/1\tNULL\nSIN-INV-SPLIT/1/3\tNULL\nSIN-INV-SPLIT/2/1\tNULL\nSIN-INV-SPLIT/2/2\tNULL\nSIN-INV-SPLIT/2/3\tNULL\n\n"
@@ -297,19 +300,19 @@ func TestTwoPluginsChain(t *testing.T) {
 	regions.BatchSize = 3
 	faulty := declare(t, "faulty", "faulty", map[string]any{"mode": "ok", "mark": "MARK"})
 	e, _ := engine(t, regions, faulty)
-	e.DB.SetMaxOpenConns(1) // one connection: its temp objects are the run's
+	e.DB().SetMaxOpenConns(1) // one connection: its temp objects are the run's
 	s := runSales(t, e)
 	if s.Exported != 7 || s.Lines != 16 {
 		t.Fatalf("summary %v", s)
 	}
 	var both, temps int
-	if err := e.DB.QueryRow(`SELECT count(*) FILTER (WHERE dimension4_id = 'MARK' AND line_description LIKE '%(D3-%'),
+	if err := e.DB().QueryRow(`SELECT count(*) FILTER (WHERE dimension4_id = 'MARK' AND line_description LIKE '%(D3-%'),
 		(SELECT count(*) FROM duckdb_tables() WHERE database_name = 'temp') + (SELECT count(*) FROM duckdb_views() WHERE database_name = 'temp' AND NOT internal)
 		FROM acct.sales_invoice_line_item`).Scan(&both, &temps); err != nil {
 		t.Fatal(err)
 	}
 	if temps != 0 {
-		t.Log(fixture.Dump(t, e.DB, "SELECT table_name FROM duckdb_tables() WHERE database_name = 'temp' UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = 'temp' AND NOT internal"))
+		t.Log(fixture.Dump(t, e.DB(), "SELECT table_name FROM duckdb_tables() WHERE database_name = 'temp' UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = 'temp' AND NOT internal"))
 	}
 	if both != 13 || temps != 0 {
 		t.Errorf("want the 13 lines with a region through both plugins and no temp objects left, got %d and %d", both, temps)
@@ -352,7 +355,7 @@ func TestWrongProtocolVersion(t *testing.T) {
 	}
 	assertFailed(t, e, "INV-NOCO", `no company: no Accounting company is named "Nobody Ltd"`)
 	var n int
-	if err := e.DB.QueryRow("SELECT (SELECT count(*) FROM acct.sales_invoice) + (SELECT count(*) FROM acct.sales_invoice_line_item)").Scan(&n); err != nil || n != 0 {
+	if err := e.DB().QueryRow("SELECT (SELECT count(*) FROM acct.sales_invoice) + (SELECT count(*) FROM acct.sales_invoice_line_item)").Scan(&n); err != nil || n != 0 {
 		t.Errorf("nothing is written: %d rows (%v)", n, err)
 	}
 }
@@ -380,7 +383,7 @@ func TestUnknownFlow(t *testing.T) {
 	e, _ := engine(t)
 	p := declare(t, "region-dims", "regiondims", nil)
 	p.Flows = []string{"sales-invoice"}
-	_, err := host.New([]config.Plugin{p}, e.Specs, quiet)
+	_, err := host.New([]config.Plugin{p}, e.Specs(), quiet)
 	var in *fault.InputError
 	if !errors.As(err, &in) || !strings.Contains(err.Error(), `plugin region-dims: unknown flow "sales-invoice"`) {
 		t.Errorf("want an InputError naming the flow, got %v", err)

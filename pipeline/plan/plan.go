@@ -93,6 +93,17 @@ type Plan struct {
 	opt   Options
 }
 
+// Temp is the temp table a stage of the plan made (h, l, seq, docs, xh, ...), or ""
+// when the plan has no such stage.
+func (p *Plan) Temp(stage string) string {
+	for _, t := range p.Temps {
+		if t == p.opt.Prefix+stage {
+			return t
+		}
+	}
+	return ""
+}
+
 // Range plans the same flow for the header keys in [from, to) (empty: unbounded).
 func (p *Plan) Range(from, to string) (*Plan, error) {
 	opt := p.opt

@@ -25,6 +25,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/spec"
+	"github.com/oimconnect/oimconnect/pipeline/store"
 )
 
 // File is one <flow>_test.yaml.
@@ -125,7 +126,10 @@ func run(ctx context.Context, set *spec.Set, f File, c Case) ([]string, error) {
 			return nil, err
 		}
 	}
-	eng := pipeline.New(db, set, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	eng, err := pipeline.New(store.NewLocal(db, "the test's database", store.Hooks{}), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pipeline.WithSpecs(set))
+	if err != nil {
+		return nil, err
+	}
 	if _, err := eng.Run(ctx, pipeline.Request{Flows: []string{f.Flow}}); err != nil {
 		return nil, err
 	}

@@ -1,9 +1,8 @@
-package pipeline_test
+package watch_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
+	"github.com/oimconnect/oimconnect/pipeline/watch"
 )
 
 // fastClock is a clock the test moves by hand.
@@ -78,7 +78,9 @@ func TestServeRunsScheduledJobs(t *testing.T) {
 	}
 	cfg.DB = path
 	db := fixture.Open(t, path)
-	execSQL(t, db, "INSERT INTO oim.supplier_site (id, name, updated_at) VALUES ('SS-1', 'Scheduled Supplier', '2024-05-01')")
+	if _, err := db.Exec("INSERT INTO oim.supplier_site (id, name, updated_at) VALUES ('SS-1', 'Scheduled Supplier', '2024-05-01')"); err != nil {
+		t.Fatal(err)
+	}
 	db.Close()
 
 	clock := &fastClock{now: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)}
@@ -86,7 +88,7 @@ func TestServeRunsScheduledJobs(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- pipeline.Serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pipeline.ServeOptions{
+		done <- watch.Serve(ctx, cfg, fixture.Quiet, watch.Options{
 			Schedules: true, Clock: clock,
 			Report: func(mode string, sums []pipeline.Summary, err error) {
 				if mode != pipeline.ModeScheduled || err != nil {
@@ -116,6 +118,8 @@ func TestServeRunsScheduledJobs(t *testing.T) {
 	}
 	db = fixture.Open(t, path)
 	defer db.Close()
-	wantRows(t, db, "SELECT mode, flow, documents FROM connector.run ORDER BY started_at",
-		"scheduled\tvendor-accounts\t1", "scheduled\tvendor-accounts\t0")
+	got := fixture.Dump(t, db, "SELECT mode, flow, documents FROM connector.run ORDER BY started_at")
+	if want := "scheduled\tvendor-accounts\t1\nscheduled\tvendor-accounts\t0\n"; !strings.Contains(got, want) {
+		t.Errorf("run history:\n%s\nwant the rows\n%s", got, want)
+	}
 }

@@ -1,17 +1,22 @@
-package pipeline
+// Package watch exports automatically and on schedules: Watch polls the automated flows
+// (and hears a PostgreSQL source's NOTIFY), Serve adds each flow's scheduled job. Both
+// open the engine per run and close it after, so OIM, which writes the same DuckDB file
+// from another process, gets in between.
+package watch
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
+	"github.com/oimconnect/oimconnect/pipeline/store"
 )
 
 // Clock tells the time and waits; tests use a fast one.
@@ -28,17 +33,18 @@ type realClock struct{}
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// ServeOptions say what Serve runs.
-type ServeOptions struct {
+// Options say what Serve runs.
+type Options struct {
 	// Watch polls the automated flows (settings.automation).
 	Watch bool
 	// Schedules runs the scheduled jobs (settings.schedules).
 	Schedules bool
 	Clock     Clock
 	// Report is told the summaries of every busy poll and every scheduled job.
-	Report func(mode string, sums []Summary, err error)
-	// Transform, when set, is every run's Engine.Transform (the plugin host).
-	Transform Transformer
+	Report func(mode string, sums []pipeline.Summary, err error)
+	// Transform, when set, is every run's transform (the plugin host, started once for
+	// all runs); else each run starts the configuration's plugins.
+	Transform pipeline.Transformer
 }
 
 // Watch exports automatically. Every poll interval it opens the database, runs the
@@ -49,8 +55,8 @@ type ServeOptions struct {
 // moments records become selected and ready, so each poll exports exactly those; custom
 // criteria add a boolean source column that must be true. Watch returns when ctx is
 // done, after rolling back the flow in progress.
-func Watch(ctx context.Context, cfg *config.Config, log *slog.Logger, report func([]Summary, error)) error {
-	return Serve(ctx, cfg, log, ServeOptions{Watch: true, Clock: RealClock, Report: func(_ string, s []Summary, err error) {
+func Watch(ctx context.Context, cfg *config.Config, log *slog.Logger, report func([]pipeline.Summary, error)) error {
+	return Serve(ctx, cfg, log, Options{Watch: true, Clock: RealClock, Report: func(_ string, s []pipeline.Summary, err error) {
 		if report != nil {
 			report(s, err)
 		}
@@ -61,11 +67,11 @@ func Watch(ctx context.Context, cfg *config.Config, log *slog.Logger, report fun
 // runs all its eligible records at the schedule's times, like the list action. All
 // access to the database is serialized, so runs of the same flow never overlap (and
 // the process never opens the file twice).
-func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o ServeOptions) error {
+func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) error {
 	if o.Clock == nil {
 		o.Clock = RealClock
 	}
-	eng, err := openWhenFree(ctx, cfg, log)
+	eng, err := openWhenFree(ctx, cfg, log, o.Transform)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -73,7 +79,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o ServeOpt
 		return err
 	}
 	var automated []string
-	for _, f := range eng.Specs.Ordered() {
+	for _, f := range eng.Specs().Ordered() {
 		if on, _ := cfg.Settings.Automation.Automated(f.Name); on {
 			automated = append(automated, f.Name)
 		}
@@ -82,7 +88,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o ServeOpt
 	if o.Schedules {
 		for key, sc := range cfg.Settings.Schedules {
 			flow := strings.ReplaceAll(key, "_", "-")
-			if eng.Specs.Flows[flow] == nil {
+			if eng.Specs().Flows[flow] == nil {
 				eng.Close()
 				return fault.Inputf("settings.schedules.%s: no flow %s", key, flow)
 			}
@@ -91,7 +97,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o ServeOpt
 	}
 	// A spec or criteria mistake stops here at once, not at every poll.
 	if o.Watch {
-		_, err = eng.plan(ctx, Request{Flows: automated, Mode: ModeAutomatic}, false)
+		_, err = eng.Plan(ctx, pipeline.Request{Flows: automated, Mode: pipeline.ModeAutomatic})
 	}
 	eng.Close()
 	if err != nil {
@@ -103,10 +109,10 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o ServeOpt
 	}
 	report := o.Report
 	if report == nil {
-		report = func(string, []Summary, error) {}
+		report = func(string, []pipeline.Summary, error) {}
 	}
 	var mu sync.Mutex
-	once := func(flows []string, mode string) ([]Summary, error) {
+	once := func(flows []string, mode string) ([]pipeline.Summary, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		return runOnce(ctx, cfg, log, flows, mode, o.Transform)
@@ -124,11 +130,11 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o ServeOpt
 					return
 				case <-o.Clock.After(next.Sub(o.Clock.Now())):
 				}
-				sums, err := once([]string{flow}, ModeScheduled)
+				sums, err := once([]string{flow}, pipeline.ModeScheduled)
 				if ctx.Err() != nil {
 					return
 				}
-				report(ModeScheduled, sums, err)
+				report(pipeline.ModeScheduled, sums, err)
 			}
 		}()
 	}
@@ -144,12 +150,12 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o ServeOpt
 		}
 		log.Info("watching", "db", postgres.Redact(cfg.DB), "source", postgres.Redact(cfg.Source), "target", postgres.Redact(cfg.Target), "flows", strings.Join(automated, ","), "interval", interval)
 		for ctx.Err() == nil {
-			sums, err := once(automated, ModeAutomatic)
+			sums, err := once(automated, pipeline.ModeAutomatic)
 			if ctx.Err() != nil {
 				break // stopping: the flow in progress was rolled back
 			}
 			if err != nil || busy(sums) {
-				report(ModeAutomatic, sums, err)
+				report(pipeline.ModeAutomatic, sums, err)
 			}
 			select {
 			case <-ctx.Done():
@@ -163,7 +169,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o ServeOpt
 	return nil
 }
 
-func busy(sums []Summary) bool {
+func busy(sums []pipeline.Summary) bool {
 	for _, s := range sums {
 		if s.Selected > 0 || s.Errors > 0 {
 			return true
@@ -173,21 +179,24 @@ func busy(sums []Summary) bool {
 }
 
 // runOnce opens the database (waiting while OIM holds it), runs the flows, and closes it.
-func runOnce(ctx context.Context, cfg *config.Config, log *slog.Logger, flows []string, mode string, transform Transformer) ([]Summary, error) {
-	eng, err := openWhenFree(ctx, cfg, log)
+func runOnce(ctx context.Context, cfg *config.Config, log *slog.Logger, flows []string, mode string, transform pipeline.Transformer) ([]pipeline.Summary, error) {
+	eng, err := openWhenFree(ctx, cfg, log, transform)
 	if err != nil {
 		return nil, err
 	}
 	defer eng.Close()
-	eng.Transform = transform
-	return eng.Run(ctx, Request{Flows: flows, Mode: mode})
+	return eng.Run(ctx, pipeline.Request{Flows: flows, Mode: mode})
 }
 
 // openWhenFree opens the engine, waiting while another process holds the file.
-func openWhenFree(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, error) {
+func openWhenFree(ctx context.Context, cfg *config.Config, log *slog.Logger, transform pipeline.Transformer) (*pipeline.Engine, error) {
+	var opts []pipeline.Option
+	if transform != nil {
+		opts = append(opts, pipeline.WithTransform(transform))
+	}
 	for {
-		eng, err := Open(ctx, cfg, log)
-		if err == nil || !busyFile(err) {
+		eng, err := pipeline.Open(ctx, cfg, log, opts...)
+		if err == nil || !store.Busy(err) {
 			return eng, err
 		}
 		log.Debug("database busy, waiting", "error", err)
@@ -197,10 +206,4 @@ func openWhenFree(ctx context.Context, cfg *config.Config, log *slog.Logger) (*E
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-// busyFile says the DuckDB file is held by another process (OIM writing to it).
-func busyFile(err error) bool {
-	var b *fault.BusyError
-	return errors.As(err, &b) || strings.Contains(err.Error(), "Could not set lock") || strings.Contains(err.Error(), "Conflicting lock")
 }

@@ -1,4 +1,4 @@
-package pipeline_test
+package explain_test
 
 import (
 	"context"
@@ -7,13 +7,27 @@ import (
 	"testing"
 
 	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/explain"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 )
 
+var salesDump = []string{
+	fixture.Table("acct.sales_invoice"),
+	fixture.Table("acct.sales_invoice_line_item"),
+	"SELECT id, export_status, export_error, sales_invoice_id FROM oim.invoice ORDER BY id",
+	"SELECT id, sales_invoice_line_item_id FROM oim.invoice_line ORDER BY id",
+}
+
 func TestExplain(t *testing.T) {
-	e := engine(t, fixture.DB(t, "sales-invoices.sql"), salesSettings)
-	before := fixture.Dump(t, e.DB, salesDump...)
+	e := fixture.Engine(t, fixture.DB(t, "sales-invoices.sql"), func(c *config.Config) {
+		c.Settings.SalesInvoiceLineLimit = 3
+		c.Settings.DefaultCompany = "Acme UK Ltd"
+		c.Settings.TaxSummaryLine = true
+	})
+	ctx := context.Background()
+	before := fixture.Dump(t, e.DB(), salesDump...)
 	cases := []struct {
 		id   string
 		want []string
@@ -38,7 +52,7 @@ func TestExplain(t *testing.T) {
 		{"INV-BILLDOC", []string{"  FAIL  empty(billing_document_id)\n          billing_document_id = BD-1", "outcome: left untouched: a select condition does not hold"}},
 	}
 	for _, c := range cases {
-		x, err := e.Explain(context.Background(), "sales-invoices", c.id)
+		x, err := explain.Record(ctx, e, "sales-invoices", c.id)
 		if err != nil {
 			t.Fatalf("%s: %v", c.id, err)
 		}
@@ -49,16 +63,18 @@ func TestExplain(t *testing.T) {
 			}
 		}
 	}
-	if after := fixture.Dump(t, e.DB, salesDump...); after != before {
+	if after := fixture.Dump(t, e.DB(), salesDump...); after != before {
 		t.Errorf("explain wrote:\n%s", after)
 	}
-	run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}, IDs: []string{"INV-OK"}})
-	x, err := e.Explain(context.Background(), "sales-invoices", "INV-OK")
+	if _, err := e.Run(ctx, pipeline.Request{Flows: []string{"sales-invoices"}, IDs: []string{"INV-OK"}}); err != nil {
+		t.Fatal(err)
+	}
+	x, err := explain.Record(ctx, e, "sales-invoices", "INV-OK")
 	if err != nil || !strings.Contains(x.Outcome, `not a candidate: its export_status is "Exported"`) {
 		t.Errorf("an exported record: %v %v", x, err)
 	}
 	var in *fault.InputError
-	if _, err := e.Explain(context.Background(), "sales-invoices", "NOPE"); !errors.As(err, &in) {
+	if _, err := explain.Record(ctx, e, "sales-invoices", "NOPE"); !errors.As(err, &in) {
 		t.Errorf("an unknown record is an input error, got %v", err)
 	}
 }

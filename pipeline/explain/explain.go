@@ -1,4 +1,9 @@
-package pipeline
+// Package explain tells why one record would or would not be exported, and what it
+// would create: every select and ready condition with the values it read, the derived
+// fields and where each came from, every rule's outcome, and the rows it would write.
+// It stages the record through the engine's Inspect, so it reads exactly what a run
+// reads, and writes nothing.
+package explain
 
 import (
 	"context"
@@ -6,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/compile"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
@@ -50,17 +56,20 @@ type Row struct {
 	Fields [][2]string
 }
 
-// Explain computes one flow for one record in a transaction it rolls back.
-func (e *Engine) Explain(ctx context.Context, flow, id string) (*Explanation, error) {
-	plans, err := e.plan(ctx, Request{Flows: []string{flow}, IDs: []string{id}}, true)
-	if err != nil {
-		return nil, err
+// Record explains one record of one flow.
+func Record(ctx context.Context, eng *pipeline.Engine, flow, id string) (*Explanation, error) {
+	f := eng.Specs().Flows[flow]
+	if f == nil {
+		// The engine names the known flows.
+		if _, err := eng.Plan(ctx, pipeline.Request{Flows: []string{flow}}); err != nil {
+			return nil, err
+		}
 	}
-	p := plans[0]
-	f := e.Specs.Flows[flow]
 	x := &Explanation{Flow: flow, ID: id}
 	found := false
-	inspect := func(tx *sql.Tx) error {
+	var p *plan.Plan
+	look := func(ctx context.Context, tx *sql.Tx, pl *plan.Plan, _ pipeline.Summary) error {
+		p = pl
 		if p.Status != "" {
 			err := tx.QueryRowContext(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s = ?", catalog.Ident(p.Status), p.Source.SQLName(), catalog.Ident(p.Source.Key)), id).Scan(&x.Status)
 			if err == sql.ErrNoRows {
@@ -71,7 +80,7 @@ func (e *Engine) Explain(ctx context.Context, flow, id string) (*Explanation, er
 			}
 		}
 		found = true
-		hs, err := rows(ctx, tx, "SELECT COLUMNS(*)::VARCHAR FROM "+tempName(p, "h"))
+		hs, err := rows(ctx, tx, "SELECT COLUMNS(*)::VARCHAR FROM "+p.Temp("h"))
 		if err != nil || len(hs) == 0 {
 			return err
 		}
@@ -111,7 +120,7 @@ func (e *Engine) Explain(ctx context.Context, flow, id string) (*Explanation, er
 		}
 		return nil
 	}
-	if _, err := e.runFlow(ctx, p, true, inspect, nil); err != nil {
+	if err := eng.Inspect(ctx, flow, id, look); err != nil {
 		return nil, err
 	}
 	switch {
@@ -163,10 +172,10 @@ func (x *Explanation) explainRules(ctx context.Context, tx *sql.Tx, f *spec.Flow
 		rules []spec.Rule
 		line  bool
 	}{{"xh", f.Rules.Header, false}, {"xl", f.Rules.Lines, true}} {
-		if !hasTemp(p, sc.table) {
+		if p.Temp(sc.table) == "" {
 			continue
 		}
-		rs, err := rows(ctx, tx, "SELECT COLUMNS(*)::VARCHAR FROM "+tempName(p, sc.table)+" ORDER BY _key")
+		rs, err := rows(ctx, tx, "SELECT COLUMNS(*)::VARCHAR FROM "+p.Temp(sc.table)+" ORDER BY _key")
 		if err != nil {
 			return err
 		}
@@ -182,17 +191,6 @@ func (x *Explanation) explainRules(ctx context.Context, tx *sql.Tx, f *spec.Flow
 		}
 	}
 	return nil
-}
-
-func hasTemp(p *plan.Plan, name string) bool { return tempName(p, name) != "" }
-
-func tempName(p *plan.Plan, name string) string {
-	for _, t := range p.Temps {
-		if strings.HasSuffix(t, "_"+name) {
-			return t
-		}
-	}
-	return ""
 }
 
 type record map[string]string

@@ -1,21 +1,32 @@
-package pipeline
+// Package backfill exports history partition by partition of document date, each
+// partition's flows in their own transactions, resumable: a partition is marked done
+// in the target when its flows are committed, so the same backfill started again goes
+// on where it stopped, and a record is never exported twice (exported records are not
+// selected again).
+package backfill
 
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
+	"github.com/oimconnect/oimconnect/pipeline/spec"
 )
 
-// Backfill asks for history to be exported partition by partition.
-type Backfill struct {
+// Request asks for history to be exported partition by partition.
+type Request struct {
 	From, To  time.Time // days, both included
 	Partition string    // day or month
 	Flows     []string  // empty: every flow
 	Created   bool      // list every created document in the summaries
+	// DryRun computes the whole backfill as one dry run (pipeline.Request.DryRun) over
+	// its dates: every count and failure, nothing written, no partition marked.
+	DryRun bool
 }
 
 // Progress is reported after each partition.
@@ -35,28 +46,33 @@ func (p Progress) ETA() time.Duration {
 	return time.Duration(float64(p.Elapsed) / float64(p.Done) * float64(p.Partitions-p.Done))
 }
 
-const backfillDDL = `CREATE SCHEMA IF NOT EXISTS connector;
-CREATE TABLE IF NOT EXISTS connector.backfill (
-    backfill  VARCHAR NOT NULL,  -- from, to, partition and flows of the backfill
-    partition VARCHAR NOT NULL,
-    done_at   TIMESTAMP NOT NULL
-)`
-
 // Run exports every partition in turn, each flow of a partition in one transaction.
 // Flows without a document date run once, first. A partition is recorded as done in
 // the same database, so the same backfill, interrupted and started again, goes on where
 // it stopped; a record is never exported twice, since exported records are not selected
 // again. Memory stays bounded by one partition's records.
-func (e *Engine) Backfill(ctx context.Context, b Backfill, progress func(Progress)) ([]Summary, error) {
+func Run(ctx context.Context, e *pipeline.Engine, b Request, progress func(Progress)) ([]pipeline.Summary, error) {
 	if b.To.Before(b.From) {
 		return nil, fault.Inputf("backfill: --to %s is before --from %s", b.To.Format(time.DateOnly), b.From.Format(time.DateOnly))
 	}
 	if b.Partition != "day" && b.Partition != "month" {
 		return nil, fault.Inputf("backfill: --partition must be day or month, not %q", b.Partition)
 	}
-	flows, err := e.flows(b.Flows)
-	if err != nil {
-		return nil, err
+	if b.DryRun {
+		return e.Run(ctx, pipeline.Request{Flows: b.Flows, Mode: pipeline.ModeBackfill, DryRun: true, Created: b.Created,
+			From: b.From.Format(time.DateOnly), To: b.To.AddDate(0, 0, 1).Format(time.DateOnly)})
+	}
+	var flows []*spec.Flow
+	for _, f := range e.Specs().Ordered() {
+		if len(b.Flows) == 0 || slices.Contains(b.Flows, f.Name) {
+			flows = append(flows, f)
+		}
+	}
+	if len(flows) < len(b.Flows) {
+		// The engine names the unknown flow and the known ones.
+		if _, err := e.Plan(ctx, pipeline.Request{Flows: b.Flows}); err != nil {
+			return nil, err
+		}
 	}
 	var dated, undated []string
 	for _, f := range flows {
@@ -66,34 +82,21 @@ func (e *Engine) Backfill(ctx context.Context, b Backfill, progress func(Progres
 			undated = append(undated, f.Name)
 		}
 	}
-	if _, err := e.DB.ExecContext(ctx, backfillDDL); err != nil {
-		return nil, err
-	}
 	names := append([]string{}, b.Flows...)
 	sort.Strings(names)
 	id := fmt.Sprintf("%s..%s/%s/%s", b.From.Format(time.DateOnly), b.To.Format(time.DateOnly), b.Partition, strings.Join(names, ","))
-	done := map[string]bool{}
-	rows, err := e.DB.QueryContext(ctx, "SELECT partition FROM connector.backfill WHERE backfill = ?", id)
+	done, err := e.Partitions(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		done[p] = true
-	}
-	rows.Close()
 
-	totals := map[string]*Summary{}
+	totals := map[string]*pipeline.Summary{}
 	var order []string
-	add := func(sums []Summary) {
+	add := func(sums []pipeline.Summary) {
 		for _, s := range sums {
 			t := totals[s.Flow]
 			if t == nil {
-				t = &Summary{Flow: s.Flow}
+				t = &pipeline.Summary{Flow: s.Flow}
 				totals[s.Flow] = t
 				order = append(order, s.Flow)
 			}
@@ -109,7 +112,7 @@ func (e *Engine) Backfill(ctx context.Context, b Backfill, progress func(Progres
 		}
 	}
 	if len(undated) > 0 {
-		sums, err := e.Run(ctx, Request{Flows: undated, Mode: ModeBackfill, Created: b.Created})
+		sums, err := e.Run(ctx, pipeline.Request{Flows: undated, Mode: pipeline.ModeBackfill, Created: b.Created})
 		add(sums)
 		if err != nil {
 			return collect(order, totals), err
@@ -124,7 +127,7 @@ func (e *Engine) Backfill(ctx context.Context, b Backfill, progress func(Progres
 		}
 		p.Partition, p.Skipped = part.name, done[part.name]
 		if !p.Skipped && len(dated) > 0 {
-			sums, err := e.Run(ctx, Request{Flows: dated, Mode: ModeBackfill, Detail: part.name, From: part.from, To: part.to, Created: b.Created})
+			sums, err := e.Run(ctx, pipeline.Request{Flows: dated, Mode: pipeline.ModeBackfill, Detail: part.name, From: part.from, To: part.to, Created: b.Created})
 			add(sums)
 			if err != nil {
 				return collect(order, totals), err
@@ -133,7 +136,7 @@ func (e *Engine) Backfill(ctx context.Context, b Backfill, progress func(Progres
 				p.Records += s.Selected
 				p.Docs += s.Documents
 			}
-			if _, err := e.DB.ExecContext(ctx, "INSERT INTO connector.backfill VALUES (?, ?, ?)", id, part.name, time.Now().UTC()); err != nil {
+			if err := e.MarkPartition(ctx, id, part.name); err != nil {
 				return collect(order, totals), err
 			}
 		}
@@ -146,8 +149,8 @@ func (e *Engine) Backfill(ctx context.Context, b Backfill, progress func(Progres
 	return collect(order, totals), nil
 }
 
-func collect(order []string, totals map[string]*Summary) []Summary {
-	out := make([]Summary, 0, len(order))
+func collect(order []string, totals map[string]*pipeline.Summary) []pipeline.Summary {
+	out := make([]pipeline.Summary, 0, len(order))
 	for _, f := range order {
 		out = append(out, *totals[f])
 	}
@@ -156,7 +159,7 @@ func collect(order []string, totals map[string]*Summary) []Summary {
 
 type partition struct{ name, from, to string }
 
-func partitions(b Backfill) []partition {
+func partitions(b Request) []partition {
 	var out []partition
 	end := b.To.AddDate(0, 0, 1)
 	for d := b.From; d.Before(end); {

@@ -1,4 +1,4 @@
-package pipeline
+package store
 
 import (
 	"bufio"
@@ -18,13 +18,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
+	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
 )
 
-// The connector always plans and stages in DuckDB. When the OIM records and the
-// Accounting ledger are not one DuckDB file, the engine links them:
+// Linked joins OIM records and an Accounting ledger that are not one DuckDB file:
 //
 //   - the working database is the DuckDB source file, or a temporary DuckDB file that
 //     holds a copy of a PostgreSQL source or of a files source, refreshed every run;
@@ -40,20 +40,19 @@ import (
 // all in the target, and writes back only (the record is "recovered"); a record whose
 // documents exist only in part is an error. A files source is never written back: each
 // run recovers what the target holds, and exports the rest.
-type link struct {
+type Linked struct {
 	src, tgt endpoint
+	db       *sql.DB              // the working database
 	dir      string               // temporary files
 	pg       map[string]*pgx.Conn // open PostgreSQL connections by URL
 	log      *slog.Logger
-	// locked is set while the run holds the target's advisory lock (see lock): a lost
+	hooks    Hooks
+	// locked is set while the run holds the target's advisory lock (see Lock): a lost
 	// connection loses it, so connect takes it again on the new one.
 	locked bool
 	// reads tells the tables the run's plans read: only those are copied into the
 	// working database, and only those of a PostgreSQL target mirrored.
 	reads func(*catalog.Table) bool
-	// final is set while the run's last batch is written: nothing reads the mirror of
-	// a PostgreSQL target after it, so it is not updated.
-	final bool
 }
 
 // endpoint is one side of the export.
@@ -81,6 +80,11 @@ func (p endpoint) String() string {
 	return p.loc
 }
 
+// IsDuckDBFile says a location is a DuckDB file (not a postgres:// URL, nor a
+// directory of files).
+func IsDuckDBFile(loc string) bool { return classify(loc).kind == duckFile }
+
+// classify tells a DuckDB file, a PostgreSQL URL and a directory of files apart.
 func classify(loc string) endpoint {
 	if postgres.IsURL(loc) {
 		return endpoint{kind: pgDatabase, loc: loc}
@@ -94,29 +98,31 @@ func classify(loc string) endpoint {
 	return endpoint{kind: duckFile, loc: loc}
 }
 
-// openLinked opens the working database for a source and a target that are not one
+// OpenLinked opens the working database for a source and a target that are not one
 // DuckDB file.
-func openLinked(ctx context.Context, srcLoc, tgtLoc, tempDir string, log *slog.Logger) (db *sql.DB, _ *link, err error) {
-	l := &link{src: classify(srcLoc), tgt: classify(tgtLoc), pg: map[string]*pgx.Conn{}, log: log}
+func OpenLinked(ctx context.Context, srcLoc, tgtLoc string, d config.DuckDB, log *slog.Logger, hooks Hooks) (_ *Linked, err error) {
+	l := &Linked{src: classify(srcLoc), tgt: classify(tgtLoc), pg: map[string]*pgx.Conn{}, log: log, hooks: hooks}
+	tempDir := d.TempDirectory
+	var db *sql.DB
 	if l.log == nil {
 		l.log = slog.Default()
 	}
 	if l.tgt.kind == fileDir {
-		return nil, nil, fault.Inputf("target %s: a directory of files can only be a source; the target is a DuckDB file or a postgres:// URL", tgtLoc)
+		return nil, fault.Inputf("target %s: a directory of files can only be a source; the target is a DuckDB file or a postgres:// URL", tgtLoc)
 	}
 	for _, p := range []endpoint{l.src, l.tgt} {
 		if p.kind == duckFile {
 			if _, err := os.Stat(p.loc); err != nil {
-				return nil, nil, fault.Inputf("database %s: %v", p.loc, errors.Unwrap(err))
+				return nil, fault.Inputf("database %s: %v", p.loc, errors.Unwrap(err))
 			}
 			if err := CheckFileName(p.loc); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 		}
 	}
 	removeOrphans(tempDir)
 	if l.dir, err = os.MkdirTemp(tempDir, fmt.Sprintf("oimconnect-%d-*", os.Getpid())); err != nil {
-		return nil, nil, fmt.Errorf("temporary directory: %w", err)
+		return nil, fmt.Errorf("temporary directory: %w", err)
 	}
 	defer func() {
 		if err != nil {
@@ -131,46 +137,46 @@ func openLinked(ctx context.Context, srcLoc, tgtLoc, tempDir string, log *slog.L
 		main = l.src.loc
 	}
 	if db, err = sql.Open("duckdb", main); err != nil {
-		return nil, nil, opened(main, err)
+		return nil, opened(main, err)
 	}
 	if l.src.kind == duckFile {
-		if err := ping(ctx, db, main); err != nil {
-			return db, nil, err
+		if err := opened(main, db.PingContext(ctx)); err != nil {
+			return nil, err
 		}
 		if err := checkpoint(ctx, db, ""); err != nil {
-			return db, nil, fmt.Errorf("open %s: %w", main, err)
+			return nil, fmt.Errorf("open %s: %w", main, err)
 		}
 	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return db, nil, fmt.Errorf("open %s: %w", main, err)
+		return nil, fmt.Errorf("open %s: %w", main, err)
 	}
 	defer conn.Close()
 	if l.src.kind != duckFile {
 		if _, err := conn.ExecContext(ctx, catalog.OIMDDL); err != nil {
-			return db, nil, fmt.Errorf("working database: %w", err)
+			return nil, fmt.Errorf("working database: %w", err)
 		}
 	}
 	switch {
 	case l.tgt.kind == duckFile:
 		l.tgt.db = "tgt"
 		if _, err := conn.ExecContext(ctx, "ATTACH "+catalog.Literal(l.tgt.loc)+" AS tgt"); err != nil {
-			return db, nil, opened(l.tgt.loc, err)
+			return nil, opened(l.tgt.loc, err)
 		}
 		if err := checkpoint(ctx, db, "tgt"); err != nil {
-			return db, nil, fmt.Errorf("open target %s: %w", l.tgt.loc, err)
+			return nil, fmt.Errorf("open target %s: %w", l.tgt.loc, err)
 		}
 	case l.src.kind == duckFile: // a PostgreSQL target's mirror beside the source
 		l.tgt.db = "tgt"
 		if _, err := conn.ExecContext(ctx, "ATTACH ':memory:' AS tgt"); err != nil {
-			return db, nil, err
+			return nil, err
 		}
 		if err := catalog.CreateIn(ctx, conn, "tgt", true, "acct"); err != nil {
-			return db, nil, err
+			return nil, err
 		}
 	default:
 		if _, err := conn.ExecContext(ctx, catalog.Mirror(catalog.AccountingDDL)); err != nil {
-			return db, nil, fmt.Errorf("working database: %w", err)
+			return nil, fmt.Errorf("working database: %w", err)
 		}
 	}
 	for _, side := range l.sides() {
@@ -191,19 +197,23 @@ func openLinked(ctx context.Context, srcLoc, tgtLoc, tempDir string, log *slog.L
 		})
 		if err != nil {
 			if fault.Transient(err) || postgres.Transient(err) {
-				return db, nil, &fault.UnavailableError{Err: err} // nothing was written: try later
+				return nil, &fault.UnavailableError{Err: err} // nothing was written: try later
 			}
-			return db, nil, fault.Input(err) // nothing was written
+			return nil, fault.Input(err) // nothing was written
 		}
 		if len(tables) == 0 {
-			return db, nil, fault.Inputf("database %s has no %s tables: create them with `oimconnect init --target %s`", p, schema, p)
+			return nil, fault.Inputf("database %s has no %s tables: create them with `oimconnect init --target %s`", p, schema, p)
 		}
 	}
-	return db, l, nil
+	l.db = db
+	if err := tune(ctx, db, d); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // sides pairs each endpoint with the contract schema it holds.
-func (l *link) sides() []struct {
+func (l *Linked) sides() []struct {
 	endpoint
 	schema string
 } {
@@ -231,8 +241,8 @@ func removeOrphans(tempDir string) {
 	}
 }
 
-// schemas names where the planner finds the oim and acct tables.
-func (l *link) schemas() []string {
+// Schemas names where the planner finds the oim and acct tables.
+func (l *Linked) Schemas() []string {
 	out := []string{"oim", "acct"}
 	if l.src.db != "" {
 		out[0] = l.src.db + ".oim"
@@ -246,7 +256,7 @@ func (l *link) schemas() []string {
 // connect returns the open connection to a PostgreSQL database, or a new one when there
 // is none or it was lost. A new connection to the target takes the run's lock again; if
 // another run took it in between, this run stops: what it staged may be stale.
-func (l *link) connect(ctx context.Context, url string) (*pgx.Conn, error) {
+func (l *Linked) connect(ctx context.Context, url string) (*pgx.Conn, error) {
 	if c := l.pg[url]; c != nil && !c.IsClosed() && c.Ping(ctx) == nil {
 		return c, nil
 	}
@@ -284,7 +294,7 @@ var retryWaits = []time.Duration{500 * time.Millisecond, time.Second, 2 * time.S
 // retry runs work again, on a new connection, while it fails because a PostgreSQL
 // connection was lost or the server restarted. The work must be all or nothing (one
 // PostgreSQL transaction, rolled back by the server when its connection goes).
-func (l *link) retry(ctx context.Context, what string, work func() error) error {
+func (l *Linked) retry(ctx context.Context, what string, work func() error) error {
 	for i := 0; ; i++ {
 		err := work()
 		var unreachable *fault.UnavailableError
@@ -307,7 +317,7 @@ func (l *link) retry(ctx context.Context, what string, work func() error) error 
 // finds out: documents that are there are recovered, the rest exported.
 var errCommitUnknown = errors.New("the connection was lost during COMMIT, so whether it committed is unknown; run again: the next run recovers the documents that were written and exports the rest")
 
-func (l *link) close() {
+func (l *Linked) close() {
 	for _, c := range l.pg {
 		_ = c.Close(context.Background())
 	}
@@ -316,15 +326,103 @@ func (l *link) close() {
 	}
 }
 
-// refresh copies the tables of a PostgreSQL or files source, and of a PostgreSQL target,
-// that the run reads into the working database: every run reads them as they are now.
-// The others stay empty (a run of one flow does not copy every table of the ledger).
-func (l *link) refresh(ctx context.Context, db *sql.DB, cat *catalog.Catalog, reads func(*catalog.Table) bool) error {
-	l.reads = reads
-	return l.retry(ctx, "read", func() error { return l.refreshOnce(ctx, db, cat) })
+// Close closes the working database and the connections, and removes the temporary files.
+func (l *Linked) Close() error {
+	var err error
+	if l.db != nil {
+		err = l.db.Close()
+	}
+	l.close()
+	return err
 }
 
-func (l *link) refreshOnce(ctx context.Context, db *sql.DB, cat *catalog.Catalog) error {
+// Prepare copies the tables of a PostgreSQL or files source, and of a PostgreSQL
+// target, that the plans read into the working database: every run reads them as they
+// are now. The others stay empty (a run of one flow does not copy every table of the
+// ledger). A run that writes also makes the target's run history ready.
+func (l *Linked) Prepare(ctx context.Context, cat *catalog.Catalog, plans []*plan.Plan, dryRun bool) error {
+	l.reads = func(t *catalog.Table) bool {
+		for _, p := range plans {
+			if p.Reads(t) {
+				return true
+			}
+		}
+		return false
+	}
+	if err := l.retry(ctx, "read", func() error { return l.refreshOnce(ctx, l.db, cat) }); err != nil {
+		return err
+	}
+	if dryRun {
+		return nil
+	}
+	if l.tgt.kind == pgDatabase {
+		return l.retry(ctx, "run history", func() error {
+			c, err := l.connect(ctx, l.tgt.loc)
+			if err == nil {
+				_, err = c.Exec(ctx, historyDDL(""))
+			}
+			return err
+		})
+	}
+	_, err := l.db.ExecContext(ctx, historyDDL(l.tgt.db))
+	return err
+}
+
+// DB is the working database plans run in.
+func (l *Linked) DB() *sql.DB { return l.db }
+
+// Name names the source and target in messages, passwords hidden.
+func (l *Linked) Name() string {
+	if l.src.loc == l.tgt.loc {
+		return l.src.String()
+	}
+	return l.src.String() + " -> " + l.tgt.String()
+}
+
+// Recovers is true: the target commits before the source is written back (or the
+// source cannot be written back at all), so a record whose documents all exist was
+// exported by an earlier run and is written back only.
+func (l *Linked) Recovers() bool { return true }
+
+// Record keeps a flow run that was rolled back, on its own.
+func (l *Linked) Record(ctx context.Context, e Entry) error {
+	if l.tgt.kind != pgDatabase {
+		if _, err := l.db.ExecContext(ctx, historyDDL(l.tgt.db)); err != nil {
+			return err
+		}
+		return recordDuck(ctx, l.db, l.tgt.db, &e)
+	}
+	c, err := l.connect(ctx, l.tgt.loc)
+	if err != nil {
+		return err
+	}
+	if _, err := c.Exec(ctx, historyDDL("")); err != nil {
+		return err
+	}
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if err := recordPG(ctx, tx, &e); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// Runs lists the latest flow runs, newest first, from the target's history.
+func (l *Linked) Runs(ctx context.Context, limit int) ([]Entry, error) {
+	if l.tgt.kind != pgDatabase {
+		return runsDuck(ctx, l.db, l.tgt.db, limit)
+	}
+	c, err := l.connect(ctx, l.tgt.loc)
+	if err != nil {
+		return nil, err
+	}
+	return runsPG(ctx, c, limit)
+}
+
+func (l *Linked) refreshOnce(ctx context.Context, db *sql.DB, cat *catalog.Catalog) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
@@ -354,7 +452,7 @@ func (l *link) refreshOnce(ctx context.Context, db *sql.DB, cat *catalog.Catalog
 	return nil
 }
 
-func (l *link) copyFromPG(ctx context.Context, tx *sql.Tx, p endpoint, cat *catalog.Catalog, schema string) error {
+func (l *Linked) copyFromPG(ctx context.Context, tx *sql.Tx, p endpoint, cat *catalog.Catalog, schema string) error {
 	c, err := l.connect(ctx, p.loc)
 	if err != nil {
 		return err
@@ -462,20 +560,15 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// firstParagraph keeps a DuckDB error up to its advice on reader options.
-func firstParagraph(msg string) string {
-	if i := strings.Index(msg, "\n\n"); i > 0 {
-		msg = msg[:i]
+// Commit writes a staged flow: the stage's transaction (counts, a transform's changes)
+// is committed first, then the target's transaction (documents and the run's history
+// entry), then the source's write-back. last says nothing of this run reads the working
+// copies after this flow's batch, so they are not updated.
+func (l *Linked) Commit(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan.Plan, e *Entry, last bool, step Step) error {
+	if err := tx.Commit(); err != nil { // the stage is done: its temp tables stay on conn
+		return fmt.Errorf("stage: %w", err)
 	}
-	if i := strings.Index(msg, "\nPossible "); i > 0 {
-		msg = msg[:i]
-	}
-	return strings.TrimSpace(msg)
-}
-
-// write writes a staged flow: the target first, then the source's write-back.
-func (e *Engine) writeLinked(ctx context.Context, conn *sql.Conn, p *plan.Plan, s Summary, hist *runRecord) error {
-	l := e.link
+	step.start("write")
 	var tgtW, srcW []plan.Statement
 	for _, st := range p.Write {
 		if st.Write.Source {
@@ -486,15 +579,13 @@ func (e *Engine) writeLinked(ctx context.Context, conn *sql.Conn, p *plan.Plan, 
 	}
 	samePG := l.src.kind == pgDatabase && l.tgt.kind == pgDatabase && l.src.loc == l.tgt.loc
 	finish := func(record func() error) error {
-		if hist != nil {
+		if e != nil {
+			e.Ended = time.Now()
 			if err := record(); err != nil {
 				return err
 			}
 		}
-		if e.BeforeCommit != nil {
-			return e.BeforeCommit(p.Flow)
-		}
-		return nil
+		return l.hooks.beforeCommit(p.Flow)
 	}
 	if l.tgt.kind == pgDatabase {
 		remote := tgtW
@@ -502,12 +593,12 @@ func (e *Engine) writeLinked(ctx context.Context, conn *sql.Conn, p *plan.Plan, 
 			remote = append(append([]plan.Statement{}, tgtW...), srcW...)
 		}
 		err := l.push(ctx, conn, l.tgt.loc, remote, func(tx pgx.Tx) error {
-			return finish(func() error { return hist.recordPG(ctx, tx, s, nil) })
+			return finish(func() error { return recordPG(ctx, tx, e) })
 		})
 		if err != nil {
 			return fmt.Errorf("write %s: %w", l.tgt, err)
 		}
-		if !l.final { // the mirror, of the tables the run reads
+		if !last { // the mirror, of the tables the run reads
 			var mirror []plan.Statement
 			for _, st := range tgtW {
 				if l.reads(st.Write.Table) {
@@ -519,12 +610,12 @@ func (e *Engine) writeLinked(ctx context.Context, conn *sql.Conn, p *plan.Plan, 
 			}
 		}
 	} else if err := local(ctx, conn, tgtW, func(tx *sql.Tx) error {
-		return finish(func() error { return hist.record(ctx, tx, l.tgt.db, s, nil) })
+		return finish(func() error { return recordDuck(ctx, tx, l.tgt.db, e) })
 	}); err != nil {
 		return err
 	}
-	if e.AfterTarget != nil {
-		if err := e.AfterTarget(p.Flow); err != nil {
+	if l.hooks.AfterTarget != nil {
+		if err := l.hooks.AfterTarget(p.Flow); err != nil {
 			if samePG {
 				return err // written back in the same transaction
 			}
@@ -536,7 +627,7 @@ func (e *Engine) writeLinked(ctx context.Context, conn *sql.Conn, p *plan.Plan, 
 			return &writeBackError{target: l.tgt, err: fmt.Errorf("write back to %s: %w", l.src, err)}
 		}
 	}
-	if l.final && l.src.kind != duckFile {
+	if last && l.src.kind != duckFile {
 		return nil // the working copy of the source: nothing reads it after
 	}
 	if err := local(ctx, conn, srcW, nil); err != nil {
@@ -558,8 +649,8 @@ type writeBackError struct {
 func (e *writeBackError) Error() string { return e.err.Error() }
 func (e *writeBackError) Unwrap() error { return e.err }
 
-// rolledBack says what a failed flow, or its batch i of n, left: for its error message.
-func rolledBack(err error, i, n int) string {
+// RolledBack says what a failed flow, or its batch i of n, left: for its error message.
+func RolledBack(err error, i, n int) string {
 	var wb *writeBackError
 	of := ""
 	if n > 1 {
@@ -596,7 +687,7 @@ func local(ctx context.Context, conn *sql.Conn, stmts []plan.Statement, before f
 
 // push replays write statements in a PostgreSQL database, in one transaction: each
 // statement's rows are staged as CSV by DuckDB and copied in.
-func (l *link) push(ctx context.Context, conn *sql.Conn, url string, stmts []plan.Statement, before func(pgx.Tx) error) error {
+func (l *Linked) push(ctx context.Context, conn *sql.Conn, url string, stmts []plan.Statement, before func(pgx.Tx) error) error {
 	files := make([]string, len(stmts))
 	for i, st := range stmts {
 		files[i] = postgres.TempFile(l.dir, fmt.Sprint(i, "-", st.Name))
@@ -620,7 +711,7 @@ func (l *link) push(ctx context.Context, conn *sql.Conn, url string, stmts []pla
 	return l.retry(ctx, "write", func() error { return l.pushOnce(ctx, url, stmts, files, before) })
 }
 
-func (l *link) pushOnce(ctx context.Context, url string, stmts []plan.Statement, files []string, before func(pgx.Tx) error) error {
+func (l *Linked) pushOnce(ctx context.Context, url string, stmts []plan.Statement, files []string, before func(pgx.Tx) error) error {
 	c, err := l.connect(ctx, url)
 	if err != nil {
 		return err
@@ -655,10 +746,10 @@ func (l *link) pushOnce(ctx context.Context, url string, stmts []plan.Statement,
 	return nil
 }
 
-// lock holds a PostgreSQL target for one run: runs of other processes against it wait
+// Lock holds a PostgreSQL target for one run: runs of other processes against it wait
 // (a watch poll behind a manual run, two manual runs), so none stages from a copy that
 // another is about to change. The returned function releases it.
-func (l *link) lock(ctx context.Context) (func(), error) {
+func (l *Linked) Lock(ctx context.Context) (func(), error) {
 	if l.tgt.kind != pgDatabase {
 		return func() {}, nil
 	}

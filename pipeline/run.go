@@ -1,0 +1,592 @@
+package pipeline
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
+	"github.com/oimconnect/oimconnect/pipeline/plan"
+	"github.com/oimconnect/oimconnect/pipeline/store"
+)
+
+// Modes a run is recorded under.
+const (
+	ModeManual    = "manual"
+	ModeAutomatic = "automatic"
+	ModeScheduled = "scheduled"
+	ModeBackfill  = "backfill"
+)
+
+// Request says what to run.
+type Request struct {
+	Flows []string // empty: every flow, in order
+	IDs   []string // empty: every selected record
+	// DryRun computes every flow, counts and failures included, then rolls it back.
+	// Where the store allows it (one DuckDB file), the whole dry run is one rolled-back
+	// unit: a later flow sees what an earlier one would have written.
+	DryRun bool
+	// Mode is recorded in the run history (default manual); Detail beside it.
+	Mode, Detail string
+	// From and To (YYYY-MM-DD, To exclusive) limit dated flows to one partition.
+	From, To string
+	// Created asks for every created document in the summaries (for --report).
+	Created bool
+	// Progress, when set, is told each step as it starts (a terminal's progress line,
+	// the console's live view).
+	Progress func(flow, step string)
+	// explain keeps what `explain` shows in the staged tables.
+	explain bool
+	// look, when set, reads the staged tables in the flow's transaction before it is
+	// committed or rolled back (Inspect).
+	look Look
+}
+
+// Look reads a flow's staged tables (plan.Plan's Temp, Bad and Outputs) in its
+// transaction, before anything is written.
+type Look func(ctx context.Context, tx *sql.Tx, p *plan.Plan, s Summary) error
+
+// Summary is what one flow did in a run.
+type Summary struct {
+	Flow      string `json:"flow"`
+	Selected  int64  `json:"selected"` // ready to export now
+	Exported  int64  `json:"exported"`
+	Documents int64  `json:"documents"`
+	Lines     int64  `json:"lines"`
+	Waiting   int64  `json:"waiting"` // selected but waiting for something (e.g. a shipment)
+	Errors    int64  `json:"errors"`  // marked Export Error
+	// Recovered records were found exported already (their documents exist in the
+	// target) and were written back only: after a crash between a linked target's
+	// commit and the source's write-back, or on every run of a files source.
+	Recovered int64         `json:"recovered,omitempty"`
+	Duration  time.Duration `json:"duration_ns"`
+	// Note says what a dry run could not know (flows that read what earlier flows of
+	// the same dry run would have written, where the store cannot hold both).
+	Note string `json:"note,omitempty"`
+	// Failures are the records that could not be exported, with their reasons (at most
+	// maxFailures of them).
+	Failures []Failure `json:"failures"`
+	// Created lists, when the request asks for it, each exported record's documents.
+	Created []Created `json:"created,omitempty"`
+}
+
+// Created is one exported record and the documents made from it.
+type Created struct {
+	Source    string   `json:"source"`
+	Documents []string `json:"documents"`
+}
+
+// Failure is one record that could not be exported.
+type Failure struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+const maxFailures = 100000
+
+func (s Summary) String() string {
+	rec := ""
+	if s.Recovered > 0 {
+		rec = fmt.Sprintf(", recovered %d", s.Recovered)
+	}
+	return fmt.Sprintf("%s: selected %d, exported %d, documents %d, lines %d, waiting %d, errors %d%s (%s)",
+		s.Flow, s.Selected, s.Exported, s.Documents, s.Lines, s.Waiting, s.Errors, rec, s.Duration.Round(time.Millisecond))
+}
+
+func (s *Summary) add(b Summary) {
+	s.Selected += b.Selected
+	s.Exported += b.Exported
+	s.Documents += b.Documents
+	s.Lines += b.Lines
+	s.Waiting += b.Waiting
+	s.Errors += b.Errors
+	s.Recovered += b.Recovered
+	s.Duration += b.Duration
+	s.Failures = append(s.Failures, b.Failures...)
+	s.Created = append(s.Created, b.Created...)
+}
+
+// dryRunsTogether is a store whose working database can hold every flow's writes in
+// one transaction, so a dry run is one rolled-back unit.
+type dryRunsTogether interface{ DryRunsTogether() bool }
+
+// Run plans the requested flows, then runs them in order, each in batches of its own
+// transactions.
+func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	unlock, err := e.store.Lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	cat, plans, err := e.plan(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.store.Prepare(ctx, cat, plans, req.DryRun); err != nil {
+		return nil, err
+	}
+	if err := e.checkIDs(ctx, plans, req.IDs); err != nil {
+		return nil, err
+	}
+	together := false
+	if t, ok := e.store.(dryRunsTogether); ok {
+		together = t.DryRunsTogether()
+	}
+	if req.DryRun && together {
+		return e.dryRun(ctx, plans, req)
+	}
+	var out []Summary
+	for pi, p := range plans {
+		s, err := e.runPlan(ctx, p, req, pi == len(plans)-1)
+		if req.DryRun {
+			s.Note = e.unknowable(plans[:pi], p)
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// runPlan runs one flow, batch by batch.
+func (e *Engine) runPlan(ctx context.Context, p *plan.Plan, req Request, lastPlan bool) (Summary, error) {
+	ranges, err := e.batches(ctx, p, req)
+	s := Summary{Flow: p.Flow}
+	if err != nil {
+		return s, fmt.Errorf("flow %s: %w", p.Flow, err)
+	}
+	for i, r := range ranges {
+		bp, batch, err := e.batch(p, req, r, i, len(ranges))
+		if err != nil {
+			return s, err
+		}
+		bs, err := e.runBatch(ctx, bp, batch, lastPlan && i == len(ranges)-1, nil)
+		if err != nil {
+			return s, flowError(p.Flow, err, i, len(ranges))
+		}
+		s.add(bs)
+	}
+	e.logFlow(ctx, req, s)
+	return s, nil
+}
+
+// batch is the plan and request of batch i of n over the key range r.
+func (e *Engine) batch(p *plan.Plan, req Request, r [2]string, i, n int) (*plan.Plan, Request, error) {
+	if n == 1 {
+		return p, req, nil
+	}
+	bp, err := p.Range(r[0], r[1])
+	if err != nil {
+		return nil, req, err
+	}
+	req.Detail = strings.TrimSpace(fmt.Sprintf("%s batch %d/%d", req.Detail, i+1, n))
+	return bp, req, nil
+}
+
+func (e *Engine) logFlow(ctx context.Context, req Request, s Summary) {
+	level := slog.LevelInfo
+	if req.Mode == ModeBackfill || (req.Mode == ModeAutomatic && s.Selected == 0 && s.Errors == 0) {
+		level = slog.LevelDebug // progress per partition instead; an idle poll
+	}
+	attrs := []any{"flow", s.Flow, "selected", s.Selected, "exported", s.Exported, "documents", s.Documents,
+		"lines", s.Lines, "waiting", s.Waiting, "errors", s.Errors, "duration", s.Duration.Round(time.Millisecond)}
+	if req.Detail != "" {
+		attrs = append(attrs, "detail", req.Detail)
+	}
+	if req.DryRun {
+		attrs = append(attrs, "dry_run", true)
+	}
+	e.log.Log(ctx, level, "flow done", attrs...)
+}
+
+// dryRun runs every flow and batch in one transaction of the working database, each
+// flow's writes applied so later flows see them, and rolls it all back.
+func (e *Engine) dryRun(ctx context.Context, plans []*plan.Plan, req Request) ([]Summary, error) {
+	conn, err := e.store.DB().Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var out []Summary
+	for _, p := range plans {
+		ranges, err := e.batches(ctx, p, req)
+		if err != nil {
+			return out, fmt.Errorf("flow %s: %w", p.Flow, err)
+		}
+		s := Summary{Flow: p.Flow}
+		for i, r := range ranges {
+			bp, batch, err := e.batch(p, req, r, i, len(ranges))
+			if err != nil {
+				return out, err
+			}
+			bs, err := e.runBatch(ctx, bp, batch, false, &shared{conn: conn, tx: tx})
+			if err != nil {
+				return out, fmt.Errorf("flow %s: %w (dry run: nothing was written)", p.Flow, err)
+			}
+			s.add(bs)
+		}
+		e.logFlow(ctx, req, s)
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// unknowable says what a dry run of p, run on its own after the plans before it were
+// rolled back, cannot know: the tables it reads that they would have written.
+func (e *Engine) unknowable(before []*plan.Plan, p *plan.Plan) string {
+	var tables []string
+	seen := map[string]bool{}
+	for _, b := range before {
+		for _, st := range b.Write {
+			t := st.Write.Table
+			if !seen[t.FullName()] && p.Reads(t) {
+				seen[t.FullName()] = true
+				tables = append(tables, t.FullName())
+			}
+		}
+	}
+	if len(tables) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("counts assume the earlier flows of this dry run wrote nothing: it reads %s, which they would write, and a dry run against %s cannot hold their writes",
+		strings.Join(tables, ", "), e.store.Name())
+}
+
+// shared is the connection and transaction a dry run holds across flows.
+type shared struct {
+	conn *sql.Conn
+	tx   *sql.Tx
+}
+
+// runBatch runs one batch of a flow: the stage (each statement committing on its own,
+// see below), then the transform, counts and failures in one transaction, then the
+// store's commit. Within a shared dry run everything runs in its transaction, writes
+// included, and nothing is committed.
+func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last bool, sh *shared) (s Summary, err error) {
+	start := time.Now()
+	s.Flow = p.Flow
+	defer func() { s.Duration = time.Since(start) }()
+	var conn *sql.Conn
+	var tx *sql.Tx
+	if sh != nil {
+		conn, tx = sh.conn, sh.tx
+	} else {
+		if conn, err = e.store.DB().Conn(ctx); err != nil {
+			return s, err
+		}
+		defer conn.Close()
+	}
+	step := e.stepper(p.Flow, req.Progress)
+	var x execer = conn
+	if tx != nil {
+		x = tx
+	}
+	defer func() {
+		if err != nil && tx != nil && sh == nil {
+			_ = tx.Rollback()
+		}
+		drop(ctx, x, p)
+	}()
+	// Each stage statement commits on its own: it only makes this connection's temp
+	// tables and views, so nothing is written yet (runs of one engine take turns, and
+	// another process cannot write the file meanwhile). DuckDB 1.1 has no statistics for
+	// a table made in the running transaction: it takes it for empty and plans the
+	// joins that read it backwards (building hash tables of millions of rows to probe
+	// them with a small lookup table, the rows coming out shuffled, so the key index
+	// grows slowly). Committed, the stage and the writes took half the time at 9M lines.
+	// A shared dry run stages in its transaction instead: slower, but one unit.
+	if err = runStatements(ctx, x, p.Stage, step); err != nil {
+		return s, err
+	}
+	if tx == nil {
+		if tx, err = conn.BeginTx(ctx, nil); err != nil {
+			return s, err
+		}
+	}
+	if s, err = e.evaluate(ctx, conn, tx, p, req, step); err != nil {
+		return s, err
+	}
+	s.Duration = time.Since(start)
+	if req.DryRun {
+		if sh != nil { // later flows of the dry run see this one's writes
+			return s, runStatements(ctx, tx, p.Write, step)
+		}
+		return s, tx.Rollback()
+	}
+	entry := e.entry(req, s, start, nil)
+	if err = e.store.Commit(ctx, conn, tx, p, entry, last, step); err != nil {
+		_ = tx.Rollback() // when the store has not committed it
+		failed := e.entry(req, s, start, err)
+		failed.Ended = time.Now()
+		_ = e.store.Record(context.WithoutCancel(ctx), *failed)
+		return s, err
+	}
+	return s, nil
+}
+
+// evaluate runs, in the flow's transaction, the transform and the counts, and reads
+// the failures (and the created documents, when asked).
+func (e *Engine) evaluate(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan.Plan, req Request, step store.Step) (s Summary, err error) {
+	s.Flow = p.Flow
+	if e.transform != nil && e.transforms(p.Flow) {
+		step("transform", 0, true)
+		t := time.Now()
+		if err = e.transform.Transform(ctx, tx, conn, p); err != nil {
+			return s, fmt.Errorf("transform: %w", err)
+		}
+		step("transform", time.Since(t), false)
+	}
+	if err = tx.QueryRowContext(ctx, p.Counts).Scan(&s.Selected, &s.Waiting, &s.Errors, &s.Documents, &s.Lines, &s.Recovered); err != nil {
+		return s, fmt.Errorf("count: %w", err)
+	}
+	s.Exported = s.Selected - s.Errors - s.Recovered
+	if s.Errors > 0 {
+		if s.Failures, err = failures(ctx, tx, p.Bad); err != nil {
+			return s, err
+		}
+		if !req.explain {
+			for i, f := range s.Failures {
+				if i == 5 {
+					e.log.Warn("more records not exported", "flow", p.Flow, "count", len(s.Failures)-i)
+					break
+				}
+				e.log.Warn("record not exported", "flow", p.Flow, "id", f.ID, "reason", f.Reason)
+			}
+		}
+	}
+	if req.Created {
+		if s.Created, err = createdDocuments(ctx, tx, p); err != nil {
+			return s, err
+		}
+	}
+	if req.look != nil {
+		if err = req.look(ctx, tx, p, s); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// Inspect stages one record of one flow with everything `explain` shows (each select
+// and ready condition's outcome and the values it read, the given values of derived
+// fields, each rule's outcome per record and per line) and calls look in the flow's
+// transaction, then rolls it back: nothing is written. The record need not be a
+// candidate: look finds it missing from the staged tables.
+func (e *Engine) Inspect(ctx context.Context, flow, id string, look Look) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	req := Request{Flows: []string{flow}, IDs: []string{id}, DryRun: true, explain: true, look: look}
+	cat, plans, err := e.plan(ctx, req)
+	if err != nil {
+		return err
+	}
+	if err := e.store.Prepare(ctx, cat, plans, true); err != nil {
+		return err
+	}
+	_, err = e.runBatch(ctx, plans[0], req, false, nil)
+	return err
+}
+
+// entry is a batch's history entry: nil for an automatic run that found nothing to do
+// (an idle poll is not history).
+func (e *Engine) entry(req Request, s Summary, start time.Time, runErr error) *store.Entry {
+	if runErr == nil && req.Mode == ModeAutomatic && s.Selected == 0 && s.Errors == 0 {
+		return nil
+	}
+	mode := req.Mode
+	if mode == "" {
+		mode = ModeManual
+	}
+	en := &store.Entry{RunID: e.runID(req), Mode: mode, Flow: s.Flow, Detail: req.Detail, Started: start,
+		Selected: s.Selected, Exported: s.Exported, Documents: s.Documents, Lines: s.Lines, Waiting: s.Waiting, Errors: s.Errors}
+	if runErr != nil {
+		en.Error = runErr.Error()
+	}
+	return en
+}
+
+// runID is the id of the run the request belongs to: a run's batches and flows share
+// it only through their own timestamps today, so each batch gets its own.
+func (e *Engine) runID(Request) string { return store.NewRunID() }
+
+// stepper reports each statement: to the request's progress, and timed at debug level.
+func (e *Engine) stepper(flow string, progress func(flow, step string)) store.Step {
+	return func(name string, took time.Duration, starting bool) {
+		if starting {
+			if progress != nil {
+				progress(flow, name)
+			}
+			return
+		}
+		e.log.Debug("step", "flow", flow, "step", name, "duration", took.Round(time.Microsecond))
+	}
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// runStatements runs statements in order, reporting each.
+func runStatements(ctx context.Context, x execer, stmts []plan.Statement, step store.Step) error {
+	for _, st := range stmts {
+		step(st.Name, 0, true)
+		t := time.Now()
+		if _, err := x.ExecContext(ctx, st.SQL); err != nil {
+			return fmt.Errorf("%s: %w", st.Name, err)
+		}
+		step(st.Name, time.Since(t), false)
+	}
+	return nil
+}
+
+// drop removes a plan's temp views and tables from the connection.
+func drop(ctx context.Context, x execer, p *plan.Plan) {
+	ctx = context.WithoutCancel(ctx)
+	for _, v := range p.Views {
+		_, _ = x.ExecContext(ctx, "DROP VIEW IF EXISTS temp."+v)
+	}
+	for _, t := range p.Temps {
+		_, _ = x.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+t)
+	}
+}
+
+// batches splits a flow's candidates into key ranges of at most batch_size records, each
+// exported in its own transaction: memory stays bounded on bulk runs, and a record's
+// documents are still written all at once. One range [unbounded) when batching is off,
+// for --id runs, and when the candidates fit one batch.
+func (e *Engine) batches(ctx context.Context, p *plan.Plan, req Request) ([][2]string, error) {
+	whole := [][2]string{{"", ""}}
+	n := e.cfg.BatchSize
+	if n <= 0 || len(req.IDs) > 0 {
+		return whole, nil
+	}
+	rows, err := e.store.DB().QueryContext(ctx, fmt.Sprintf(`SELECT CAST(k AS VARCHAR) FROM (
+		SELECT k, row_number() OVER (ORDER BY k) AS rn FROM (%s)) WHERE rn %% %d = 1 AND rn > 1 ORDER BY k`, p.Candidates(), n))
+	if err != nil {
+		return nil, fmt.Errorf("split into batches: %w", err)
+	}
+	defer rows.Close()
+	var bounds []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		bounds = append(bounds, k)
+	}
+	if err := rows.Err(); err != nil || len(bounds) == 0 {
+		return whole, err
+	}
+	out := make([][2]string, 0, len(bounds)+1)
+	from := ""
+	for _, b := range bounds {
+		out = append(out, [2]string{from, b})
+		from = b
+	}
+	return append(out, [2]string{from, ""}), nil
+}
+
+// checkIDs refuses ids that are no record of any planned flow's source: a typo in
+// --id would otherwise select nothing and succeed.
+func (e *Engine) checkIDs(ctx context.Context, plans []*plan.Plan, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	found := map[string]bool{}
+	var tables []string
+	lits := make([]string, len(ids))
+	for i, id := range ids {
+		lits[i] = catalog.Literal(id)
+	}
+	for _, p := range plans {
+		tables = append(tables, p.Source.FullName())
+		rows, err := e.store.DB().QueryContext(ctx, fmt.Sprintf("SELECT CAST(%s AS VARCHAR) FROM %s WHERE %s IN (%s)",
+			catalog.Ident(p.Source.Key), p.Source.SQLName(), catalog.Ident(p.Source.Key), strings.Join(lits, ", ")))
+		if err != nil {
+			return fmt.Errorf("look up --id: %w", err)
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return err
+			}
+			found[k] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	var missing []string
+	for _, id := range ids {
+		if !found[id] {
+			missing = append(missing, strconv.Quote(id))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	what := "no record"
+	if len(missing) > 1 {
+		what = "no records"
+	}
+	return fault.Inputf("%s %s in %s: nothing was exported", what, strings.Join(missing, ", "), strings.Join(tables, ", "))
+}
+
+// createdDocuments lists each valid record's documents, from the staged documents.
+func createdDocuments(ctx context.Context, tx *sql.Tx, p *plan.Plan) ([]Created, error) {
+	doc := p.Outputs[0]
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT CAST(_hkey AS VARCHAR), list(DISTINCT CAST(%s AS VARCHAR) ORDER BY CAST(%s AS VARCHAR))
+		FROM %s WHERE _hkey NOT IN (SELECT _hkey FROM %s) GROUP BY 1 ORDER BY 1`,
+		catalog.Ident(doc.Target.Key), catalog.Ident(doc.Target.Key), doc.Temp, p.Bad))
+	if err != nil {
+		return nil, fmt.Errorf("list created documents: %w", err)
+	}
+	defer rows.Close()
+	var out []Created
+	for rows.Next() {
+		var c Created
+		var ids any
+		if err := rows.Scan(&c.Source, &ids); err != nil {
+			return nil, err
+		}
+		if l, ok := ids.([]any); ok {
+			for _, id := range l {
+				c.Documents = append(c.Documents, fmt.Sprint(id))
+			}
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func failures(ctx context.Context, tx *sql.Tx, bad string) ([]Failure, error) {
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf("SELECT CAST(_hkey AS VARCHAR), _msg FROM %s ORDER BY 1 LIMIT %d", bad, maxFailures))
+	if err != nil {
+		return nil, fmt.Errorf("read failures: %w", err)
+	}
+	defer rows.Close()
+	var out []Failure
+	for rows.Next() {
+		var f Failure
+		if err := rows.Scan(&f.ID, &f.Reason); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}

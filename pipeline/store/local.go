@@ -1,0 +1,152 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
+	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/plan"
+)
+
+// Hooks let tests fail a commit at its riskiest moments. Nil hooks do nothing.
+type Hooks struct {
+	// BeforeCommit runs after a flow's writes and before their commit; an error rolls
+	// the flow back.
+	BeforeCommit func(flow string) error
+	// AfterTarget runs when a linked target has committed a flow's documents and before
+	// the source's write-back (between the two steps).
+	AfterTarget func(flow string) error
+}
+
+func (h Hooks) beforeCommit(flow string) error {
+	if h.BeforeCommit == nil {
+		return nil
+	}
+	return h.BeforeCommit(flow)
+}
+
+// Local is one DuckDB file holding both schemas: plans read and write it in place, and
+// a flow's documents, write-back and run history commit in one transaction.
+type Local struct {
+	db    *sql.DB
+	name  string
+	hooks Hooks
+}
+
+// OpenLocal opens a DuckDB file holding the oim and acct schemas.
+func OpenLocal(ctx context.Context, path string, d config.DuckDB, hooks Hooks) (*Local, error) {
+	db, err := openFile(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := tune(ctx, db, d); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Local{db: db, name: path, hooks: hooks}, nil
+}
+
+// NewLocal is a store over an open DuckDB database holding both schemas (an in-memory
+// one for the specs' unit tests and for checking specs against the contract). Close
+// closes it.
+func NewLocal(db *sql.DB, name string, hooks Hooks) *Local {
+	return &Local{db: db, name: name, hooks: hooks}
+}
+
+// DB is the database plans run in.
+func (l *Local) DB() *sql.DB { return l.db }
+
+// Name names the database in messages.
+func (l *Local) Name() string { return l.name }
+
+// Schemas are where the planner finds the oim and acct tables.
+func (l *Local) Schemas() []string { return []string{"oim", "acct"} }
+
+// Recovers is false: documents and write-back commit together, so a record whose
+// documents exist was exported, or reset by hand.
+func (l *Local) Recovers() bool { return false }
+
+// Lock does nothing: DuckDB itself admits one writing process per file.
+func (l *Local) Lock(context.Context) (func(), error) { return func() {}, nil }
+
+// Prepare makes the run history ready for a run that writes (dry runs write nothing).
+func (l *Local) Prepare(ctx context.Context, _ *catalog.Catalog, _ []*plan.Plan, dryRun bool) error {
+	if dryRun {
+		return nil
+	}
+	if _, err := l.db.ExecContext(ctx, historyDDL("")); err != nil {
+		return fmt.Errorf("run history: %w", err)
+	}
+	return nil
+}
+
+// Commit writes a staged flow in its transaction: documents, write-back, export
+// errors and the run's history entry, all or nothing.
+func (l *Local) Commit(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan.Plan, e *Entry, last bool, step Step) error {
+	if err := exec(ctx, tx, p.Write, step); err != nil {
+		return err
+	}
+	if e != nil {
+		e.Ended = time.Now()
+	}
+	if err := recordDuck(ctx, tx, "", e); err != nil {
+		return err
+	}
+	if err := l.hooks.beforeCommit(p.Flow); err != nil {
+		return err
+	}
+	t := time.Now()
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	step.done("commit", time.Since(t))
+	return nil
+}
+
+// Record keeps a flow run that was rolled back, on its own.
+func (l *Local) Record(ctx context.Context, e Entry) error {
+	if _, err := l.db.ExecContext(ctx, historyDDL("")); err != nil {
+		return err
+	}
+	return recordDuck(ctx, l.db, "", &e)
+}
+
+// Runs lists the latest flow runs, newest first.
+func (l *Local) Runs(ctx context.Context, limit int) ([]Entry, error) {
+	return runsDuck(ctx, l.db, "", limit)
+}
+
+// Close closes the database.
+func (l *Local) Close() error { return l.db.Close() }
+
+// Step reports the statements a commit runs, for progress and debug logs; nil reports
+// nothing.
+type Step func(name string, took time.Duration, starting bool)
+
+func (s Step) start(name string) {
+	if s != nil {
+		s(name, 0, true)
+	}
+}
+
+func (s Step) done(name string, took time.Duration) {
+	if s != nil {
+		s(name, took, false)
+	}
+}
+
+// exec runs statements in order in one transaction, reporting each.
+func exec(ctx context.Context, x execer, stmts []plan.Statement, step Step) error {
+	for _, st := range stmts {
+		step.start(st.Name)
+		t := time.Now()
+		if _, err := x.ExecContext(ctx, st.SQL); err != nil {
+			return fmt.Errorf("%s: %w", st.Name, err)
+		}
+		step.done(st.Name, time.Since(t))
+	}
+	return nil
+}
