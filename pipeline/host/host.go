@@ -44,7 +44,6 @@ type Host struct {
 	runners []*runner
 }
 
-
 // New checks the plugins' declarations (flows known to specs, when given, and each
 // executable against its checksum) and returns a host that starts them on demand. A
 // mistake is a *fault.InputError: nothing has run.
