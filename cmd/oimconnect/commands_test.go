@@ -172,6 +172,24 @@ func TestOverview(t *testing.T) {
 	}
 }
 
+// The README's exit status table and the help's say the same.
+func TestExitStatusTableMatchesTheREADME(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join(fixture.Root(), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := regexp.MustCompile("(?m)^\\| ([0-4]) \\| (.+) \\|$").FindAllStringSubmatch(string(data), -1)
+	if len(rows) != len(exitStatuses) {
+		t.Fatalf("README: %d exit statuses, help: %d", len(rows), len(exitStatuses))
+	}
+	for i, row := range rows {
+		if got := strings.ReplaceAll(row[2], "`", ""); row[1] != exitStatuses[i][0] || got != exitStatuses[i][1] {
+			t.Errorf("README: %s %q\nhelp:   %s %q", row[1], got, exitStatuses[i][0], exitStatuses[i][1])
+		}
+	}
+}
+
 // Every flag of another command is refused: exit 2, the flag named, the command's own
 // usage, and nothing written (backfill --dry-run and watch --dry-run used to export for
 // real; run --from and runs --dry-run were ignored).
