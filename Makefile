@@ -34,10 +34,11 @@ test-reliability:
 	@if [ -z "$$TEST_POSTGRES_URL" ]; then pg=$$(.ci/postgres start) && eval "$$pg" || echo "no PostgreSQL server: its case will skip (fail under CI=true)"; fi; \
 	RELIABILITY_INVOICES=$(RELIABILITY_INVOICES) $(GO) test -tags reliability -run Reliability -count=1 -timeout 60m -v ./cmd/oimconnect/
 
-# Generate a realistic OIM data set into $(DEMO_DB) and export every flow.
+# Generate a realistic OIM data set into $(DEMO_DB) and export every flow; the file is
+# the demo's own, so a second `make demo` replaces it (--force).
 demo: build
 	@mkdir -p $(dir $(DEMO_DB))
-	$(BIN) demo --db $(DEMO_DB)
+	$(BIN) demo --db $(DEMO_DB) --force
 
 # Benchmarks: the engine against hand-written DuckDB SQL doing the same work, same run,
 # into DuckDB and (with a PostgreSQL server, started here) into PostgreSQL.

@@ -162,8 +162,8 @@ func New(st Store, cfg *config.Config, log *slog.Logger, opts ...Option) (*Engin
 	return e, nil
 }
 
-// init loads the specs and starts no plugin yet (the host starts each when a flow
-// first needs it).
+// init loads the specs, checks the configuration against them, and makes the plugin
+// host (which starts each plugin when a flow first needs it).
 func (e *Engine) init() error {
 	if e.log == nil {
 		e.log = slog.Default()
@@ -174,6 +174,9 @@ func (e *Engine) init() error {
 			return err
 		}
 		e.specs = set
+	}
+	if err := checkConfig(e.cfg, e.specs); err != nil {
+		return err
 	}
 	if e.transform == nil && len(e.cfg.Plugins) > 0 {
 		h, err := host.New(e.cfg.Plugins, e.specs, e.log)

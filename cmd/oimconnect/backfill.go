@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -13,13 +12,22 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/fault"
 )
 
-// backfill exports history partition by partition, with progress on standard error.
-func runBackfill(ctx context.Context, eng *pipeline.Engine, from, to, partition string, flows []string, report string, stdout, stderr io.Writer) int {
-	f, err1 := time.Parse(time.DateOnly, from)
-	t, err2 := time.Parse(time.DateOnly, to)
+func doBackfill(ctx context.Context, inv *invocation) int {
+	o := inv.opt
+	from, err1 := time.Parse(time.DateOnly, o.from)
+	to, err2 := time.Parse(time.DateOnly, o.to)
 	if err1 != nil || err2 != nil {
-		return fail(stderr, &fault.InputError{Err: fmt.Errorf("backfill needs --from and --to as YYYY-MM-DD (got %q and %q)", from, to)})
+		return refuse(inv.cmd, inv.stderr, fmt.Errorf("backfill needs --from and --to as YYYY-MM-DD (got %q and %q)", o.from, o.to))
 	}
+	if o.partition != "day" && o.partition != "month" {
+		return refuse(inv.cmd, inv.stderr, fmt.Errorf("--partition must be day or month, not %q", o.partition))
+	}
+	return withEngine(ctx, inv, func(eng *pipeline.Engine) int { return runBackfill(ctx, eng, inv, from, to) })
+}
+
+// runBackfill exports history partition by partition, with progress on standard error.
+func runBackfill(ctx context.Context, eng *pipeline.Engine, inv *invocation, from, to time.Time) int {
+	o, stdout, stderr := inv.opt, inv.stdout, inv.stderr
 	tty := isTerminal(stderr)
 	show := func(p backfill.Progress) {
 		rate := float64(p.Records) / p.Elapsed.Seconds()
@@ -37,7 +45,7 @@ func runBackfill(ctx context.Context, eng *pipeline.Engine, from, to, partition 
 		fmt.Fprintf(stderr, "backfill %s%s: partition %d/%d, records %d, documents %d, %.0f rec/s, ETA %s\n",
 			p.Partition, state, p.Done, p.Partitions, p.Records, p.Docs, rate, p.ETA().Round(time.Second))
 	}
-	sums, err := backfill.Run(ctx, eng, backfill.Request{From: f, To: t, Partition: partition, Flows: flows, Created: report != ""}, show)
+	sums, err := backfill.Run(ctx, eng, backfill.Request{From: from, To: to, Partition: o.partition, Flows: o.flows, Created: o.report != ""}, show)
 	if tty {
 		fmt.Fprintln(stderr)
 	}
@@ -46,20 +54,20 @@ func runBackfill(ctx context.Context, eng *pipeline.Engine, from, to, partition 
 		fmt.Fprintln(stdout, s)
 		failed = failed || s.Errors > 0
 	}
-	if report != "" {
-		if werr := writeReport(report, pipeline.Request{Mode: pipeline.ModeBackfill}, sums, err); werr != nil {
+	if o.report != "" {
+		if werr := writeReport(o.report, pipeline.Request{Mode: pipeline.ModeBackfill}, sums, err); werr != nil {
 			fmt.Fprintf(stderr, "oimconnect: report: %v\n", werr)
 		}
 	}
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintln(stderr, "oimconnect: backfill interrupted: the partition in progress was rolled back; run the same command again to go on")
-		return exitRun
+		return fault.ExitRun
 	}
 	if err != nil {
 		return fail(stderr, err)
 	}
 	if failed {
-		return exitRecords
+		return fault.ExitRecords
 	}
-	return exitOK
+	return fault.ExitOK
 }

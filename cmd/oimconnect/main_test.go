@@ -203,19 +203,6 @@ func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
 	}
 }
 
-func TestHelpTeaches(t *testing.T) {
-	t.Parallel()
-	r := cli(t, nil, "help")
-	for _, want := range []string{"oimconnect run --db FILE", "--id", "Exit status", "OIMCONNECT_"} {
-		if r.code != 0 || !strings.Contains(r.stdout, want) {
-			t.Errorf("help lacks %q (exit %d)", want, r.code)
-		}
-	}
-	if r := cli(t, nil); r.code != 2 {
-		t.Errorf("no command: want exit 2, got %d", r.code)
-	}
-}
-
 func TestPlanPrintsSQL(t *testing.T) {
 	t.Parallel()
 	db := fixture.DB(t, "sales-invoices.sql")

@@ -114,3 +114,62 @@ func TestPluginCrashFailsOnlyItsBatch(t *testing.T) {
 		t.Errorf("the log tells: %s", r.stderr)
 	}
 }
+
+// validate --config checks each plugin as run would before starting it, and reports
+// every mistake at its place in the file; a relative path is the configuration file's
+// directory's, wherever the command runs.
+func TestValidateChecksPlugins(t *testing.T) {
+	t.Parallel()
+	path, sum := examplePlugin(t, "regiondims")
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "bin"), "regiondims", string(data))
+	if err := os.Chmod(filepath.Join(dir, "bin", "regiondims"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	declare := func(name, path, sum, flows string) string {
+		return fmt.Sprintf("  - name: %s\n    path: %s\n    sha256: %s\n    flows: %s\n    settings: {regions: {}}\n", name, path, sum, flows)
+	}
+	good := writeFile(t, dir, "good.yaml", salesConfig+"plugins:\n"+declare("region-dims", "bin/regiondims", sum, "[sales-invoices]"))
+	bad := writeFile(t, dir, "bad.yaml", "plugins:\n"+
+		declare("missing", "bin/nope", sum, "[sales-invoices]")+
+		declare("mismatch", "bin/regiondims", strings.Repeat("ab", 32), "[sales-invoices]")+
+		declare("wrong-flow", "bin/regiondims", sum, "[sales-invoice]"))
+
+	r := cli(t, nil, "validate", "--config", bad)
+	for _, want := range []string{
+		fmt.Sprintf("%s:3:11: plugin missing: open %s: no such file or directory", bad, filepath.Join(dir, "bin", "nope")),
+		fmt.Sprintf("%s:9:13: plugin mismatch: checksum mismatch: %s has sha256 %s, the configuration says %s; refusing to start it", bad, filepath.Join(dir, "bin", "regiondims"), sum, strings.Repeat("ab", 32)),
+		bad + `:15:13: plugin wrong-flow: unknown flow "sales-invoice": did you mean sales-invoices?`,
+		"3 problem(s)",
+	} {
+		if r.code != 2 || !strings.Contains(r.stderr, want) {
+			t.Errorf("validate: want exit 2 and\n%s\ngot %d\n%s", want, r.code, r.stderr)
+		}
+	}
+	// From another working directory, the relative path is still the file's.
+	cmd := exec.Command(binary, "validate", "--config", good)
+	cmd.Dir = t.TempDir()
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ok  plugin region-dims (sales-invoices)") {
+		t.Errorf("validate a good plugin from elsewhere: %v\n%s", err, out)
+	}
+	db := fixture.DB(t, "sales-invoices.sql")
+	cmd = exec.Command(binary, "run", "--db", db, "--config", good, "--flow", "sales-invoices")
+	cmd.Dir = t.TempDir()
+	out, err = cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), "sales-invoices: selected 13, exported 7") {
+		t.Errorf("run through the plugin from elsewhere: %v\n%s", err, out)
+	}
+	// run refuses the same mistakes, at the same places.
+	r = cli(t, nil, "run", "--db", db, "--config", bad)
+	if r.code != 2 || !strings.Contains(r.stderr, bad+`:15:13: plugin wrong-flow: unknown flow "sales-invoice"`) {
+		t.Errorf("run: want exit 2 and the position, got %d\n%s", r.code, r.stderr)
+	}
+}

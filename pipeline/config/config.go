@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +24,7 @@ import (
 	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
 
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/spec"
 )
 
@@ -45,6 +49,9 @@ type Config struct {
 	BatchSize int `koanf:"batch_size" doc:"records per transaction (0: all in one)"`
 	// Plugins are the tenant's transform plugins (plugins.go).
 	Plugins []Plugin `koanf:"plugins" doc:"transform plugins: executables that change documents before the write"`
+
+	// origin says where each value above the defaults came from, for messages.
+	origin *origins
 }
 
 // DuckDB bounds the embedded database's resources; empty values keep DuckDB's defaults
@@ -169,7 +176,13 @@ func Defaults() map[string]any {
 const EnvPrefix = "OIMCONNECT_"
 
 // Load builds the configuration from the layers. file may be empty; flags may be nil.
-// Flags are mapped by name with "-" read as "_" (--db -> db).
+// Of the flags, --db, --source, --target, --specs and --log-level are configuration
+// (db, source, target, specs, log.level), when given; the others are the command's.
+// A plugin's relative path is taken relative to the file's directory.
+//
+// Every mistake is a *fault.InputError whose spec.Problems say where the value came
+// from: file:line:column for the file (at the key, for an unknown key), the variable
+// for the environment, the flag for a flag.
 func Load(file string, flags *pflag.FlagSet) (*Config, error) {
 	return load(file, flags, nil)
 }
@@ -179,6 +192,9 @@ func Load(file string, flags *pflag.FlagSet) (*Config, error) {
 func WithSettings(settings map[string]any) (*Config, error) {
 	return load("", nil, map[string]any{"settings": settings})
 }
+
+// flagKeys maps the flags that are configuration to their keys.
+var flagKeys = map[string]string{"db": "db", "source": "source", "target": "target", "specs": "specs", "log-level": "log.level"}
 
 func load(file string, flags *pflag.FlagSet, over map[string]any) (*Config, error) {
 	k := koanf.New(".")
@@ -190,39 +206,24 @@ func load(file string, flags *pflag.FlagSet, over map[string]any) (*Config, erro
 			return nil, err
 		}
 	}
+	o := &origins{env: map[string]string{}, flags: map[string]string{}}
 	if file != "" {
-		data, err := os.ReadFile(file)
+		pos, err := loadFile(k, file)
 		if err != nil {
-			return nil, fmt.Errorf("config: %w", err)
-		}
-		if _, err := spec.Check(file, data, &Config{}); err != nil {
 			return nil, err
 		}
-		if err := k.Load(rawbytes.Provider(data), kyaml.Parser()); err != nil {
-			return nil, fmt.Errorf("config: %s: %w", file, err)
-		}
+		o.pos = pos
 	}
-	err := k.Load(env.ProviderWithValue(EnvPrefix, ".", func(key, v string) (string, any) {
-		key = strings.ToLower(strings.TrimPrefix(key, EnvPrefix))
-		return strings.ReplaceAll(key, "__", "."), v
-	}), nil)
-	if err != nil {
-		return nil, fmt.Errorf("config: environment: %w", err)
+	if err := loadEnv(k, o); err != nil {
+		return nil, err
 	}
 	if flags != nil {
-		if err := k.Load(posflag.ProviderWithFlag(flags, ".", k, func(f *pflag.Flag) (string, any) {
-			switch f.Name {
-			case "db", "specs", "source", "target":
-			default:
-				return "", nil // not configuration: handled by the command
-			}
-			return strings.ReplaceAll(f.Name, "-", "_"), posflag.FlagVal(flags, f)
-		}), nil); err != nil {
-			return nil, fmt.Errorf("config: flags: %w", err)
+		if err := loadFlags(k, flags, o); err != nil {
+			return nil, err
 		}
 	}
 	var c Config
-	err = k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{Tag: "koanf", DecoderConfig: &mapstructure.DecoderConfig{
+	err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{Tag: "koanf", DecoderConfig: &mapstructure.DecoderConfig{
 		DecodeHook:       mapstructure.ComposeDecodeHookFunc(mapstructure.StringToSliceHookFunc(",")),
 		Result:           &c,
 		WeaklyTypedInput: true,
@@ -230,9 +231,73 @@ func load(file string, flags *pflag.FlagSet, over map[string]any) (*Config, erro
 		TagName:          "koanf",
 	}})
 	if err != nil {
-		return nil, fmt.Errorf("config: %s", cleanDecodeError(err))
+		return nil, fault.Inputf("config: %s", cleanDecodeError(err))
 	}
-	return &c, c.check()
+	c.origin = o
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	if file != "" {
+		c.resolvePluginPaths(filepath.Dir(file))
+	}
+	return &c, nil
+}
+
+// loadFile checks the YAML file's shape (unknown keys, wrong types, with positions)
+// and loads it.
+func loadFile(k *koanf.Koanf, file string) (*spec.Positions, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fault.Inputf("config: %w", err)
+	}
+	pos, err := spec.Check(file, data, &Config{})
+	if err != nil {
+		return nil, fault.Input(err)
+	}
+	if err := k.Load(rawbytes.Provider(data), kyaml.Parser()); err != nil {
+		return nil, fault.Inputf("config: %s: %w", file, err)
+	}
+	return pos, nil
+}
+
+// loadEnv loads the OIMCONNECT_ variables, typed as the settings they name; every
+// variable naming no setting, or holding a value of the wrong type, is refused by name.
+func loadEnv(k *koanf.Koanf, o *origins) error {
+	var probs spec.Problems
+	err := k.Load(env.ProviderWithValue(EnvPrefix, ".", func(name, v string) (string, any) {
+		key := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(name, EnvPrefix)), "__", ".")
+		val, p := envValue(name, key, v)
+		if p != nil {
+			probs = append(probs, *p)
+			return "", nil
+		}
+		o.env[key] = name
+		return key, val
+	}), nil)
+	if err != nil {
+		return fault.Inputf("config: environment: %w", err)
+	}
+	if len(probs) > 0 {
+		sort.Slice(probs, func(i, j int) bool { return probs[i].File < probs[j].File })
+		return &fault.InputError{Err: probs}
+	}
+	return nil
+}
+
+// loadFlags loads the flags that are configuration, when given.
+func loadFlags(k *koanf.Koanf, flags *pflag.FlagSet, o *origins) error {
+	err := k.Load(posflag.ProviderWithFlag(flags, ".", k, func(f *pflag.Flag) (string, any) {
+		key, ok := flagKeys[f.Name]
+		if !ok || !f.Changed {
+			return "", nil // not configuration (the command's own), or not given
+		}
+		o.flags[key] = "--" + f.Name
+		return key, f.Value.String()
+	}), nil)
+	if err != nil {
+		return fault.Inputf("config: flags: %w", err)
+	}
+	return nil
 }
 
 func cleanDecodeError(err error) string {
@@ -247,42 +312,51 @@ func cleanDecodeError(err error) string {
 	return "wrong setting: " + msg
 }
 
+// check refuses values out of range, each at the place it came from.
 func (c *Config) check() error {
+	var probs spec.Problems
+	bad := func(key string, format string, args ...any) {
+		probs = append(probs, c.problem(strings.Split(key, "."), false, format, args...))
+	}
 	if c.BatchSize < 0 {
-		return fmt.Errorf("config: batch_size must be 0 (no batches) or more, got %d", c.BatchSize)
+		bad("batch_size", "batch_size must be 0 (no batches) or more, got %d", c.BatchSize)
 	}
-	if err := checkPlugins(c.Plugins); err != nil {
-		return err
-	}
+	probs = append(probs, c.checkPlugins()...)
 	s := c.Settings
-	for name, v := range map[string]int{
-		"sales_invoice_line_limit":       s.SalesInvoiceLineLimit,
-		"sales_credit_note_line_limit":   s.SalesCreditNoteLineLimit,
-		"payable_invoice_line_limit":     s.PayableInvoiceLineLimit,
-		"payable_credit_note_line_limit": s.PayableCreditNoteLineLimit,
+	for _, l := range []struct {
+		name string
+		v    int
+	}{
+		{"sales_invoice_line_limit", s.SalesInvoiceLineLimit},
+		{"sales_credit_note_line_limit", s.SalesCreditNoteLineLimit},
+		{"payable_invoice_line_limit", s.PayableInvoiceLineLimit},
+		{"payable_credit_note_line_limit", s.PayableCreditNoteLineLimit},
 	} {
-		if v < 1 {
-			return fmt.Errorf("config: settings.%s must be at least 1, got %d", name, v)
+		if l.v < 1 {
+			bad("settings."+l.name, "settings.%s must be at least 1, got %d", l.name, l.v)
 		}
 	}
-	for flow, sc := range s.Schedules {
-		if err := sc.Check(); err != nil {
-			return fmt.Errorf("config: settings.schedules.%s: %w", flow, err)
+	for _, flow := range sortedKeys(s.Schedules) {
+		if field, err := s.Schedules[flow].check(); err != nil {
+			bad("settings.schedules."+flow+"."+field, "settings.schedules.%s: %v", flow, err)
 		}
 	}
 	if d, err := time.ParseDuration(s.Automation.PollInterval); err != nil || d <= 0 {
-		return fmt.Errorf("config: settings.automation.poll_interval must be a positive duration such as 1s or 500ms, got %q", s.Automation.PollInterval)
+		bad("settings.automation.poll_interval", "settings.automation.poll_interval must be a positive duration such as 1s or 500ms, got %q", s.Automation.PollInterval)
 	}
 	if s.VendorDuplicateCheck != "name" && s.VendorDuplicateCheck != "none" {
-		return fmt.Errorf("config: settings.vendor_duplicate_check must be name or none, got %q", s.VendorDuplicateCheck)
+		bad("settings.vendor_duplicate_check", "settings.vendor_duplicate_check must be name or none, got %q", s.VendorDuplicateCheck)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		return fmt.Errorf("config: log.level must be debug, info, warn or error, got %q", c.Log.Level)
+		bad("log.level", "log.level must be one of debug, info, warn, error; got %q", c.Log.Level)
 	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
-		return fmt.Errorf("config: log.format must be text or json, got %q", c.Log.Format)
+		bad("log.format", "log.format must be text or json, got %q", c.Log.Format)
+	}
+	if len(probs) > 0 {
+		return &fault.InputError{Err: probs}
 	}
 	return nil
 }
@@ -321,28 +395,34 @@ var weekdays = map[string]time.Weekday{"Sun": time.Sunday, "Mon": time.Monday, "
 
 // Check reports a schedule that cannot fire.
 func (s Schedule) Check() error {
+	_, err := s.check()
+	return err
+}
+
+// check reports a schedule that cannot fire, and the key at fault.
+func (s Schedule) check() (field string, err error) {
 	if _, _, err := s.clock(); err != nil {
-		return err
+		return "at", err
 	}
 	switch s.Frequency {
 	case "Hourly", "Daily":
 	case "Weekly":
 		if len(s.Days) == 0 {
-			return fmt.Errorf("a Weekly schedule needs days, e.g. [Mon, Thu]")
+			return "days", fmt.Errorf("a Weekly schedule needs days, e.g. [Mon, Thu]")
 		}
-		for _, d := range s.Days {
+		for i, d := range s.Days {
 			if _, ok := weekdays[d]; !ok {
-				return fmt.Errorf("unknown day %q (Mon, Tue, Wed, Thu, Fri, Sat, Sun)", d)
+				return "days." + strconv.Itoa(i), fmt.Errorf("unknown day %q (Mon, Tue, Wed, Thu, Fri, Sat, Sun)", d)
 			}
 		}
 	case "Monthly":
 		if s.Day < 1 || s.Day > 31 {
-			return fmt.Errorf("a Monthly schedule needs day: 1 to 31, got %d", s.Day)
+			return "day", fmt.Errorf("a Monthly schedule needs day: 1 to 31, got %d", s.Day)
 		}
 	default:
-		return fmt.Errorf("frequency must be Hourly, Daily, Weekly or Monthly, not %q", s.Frequency)
+		return "frequency", fmt.Errorf("frequency must be Hourly, Daily, Weekly or Monthly, not %q", s.Frequency)
 	}
-	return nil
+	return "", nil
 }
 
 func (s Schedule) clock() (hour, minute int, err error) {

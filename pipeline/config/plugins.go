@@ -3,8 +3,12 @@ package config
 import (
 	"encoding/hex"
 	"fmt"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"time"
+
+	"github.com/oimconnect/oimconnect/pipeline/spec"
 )
 
 // Plugin declares a tenant's transform plugin: a separate program that changes a
@@ -13,8 +17,9 @@ import (
 type Plugin struct {
 	// Name identifies the plugin in logs and in the export errors it causes.
 	Name string `koanf:"name" doc:"names the plugin in logs and export errors, e.g. region-dims"`
-	// Path is the plugin's executable (relative to the working directory).
-	Path string `koanf:"path" doc:"the plugin's executable"`
+	// Path is the plugin's executable; a relative path is relative to the directory of
+	// the configuration file that declares it.
+	Path string `koanf:"path" doc:"the plugin's executable (relative: to the configuration file's directory)"`
 	// SHA256 is the executable's checksum (sha256sum): a plugin whose file does not
 	// match is never started.
 	SHA256 string `koanf:"sha256" doc:"the executable's SHA-256 checksum, hex (sha256sum)"`
@@ -61,38 +66,57 @@ func (p Plugin) Rows() int {
 	return p.BatchSize
 }
 
-// checkPlugins reports the first mistake in the plugins' declarations.
-func checkPlugins(ps []Plugin) error {
+// checkPlugins reports every mistake in the plugins' declarations, each at its key.
+func (c *Config) checkPlugins() spec.Problems {
+	var probs spec.Problems
 	seen := map[string]bool{}
-	for i, p := range ps {
+	for i, p := range c.Plugins {
 		at := fmt.Sprintf("plugins[%d]", i)
 		if p.Name != "" {
 			at = fmt.Sprintf("plugins[%d] (%s)", i, p.Name)
 		}
+		bad := func(key string, format string, args ...any) {
+			probs = append(probs, c.problem([]string{"plugins", strconv.Itoa(i), key}, false, at+": "+format, args...))
+		}
 		switch {
 		case !pluginName.MatchString(p.Name):
-			return fmt.Errorf("config: %s: name must be lower-case letters, digits, -, _ or ., got %q", at, p.Name)
+			bad("name", "name must be lower-case letters, digits, -, _ or ., got %q", p.Name)
 		case seen[p.Name]:
-			return fmt.Errorf("config: %s: a second plugin named %s", at, p.Name)
-		case p.Path == "":
-			return fmt.Errorf("config: %s: path (the plugin's executable) is missing", at)
-		case len(p.SHA256) != pluginChecksumHexLength || !isHex(p.SHA256):
-			return fmt.Errorf("config: %s: sha256 must be the executable's SHA-256 checksum, 64 hex digits (sha256sum %s), got %q", at, p.Path, p.SHA256)
-		case len(p.Flows) == 0:
-			return fmt.Errorf("config: %s: flows must name at least one flow, e.g. [sales-invoices]", at)
-		case p.Stage != "" && p.Stage != StageBeforeWrite:
-			return fmt.Errorf("config: %s: stage must be %s (the only stage so far), got %q", at, StageBeforeWrite, p.Stage)
-		case p.BatchSize < 0:
-			return fmt.Errorf("config: %s: batch_size must be positive (0: the default, %d), got %d", at, DefaultPluginBatchSize, p.BatchSize)
+			bad("name", "a second plugin named %s", p.Name)
+		}
+		seen[p.Name] = true
+		if p.Path == "" {
+			bad("path", "path (the plugin's executable) is missing")
+		}
+		if len(p.SHA256) != pluginChecksumHexLength || !isHex(p.SHA256) {
+			bad("sha256", "sha256 must be the executable's SHA-256 checksum, 64 hex digits (sha256sum %s), got %q", p.Path, p.SHA256)
+		}
+		if len(p.Flows) == 0 {
+			bad("flows", "flows must name at least one flow, e.g. [sales-invoices]")
+		}
+		if p.Stage != "" && p.Stage != StageBeforeWrite {
+			bad("stage", "stage must be %s (the only stage so far), got %q", StageBeforeWrite, p.Stage)
+		}
+		if p.BatchSize < 0 {
+			bad("batch_size", "batch_size must be positive (0: the default, %d), got %d", DefaultPluginBatchSize, p.BatchSize)
 		}
 		if p.Timeout != "" {
 			if d, err := time.ParseDuration(p.Timeout); err != nil || d <= 0 {
-				return fmt.Errorf("config: %s: timeout must be a positive duration such as 30s or 500ms, got %q", at, p.Timeout)
+				bad("timeout", "timeout must be a positive duration such as 30s or 500ms, got %q", p.Timeout)
 			}
 		}
-		seen[p.Name] = true
 	}
-	return nil
+	return probs
+}
+
+// resolvePluginPaths makes the plugins' relative paths relative to dir, the directory
+// of the configuration file that declares them.
+func (c *Config) resolvePluginPaths(dir string) {
+	for i, p := range c.Plugins {
+		if p.Path != "" && !filepath.IsAbs(p.Path) {
+			c.Plugins[i].Path = filepath.Join(dir, p.Path)
+		}
+	}
 }
 
 func isHex(s string) bool {

@@ -69,6 +69,17 @@ func New(plugins []config.Plugin, specs *spec.Set, log *slog.Logger) (*Host, err
 	return h, nil
 }
 
+// Check verifies the plugins as New does before anything starts (flows known to
+// specs, when given; each executable present and matching its checksum), without
+// starting them: for validating a configuration. A mistake is a *fault.InputError.
+func Check(plugins []config.Plugin, specs *spec.Set) error {
+	h, err := New(plugins, specs, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	return h.Close()
+}
+
 // InProcess is a plugin whose transform runs in the host's own process (no gRPC, no
 // IPC), checked like any plugin: for benchmarks and tests.
 type InProcess struct {

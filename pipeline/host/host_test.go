@@ -429,3 +429,29 @@ func children(t *testing.T) []string {
 	}
 	return pids
 }
+
+// Check verifies as New does, and starts nothing: for `oimconnect validate`.
+func TestCheckVerifiesWithoutStarting(t *testing.T) {
+	t.Parallel()
+	ok := declare(t, "region-dims", "regiondims", nil)
+	if err := host.Check([]config.Plugin{ok}, nil); err != nil {
+		t.Errorf("a plugin matching its checksum: %v", err)
+	}
+	bad := ok
+	bad.SHA256 = strings.Repeat("0", 64)
+	missing := ok
+	missing.Path = filepath.Join(t.TempDir(), "nope")
+	for _, c := range []struct {
+		p    config.Plugin
+		want string
+	}{
+		{bad, fmt.Sprintf("plugin region-dims: checksum mismatch: %s has sha256 %s, the configuration says %s; refusing to start it", ok.Path, ok.SHA256, bad.SHA256)},
+		{missing, fmt.Sprintf("plugin region-dims: open %s: no such file or directory", missing.Path)},
+	} {
+		err := host.Check([]config.Plugin{ok, c.p}, nil)
+		var in *fault.InputError
+		if !errors.As(err, &in) || err.Error() != c.want {
+			t.Errorf("got  %v\nwant %s", err, c.want)
+		}
+	}
+}

@@ -43,6 +43,33 @@ func openFile(ctx context.Context, path string) (*sql.DB, error) {
 	return db, nil
 }
 
+// Create opens a DuckDB file for init, generate and demo, creating it when missing,
+// and refusing a name that clashes with a schema. One held by another process is a
+// fault.BusyError; a directory, a missing directory, or a file that is no DuckDB
+// database, a mistake in what was asked.
+func Create(ctx context.Context, path string) (*sql.DB, error) {
+	if err := CheckFileName(path); err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, fault.Inputf("%s is a directory, not a DuckDB file", path)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fault.Inputf("database %s: directory %s does not exist", path, dir)
+		}
+	}
+	db, err := sql.Open("duckdb", path)
+	if err != nil {
+		return nil, opened(path, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, opened(path, err)
+	}
+	return db, nil
+}
+
 var pidRE = regexp.MustCompile(`\(PID (\d+)\)`)
 
 // opened names an error opening a DuckDB file: a BusyError when another process holds it.
@@ -56,6 +83,9 @@ func opened(path string, err error) error {
 			b.PID = m[1]
 		}
 		return b
+	}
+	if strings.Contains(err.Error(), "not a valid DuckDB database file") {
+		return fault.Inputf("%s is not a DuckDB database file", path)
 	}
 	if denied(err) {
 		why := firstParagraph(err.Error())

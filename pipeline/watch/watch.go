@@ -15,6 +15,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
+	"github.com/oimconnect/oimconnect/pipeline/host"
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
 	"github.com/oimconnect/oimconnect/pipeline/store"
 )
@@ -77,6 +78,16 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 			return nil
 		}
 		return err
+	}
+	if o.Transform == nil && len(cfg.Plugins) > 0 {
+		// One plugin host for every run: the plugins start once, not at every poll.
+		h, err := host.New(cfg.Plugins, eng.Specs(), log)
+		if err != nil {
+			eng.Close()
+			return err
+		}
+		defer h.Close()
+		o.Transform = h
 	}
 	var automated []string
 	for _, f := range eng.Specs().Ordered() {

@@ -2,12 +2,13 @@
 // Accounting reference data it needs, straight into a DuckDB database whose oim
 // and acct schemas already exist (see catalog.Init).
 //
-// It feeds the `oimconnect demo` command (a few thousand invoices), the end-to-end
-// tests (a few hundred) and the benchmark (a million invoices with about ten
-// million lines), so all the work is set-based DuckDB SQL: every table is one
-// INSERT ... SELECT over range(n), and every "random" value is DuckDB's hash() of
-// (seed, row number, salt). Nothing is generated row by row in Go, and the same
-// seed and options always give the same rows.
+// It feeds the `oimconnect demo` and `oimconnect generate` commands (a few
+// thousand invoices), the tests through pipeline/fixture (a few hundred) and the
+// benchmark (a million invoices with about ten million lines), so all the work
+// is set-based DuckDB SQL: every table is one INSERT ... SELECT over range(n),
+// and every "random" value is DuckDB's hash() of (seed, row number, salt).
+// Nothing is generated row by row in Go, and the same seed and options always
+// give the same rows.
 //
 // The data exercises every rule of the connector's contract (shared/contract):
 // most records export, some are not selected yet (Open invoices, open

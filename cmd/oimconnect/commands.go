@@ -1,0 +1,279 @@
+package main
+
+import "context"
+
+// command is one of oimconnect's commands: its help page, its own flags (and no
+// others), and what it does.
+type command struct {
+	name     string
+	summary  string    // one line in `oimconnect help`
+	synopsis string    // the usage line, after "oimconnect "
+	about    string    // what it does
+	flags    []flagUse // its flags, in help order
+	arg      string    // the positional argument it takes (SPEC_DIR), if any
+	plugins  string    // what it does with the plugins declared in the configuration
+	examples []string
+	do       func(ctx context.Context, inv *invocation) int
+}
+
+// flagUse is one of a command's flags; meaning, when set, says it the command's way.
+type flagUse struct {
+	name, meaning string
+}
+
+// use lists flags with their common meaning.
+func use(names ...string) []flagUse {
+	out := make([]flagUse, len(names))
+	for i, n := range names {
+		out[i] = flagUse{name: n}
+	}
+	return out
+}
+
+// The plugins line of the commands that run flows.
+const (
+	pluginsRun     = "Plugins declared in the configuration (plugins: in --config) change their flows' documents before they are written. Each is checked before anything runs: a missing executable, a checksum that does not match or an unknown flow stops the command (exit status 2)."
+	pluginsExplain = "Plugins declared in the configuration (plugins: in --config) are checked (executable, checksum, flows; exit status 2 on a mistake) but not run: the rows shown are the mapping's, before any plugin changes them."
+)
+
+// connection flags, common to the commands that read and write data.
+var connection = use("db", "source", "target", "config", "specs", "log-level")
+
+// commands are oimconnect's commands, in the order help lists them.
+var commands = []*command{
+	{
+		name:     "run",
+		summary:  "export the selected records (all flows, or some flows or records)",
+		synopsis: "run --db FILE|URL [--config FILE] [--specs DIR] [--flow NAME]... [--id ID]... [--dry-run] [--report FILE]",
+		about: "Exports the selected records of every flow, in the contract's order, and prints one summary line per flow: " +
+			"selected, exported, documents, lines, waiting, errors. A record is exported completely or not at all, exactly once; " +
+			"one that cannot be exported is marked Export Error with the reason, and retried by the next run. " +
+			"--flow limits the flows and --id the records (the record page action); without them every selected record is exported (the list view action).",
+		flags:   append(append([]flagUse{}, connection...), use("flow", "id", "dry-run", "report")...),
+		plugins: pluginsRun,
+		examples: []string{
+			"oimconnect run --db oimconnect.duckdb",
+			"oimconnect run --db oimconnect.duckdb --flow sales-invoices --id INV-0000042",
+			"oimconnect run --db oimconnect.duckdb --specs my-specs --dry-run --report dry.json",
+			"oimconnect run --source exports/ --target postgres://user:pw@host/ledger --config tenant.yaml",
+		},
+		do: doRun,
+	},
+	{
+		name:     "backfill",
+		summary:  "export history partition by partition of document date",
+		synopsis: "backfill --db FILE|URL --from DATE --to DATE [--partition day|month] [--flow NAME]... [--config FILE] [--report FILE]",
+		about: "Exports history partition by partition of document date (source.date in each spec; both days included), " +
+			"each partition's flows in their own transactions, with a progress bar on a terminal. " +
+			"Interrupted (Ctrl-C, SIGTERM: the partition in progress is rolled back, exit status 3) or killed, the same command goes on where it stopped; " +
+			"nothing is exported twice. Records without a document date are left to ordinary runs.",
+		flags: append(append([]flagUse{}, connection...),
+			flagUse{"flow", "only this flow (repeatable; default: every dated flow, in run order)"},
+			flagUse{name: "from"}, flagUse{name: "to"}, flagUse{name: "partition"}, flagUse{name: "report"}),
+		plugins: pluginsRun,
+		examples: []string{
+			"oimconnect backfill --db oimconnect.duckdb --from 2024-01-01 --to 2024-12-31",
+			"oimconnect backfill --db oimconnect.duckdb --from 2024-03-01 --to 2024-03-31 --partition day --flow sales-invoices",
+			"oimconnect backfill --source oim.duckdb --target postgres://user:pw@host/ledger --from 2023-01-01 --to 2023-12-31 --report backfill.json",
+		},
+		do: doBackfill,
+	},
+	{
+		name:     "watch",
+		summary:  "export automatically whatever becomes selected",
+		synopsis: "watch --db FILE|URL [--config FILE]",
+		about: "Every settings.automation.poll_interval (default 1s) opens the database, exports whatever became selected in the automated flows " +
+			"(a completed shipment, a matched voucher, a new or changed supplier site...) and closes it again, so OIM, writing the same DuckDB file, gets in between polls. " +
+			"With a PostgreSQL source it listens for OIM's changes and exports at once. " +
+			"settings.automation.flows.<flow> (the flow name with _ for -) can disable a flow or name a boolean source column as custom criteria. " +
+			"Runs until Ctrl-C or SIGTERM, after rolling back the flow in progress.",
+		flags:   connection,
+		plugins: pluginsRun,
+		examples: []string{
+			"oimconnect watch --db oimconnect.duckdb",
+			"OIMCONNECT_SETTINGS__AUTOMATION__POLL_INTERVAL=5s oimconnect watch --db oimconnect.duckdb --config tenant.yaml",
+			"oimconnect watch --source postgres://user:pw@host/erp --target ledger.duckdb",
+		},
+		do: doServe,
+	},
+	{
+		name:     "serve",
+		summary:  "watch, plus the scheduled jobs of settings.schedules",
+		synopsis: "serve --db FILE|URL [--config FILE]",
+		about: "Does what watch does, and runs the scheduled jobs of settings.schedules: per flow (the flow name with _ for -), Hourly, Daily, " +
+			"Weekly (days) or Monthly (day) at a start time, each exporting all eligible records. Runs of a flow never overlap. " +
+			"Runs until Ctrl-C or SIGTERM.",
+		flags:   connection,
+		plugins: pluginsRun,
+		examples: []string{
+			"oimconnect serve --db oimconnect.duckdb --config schedules.yaml",
+			"oimconnect serve --source postgres://user:pw@host/erp --target postgres://user:pw@host/ledger --config tenant.yaml",
+		},
+		do: doServe,
+	},
+	{
+		name:     "runs",
+		summary:  "list the latest flow runs recorded in the database",
+		synopsis: "runs --db FILE|URL [--limit N]",
+		about: "Lists the latest flow runs recorded in the database's connector schema: mode (manual, automatic, scheduled, backfill), " +
+			"when, the counts, and the error of a failed run.",
+		flags: append(use("db", "source", "target", "config", "log-level"), use("limit")...),
+		examples: []string{
+			"oimconnect runs --db oimconnect.duckdb",
+			"oimconnect runs --db postgres://user:pw@host/erp --limit 100",
+		},
+		do: doRuns,
+	},
+	{
+		name:     "explain",
+		summary:  "show how one record would be exported; nothing is written",
+		synopsis: "explain --db FILE|URL --flow NAME --id ID [--config FILE] [--specs DIR]",
+		about: "For one record of one flow: each select and ready condition with the values it read, the derived fields and where each came from, " +
+			"every rule's outcome, and the rows it would write. Nothing is written.",
+		flags: append(append([]flagUse{}, connection...),
+			flagUse{"flow", "the record's flow (required, once)"}, flagUse{"id", "the record's id (required, once)"}),
+		plugins: pluginsExplain,
+		examples: []string{
+			"oimconnect explain --db oimconnect.duckdb --flow sales-invoices --id INV-0000042",
+			"oimconnect explain --db oimconnect.duckdb --specs my-specs --flow journals --id IT-0000007",
+		},
+		do: doExplain,
+	},
+	{
+		name:     "plan",
+		summary:  "print the SQL each flow runs, without running it",
+		synopsis: "plan --db FILE|URL [--flow NAME]... [--id ID]... [--config FILE] [--specs DIR]",
+		about:    "Prints the SQL statements each flow runs (the stage, then the writes), planned against the database's tables, without running them.",
+		flags: append(append([]flagUse{}, connection...),
+			flagUse{"flow", "only this flow's SQL (repeatable; default: every flow)"}, flagUse{"id", "plan as a run of only this record (repeatable)"}),
+		examples: []string{
+			"oimconnect plan --db oimconnect.duckdb --flow sales-invoices",
+			"oimconnect plan --db oimconnect.duckdb --specs my-specs > plan.sql",
+		},
+		do: doPlan,
+	},
+	{
+		name:     "validate",
+		summary:  "check the specs and the configuration, plugins included",
+		synopsis: "validate [SPEC_DIR] [--config FILE] [--db FILE|URL]",
+		about: "Checks the specs without touching data: keys and types, tables, columns and paths, target fields, required fields left unmapped, every expression; " +
+			"against the database's tables with --db, else against the contract's schemas. With --config it checks the configuration too: " +
+			"settings keyed by flow name, and each plugin as run would before starting it (the executable exists, its checksum matches, its flows exist). " +
+			"Every problem is reported with file:line:column; exit status 2 when there is one.",
+		flags: []flagUse{
+			{name: "specs", meaning: "the spec directory to check (or give it as SPEC_DIR; default: the embedded specs)"},
+			{name: "config"},
+			{name: "db", meaning: "check against this database's tables rather than the contract's schemas (DuckDB file or postgres:// URL)"},
+			{name: "log-level"},
+		},
+		arg: "SPEC_DIR",
+		examples: []string{
+			"oimconnect validate my-specs",
+			"oimconnect validate --config tenant.yaml",
+			"oimconnect validate my-specs --db oimconnect.duckdb",
+		},
+		do: doValidate,
+	},
+	{
+		name:     "test",
+		summary:  "run the specs' unit tests (<flow>_test.yaml)",
+		synopsis: "test [SPEC_DIR]",
+		about: "Runs the specs' unit tests: each <flow>_test.yaml beside the specs gives source rows and the rows expected afterwards, " +
+			"and every case runs through the real engine in a fresh in-memory database. A failing case shows the difference; exit status 1 when one fails.",
+		flags: []flagUse{
+			{name: "specs", meaning: "the spec directory whose tests to run (or give it as SPEC_DIR; default: the embedded specs)"},
+			{name: "config", meaning: "a configuration file whose specs: names the spec directory"},
+		},
+		arg: "SPEC_DIR",
+		examples: []string{
+			"oimconnect test",
+			"oimconnect test my-specs",
+		},
+		do: doTest,
+	},
+	{
+		name:     "flows",
+		summary:  "list the flows in run order",
+		synopsis: "flows [--specs DIR]",
+		about:    "Lists the flows, in the order a run takes them, with their descriptions.",
+		flags: []flagUse{
+			{name: "specs"},
+			{name: "config", meaning: "a configuration file whose specs: names the spec directory"},
+		},
+		examples: []string{
+			"oimconnect flows",
+			"oimconnect flows --specs my-specs",
+		},
+		do: doFlows,
+	},
+	{
+		name:     "init",
+		summary:  "create the oim and acct schemas in a DuckDB file or PostgreSQL",
+		synopsis: "init --db FILE|URL | --source URL | --target FILE|URL",
+		about: "Creates the contract's schemas where they do not exist yet: oim and acct with --db, oim with --source, acct with --target " +
+			"(a DuckDB file is created when missing). Schemas that exist are left as they are, so init can run again. " +
+			"In PostgreSQL it also installs the triggers watch listens to. A DuckDB file may not be named oim.*, acct.* or connector.*: " +
+			"DuckDB names the database after the file, which would clash with the schema of that name.",
+		flags: []flagUse{
+			{"db", "the DuckDB file or postgres:// URL to hold both schemas"},
+			{"source", "the postgres:// URL or DuckDB file to hold the oim schema"},
+			{"target", "the postgres:// URL or DuckDB file to hold the acct schema"},
+			{name: "config"},
+		},
+		examples: []string{
+			"oimconnect init --db oimconnect.duckdb",
+			"oimconnect init --db postgres://user:pw@host/erp",
+			"oimconnect init --target postgres://user:pw@host/ledger",
+		},
+		do: doInit,
+	},
+	{
+		name:     "generate",
+		summary:  "generate the demo data set, without exporting it",
+		synopsis: "generate --db FILE|URL [--invoices N] [--seed N] [--force]",
+		about: "Creates the schemas and writes a realistic, deterministic OIM data set with the Accounting reference data it needs, without exporting it. " +
+			"A database that already holds rows is refused (exit status 2, naming the table); --force starts a DuckDB file anew. " +
+			"A PostgreSQL database is never emptied: generate into an empty one.",
+		flags: []flagUse{
+			{"db", "the DuckDB file (created when missing) or postgres:// URL to generate into"},
+			{"source", "the same, when the data set is to be a separate source"},
+			{name: "invoices"}, {name: "seed"}, {name: "force"},
+			{"config", "a configuration file (db, source, duckdb.temp_directory)"},
+		},
+		examples: []string{
+			"oimconnect generate --db trial.duckdb --invoices 20000",
+			"oimconnect generate --db trial.duckdb --invoices 20000 --seed 7 --force",
+			"oimconnect generate --db postgres://user:pw@host/erp --invoices 2000",
+		},
+		do: doGenerate,
+	},
+	{
+		name:     "demo",
+		summary:  "generate the demo data set into a new DuckDB file and export it",
+		synopsis: "demo [--db FILE] [--invoices N] [--seed N] [--force]",
+		about: "Generates the demo data set into a new DuckDB file and exports every flow, then shows a few of the reasons records could not be exported " +
+			"(the data holds some invalid records on purpose). Without --config it sets default_company (Acme UK Ltd) and turns auto_post on. " +
+			"An existing file is refused (exit status 2) unless --force.",
+		flags: []flagUse{
+			{"db", "the DuckDB file to create (default demo.duckdb)"},
+			{name: "force"}, {name: "invoices"}, {name: "seed"},
+			{name: "flow"}, {name: "report"}, {name: "config"}, {name: "specs"}, {name: "log-level"},
+		},
+		examples: []string{
+			"oimconnect demo",
+			"oimconnect demo --db demo/oimconnect.duckdb --force",
+			"oimconnect demo --db big.duckdb --invoices 100000 --report demo.json",
+		},
+		do: doDemo,
+	},
+}
+
+// lookup finds a command by name.
+func lookup(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/pflag"
+)
+
+// options holds the values of the flags that are the command's own. --db, --source,
+// --target, --specs and --log-level are configuration: config.Load reads them from
+// the FlagSet.
+type options struct {
+	config        string
+	flows, ids    []string
+	dryRun, force bool
+	report        string
+	from, to      string
+	partition     string
+	limit         int
+	invoices      int
+	seed          int64
+}
+
+// flagInfo is how a flag reads in help: the placeholder of its value ("" for a switch)
+// and its meaning, which a command may say its own way.
+type flagInfo struct {
+	arg, meaning string
+}
+
+// flagInfos are the flags of every command, with their common meaning.
+var flagInfos = map[string]flagInfo{
+	"config":    {"FILE", "the YAML configuration file (db, source, target, specs, settings, log, batch_size, duckdb, plugins); OIMCONNECT_* environment variables and flags override it"},
+	"db":        {"FILE|URL", "the DuckDB file, or postgres:// URL, holding both the oim and the acct schemas (the default of --source and --target)"},
+	"source":    {"FILE|URL|DIR", "where OIM records are read, when not --db: a DuckDB file, a postgres:// URL, or a directory of <table>.csv / <table>.parquet files"},
+	"target":    {"FILE|URL", "where documents are written, when not --db: a DuckDB file or a postgres:// URL"},
+	"specs":     {"DIR", "a directory of flow specs replacing the embedded defaults"},
+	"log-level": {"LEVEL", "debug, info, warn or error (default info); structured logs go to standard error"},
+	"flow":      {"NAME", "only this flow (repeatable; default: every flow, in run order)"},
+	"id":        {"ID", "only this source record (repeatable): the record page action"},
+	"dry-run":   {"", "compute the whole run (counts, failures and their reasons), then roll it back: nothing is written"},
+	"report":    {"FILE", "also write the summary as JSON to FILE: counts per flow, every created document with its source, every failure with its reason"},
+	"from":      {"DATE", "the first document date, YYYY-MM-DD (required)"},
+	"to":        {"DATE", "the last document date, YYYY-MM-DD, included (required)"},
+	"partition": {"day|month", "the size of each partition (default month)"},
+	"limit":     {"N", "how many flow runs to list, latest first (default 20)"},
+	"invoices":  {"N", "how many invoices to generate; the other flows' records come in proportion (default 3000)"},
+	"seed":      {"N", "the random seed: the same seed and size give the same data (default 1)"},
+	"force":     {"", "replace a DuckDB file that already exists (never a PostgreSQL database's data)"},
+}
+
+// defineFlag defines the named flag on fs, its value kept in o.
+func defineFlag(fs *pflag.FlagSet, o *options, name string) {
+	u := flagInfos[name].meaning
+	switch name {
+	case "config":
+		fs.StringVar(&o.config, name, "", u)
+	case "db", "source", "target", "specs", "log-level":
+		fs.String(name, "", u)
+	case "flow":
+		fs.StringArrayVar(&o.flows, name, nil, u)
+	case "id":
+		fs.StringArrayVar(&o.ids, name, nil, u)
+	case "dry-run":
+		fs.BoolVar(&o.dryRun, name, false, u)
+	case "force":
+		fs.BoolVar(&o.force, name, false, u)
+	case "report":
+		fs.StringVar(&o.report, name, "", u)
+	case "from":
+		fs.StringVar(&o.from, name, "", u)
+	case "to":
+		fs.StringVar(&o.to, name, "", u)
+	case "partition":
+		fs.StringVar(&o.partition, name, "month", u)
+	case "limit":
+		fs.IntVar(&o.limit, name, 20, u)
+	case "invoices":
+		fs.IntVar(&o.invoices, name, 3000, u)
+	case "seed":
+		fs.Int64Var(&o.seed, name, 1, u)
+	default:
+		panic(fmt.Sprintf("oimconnect: no flag --%s", name))
+	}
+}
+
+// flagsOf lists the commands (other than cmd) that take the flag, for a refusal.
+func flagsOf(name string, except *command) []string {
+	var out []string
+	for _, c := range commands {
+		if c == except {
+			continue
+		}
+		for _, f := range c.flags {
+			if f.name == name {
+				out = append(out, c.name)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,63 @@
+package pipeline
+
+import (
+	"errors"
+	"os"
+	"strconv"
+
+	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
+	"github.com/oimconnect/oimconnect/pipeline/host"
+	"github.com/oimconnect/oimconnect/pipeline/spec"
+)
+
+// checkConfig refuses a configuration the specs contradict, every mistake at its
+// place in the file (or its environment variable): flow-keyed settings and plugin flows
+// that name no flow, and plugins whose executable is missing or does not match its
+// checksum, checked as a run checks them before starting one.
+func checkConfig(cfg *config.Config, set *spec.Set) error {
+	var names []string
+	for _, f := range set.Ordered() {
+		names = append(names, f.Name)
+	}
+	var probs spec.Problems
+	if err := cfg.CheckFlows(names); err != nil {
+		ps, ok := problems(err)
+		if !ok {
+			return err
+		}
+		probs = append(probs, ps...)
+	}
+	for i, p := range cfg.Plugins {
+		err := host.Check([]config.Plugin{p}, nil)
+		if err == nil {
+			continue
+		}
+		key := "sha256"
+		if _, serr := os.Stat(p.Path); serr != nil {
+			key = "path"
+		}
+		ps, ok := problems(cfg.ErrorAt(err, "plugins", strconv.Itoa(i), key))
+		if !ok {
+			return err
+		}
+		probs = append(probs, ps...)
+	}
+	if len(probs) > 0 {
+		return fault.Input(probs)
+	}
+	return nil
+}
+
+// problems are the positioned problems an error holds.
+func problems(err error) (spec.Problems, bool) {
+	var ps spec.Problems
+	var p spec.Problem
+	switch {
+	case errors.As(err, &ps):
+		return ps, true
+	case errors.As(err, &p):
+		return spec.Problems{p}, true
+	}
+	return nil, false
+}
