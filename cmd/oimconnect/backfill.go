@@ -45,17 +45,17 @@ func runBackfill(ctx context.Context, eng *pipeline.Engine, inv *invocation, fro
 		fmt.Fprintf(stderr, "backfill %s%s: partition %d/%d, records %d, documents %d, %.0f rec/s, ETA %s\n",
 			p.Partition, state, p.Done, p.Partitions, p.Records, p.Docs, rate, p.ETA().Round(time.Second))
 	}
-	sums, err := backfill.Run(ctx, eng, backfill.Request{From: from, To: to, Partition: o.partition, Flows: o.flows, Created: o.report != ""}, show)
-	if tty {
+	sums, err := backfill.Run(ctx, eng, backfill.Request{From: from, To: to, Partition: o.partition, Flows: o.flows, Created: o.report != "", DryRun: o.dryRun}, show)
+	if tty && !o.dryRun {
 		fmt.Fprintln(stderr)
 	}
 	failed := false
 	for _, s := range sums {
-		fmt.Fprintln(stdout, s)
+		printSummary(stdout, s, o.dryRun)
 		failed = failed || s.Errors > 0
 	}
 	if o.report != "" {
-		if werr := writeReport(o.report, pipeline.Request{Mode: pipeline.ModeBackfill}, sums, err); werr != nil {
+		if werr := writeReport(o.report, pipeline.Request{Mode: pipeline.ModeBackfill, DryRun: o.dryRun}, sums, err); werr != nil {
 			fmt.Fprintf(stderr, "oimconnect: report: %v\n", werr)
 		}
 	}

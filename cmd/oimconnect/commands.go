@@ -62,17 +62,20 @@ var commands = []*command{
 	{
 		name:     "backfill",
 		summary:  "export history partition by partition of document date",
-		synopsis: "backfill --db FILE|URL --from DATE --to DATE [--partition day|month] [--flow NAME]... [--config FILE] [--report FILE]",
+		synopsis: "backfill --db FILE|URL --from DATE --to DATE [--partition day|month] [--flow NAME]... [--config FILE] [--dry-run] [--report FILE]",
 		about: "Exports history partition by partition of document date (source.date in each spec; both days included), " +
 			"each partition's flows in their own transactions, with a progress bar on a terminal. " +
 			"Interrupted (Ctrl-C, SIGTERM: the partition in progress is rolled back, exit status 3) or killed, the same command goes on where it stopped; " +
 			"nothing is exported twice. Records without a document date are left to ordinary runs.",
 		flags: append(append([]flagUse{}, connection...),
 			flagUse{"flow", "only this flow (repeatable; default: every dated flow, in run order)"},
-			flagUse{name: "from"}, flagUse{name: "to"}, flagUse{name: "partition"}, flagUse{name: "report"}),
+			flagUse{name: "from"}, flagUse{name: "to"}, flagUse{name: "partition"},
+			flagUse{"dry-run", "compute the whole backfill (every partition's counts, failures and reasons) as one dry run, then roll it back: nothing is written and no partition is marked done"},
+			flagUse{name: "report"}),
 		plugins: pluginsRun,
 		examples: []string{
 			"oimconnect backfill --db oimconnect.duckdb --from 2024-01-01 --to 2024-12-31",
+			"oimconnect backfill --db oimconnect.duckdb --from 2024-01-01 --to 2024-12-31 --dry-run --report dry.json",
 			"oimconnect backfill --db oimconnect.duckdb --from 2024-03-01 --to 2024-03-31 --partition day --flow sales-invoices",
 			"oimconnect backfill --source oim.duckdb --target postgres://user:pw@host/ledger --from 2023-01-01 --to 2023-12-31 --report backfill.json",
 		},

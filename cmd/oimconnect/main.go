@@ -200,11 +200,7 @@ func runWith(ctx context.Context, eng *pipeline.Engine, req pipeline.Request, in
 	}
 	failed := false
 	for _, s := range sums {
-		if req.DryRun {
-			fmt.Fprintln(stdout, s.String()+" [dry run: nothing written]")
-		} else {
-			fmt.Fprintln(stdout, s)
-		}
+		printSummary(stdout, s, req.DryRun)
 		failed = failed || s.Errors > 0
 	}
 	if inv.opt.report != "" {
@@ -219,6 +215,18 @@ func runWith(ctx context.Context, eng *pipeline.Engine, req pipeline.Request, in
 		return fault.ExitRecords
 	}
 	return fault.ExitOK
+}
+
+// printSummary prints a flow's summary line, and for a dry run what it could not know.
+func printSummary(w io.Writer, s pipeline.Summary, dryRun bool) {
+	if !dryRun {
+		fmt.Fprintln(w, s)
+		return
+	}
+	fmt.Fprintln(w, s.String()+" [dry run: nothing written]")
+	if s.Note != "" {
+		fmt.Fprintf(w, "  note: %s\n", s.Note)
+	}
 }
 
 // writeReport writes the run's summary as JSON: the counterpart of the product's email

@@ -384,6 +384,15 @@ func (l *Linked) Name() string {
 // exported by an earlier run and is written back only.
 func (l *Linked) Recovers() bool { return true }
 
+// DryRunsTogether is true when the working database holds copies of both sides (a
+// PostgreSQL or files source with a PostgreSQL target): a dry run applies every flow's
+// writes to the copies in one transaction and rolls it back. With a DuckDB file on
+// either side, the source and the target are two databases, which one DuckDB
+// transaction cannot both write.
+func (l *Linked) DryRunsTogether() bool {
+	return l.src.kind != duckFile && l.tgt.kind == pgDatabase
+}
+
 // Record keeps a flow run that was rolled back, on its own.
 func (l *Linked) Record(ctx context.Context, e Entry) error {
 	if l.tgt.kind != pgDatabase {

@@ -69,6 +69,10 @@ func (l *Local) Schemas() []string { return []string{"oim", "acct"} }
 // documents exist was exported, or reset by hand.
 func (l *Local) Recovers() bool { return false }
 
+// DryRunsTogether is true: one transaction of the file holds every flow's writes, so a
+// dry run is one rolled-back unit in which later flows see earlier flows' documents.
+func (l *Local) DryRunsTogether() bool { return true }
+
 // Lock does nothing: DuckDB itself admits one writing process per file.
 func (l *Local) Lock(context.Context) (func(), error) { return func() {}, nil }
 
