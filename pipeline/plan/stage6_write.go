@@ -1,0 +1,114 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
+)
+
+// write plans the inserts and the write-back; they run in the same transaction as the
+// stage, so a source record is exported completely or not at all.
+func (b *builder) write() {
+	if len(b.probs) > 0 || b.target == nil {
+		return
+	}
+	good := func(col string) string { return col + " NOT IN (SELECT _hkey FROM " + b.tmp("bad") + ")" }
+	w := func(name string, wr *Write) { b.plan.Write = append(b.plan.Write, wr.statement(name)) }
+	upsert := b.f.Document.Upsert != nil
+	fresh := "" // records whose documents are not written already
+	if b.recovers() {
+		fresh = " AND _hkey NOT IN (SELECT _hkey FROM " + b.tmp("rec") + ")"
+	}
+	for _, o := range b.plan.Outputs {
+		cols := make([]string, len(o.Columns))
+		for i, c := range o.Columns {
+			cols[i] = catalog.Ident(c)
+		}
+		only := fresh
+		if o.Header && upsert {
+			only = " AND _existing IS NULL"
+		}
+		src := o.Temp
+		if o.Header && upsert {
+			// Records may share a created document (one id): write it once, from the
+			// record with the lowest key; every record links to it.
+			src = fmt.Sprintf("(SELECT * FROM %s WHERE %s%s QUALIFY row_number() OVER (PARTITION BY %s ORDER BY _hkey) = 1)",
+				o.Temp, good("_hkey"), only, key(o.Target))
+		}
+		w("insert "+o.Target.FullName(), &Write{Table: o.Target, Columns: o.Columns,
+			Rows: fmt.Sprintf("SELECT %s FROM %s WHERE %s%s", strings.Join(cols, ", "), src, good("_hkey"), only)})
+		if o.Header && upsert && len(o.Columns) > 1 {
+			w("update "+o.Target.FullName(), &Write{Table: o.Target, Update: true, Columns: o.Columns[1:],
+				Rows: fmt.Sprintf("SELECT _existing AS _key, %s FROM %s WHERE _update AND %s",
+					strings.Join(cols[1:], ", "), o.Temp, good("_hkey"))})
+		}
+	}
+	h := b.header
+	var cols, vals []string
+	if b.tracked() {
+		cols = append(cols, b.f.Source.Status, b.f.Source.Error)
+		vals = append(vals, "'Exported'", "CAST(NULL AS VARCHAR)")
+	}
+	links := fmt.Sprintf("(SELECT _hkey, max_by(_doc_id, _split) AS _link FROM %s GROUP BY 1)", b.tmp("docs"))
+	if upsert {
+		links = fmt.Sprintf("(SELECT _hkey, coalesce(_existing, %s) AS _link FROM %s)", key(b.target), b.tmp("o0"))
+	}
+	if link := b.f.Document.WriteBack.Link; link != "" {
+		cols = append(cols, link)
+		vals = append(vals, "_link")
+	}
+	if len(cols) > 0 {
+		w("write back "+h.FullName(), &Write{Table: h, Update: true, Source: true, Columns: cols,
+			Rows: fmt.Sprintf("SELECT _hkey AS _key, %s FROM %s WHERE %s", named(vals, cols), links, good("_hkey"))})
+	}
+	if b.f.Document.WhenEmpty == "skip" && b.hasSeq && b.tracked() {
+		w("export empty "+h.FullName(), &Write{Table: h, Update: true, Source: true, Columns: cols[:2],
+			Rows: fmt.Sprintf(`SELECT %[1]s AS _key, %[2]s FROM %[3]s
+WHERE _ready AND %[1]s NOT IN (SELECT _hkey FROM %[4]s) AND %[5]s`, key(h), named(vals[:2], cols[:2]), b.tmp("h"), b.tmp("docs"), good(key(h)))})
+	}
+	for _, k := range b.kindList {
+		if k.fromHdr || k.Skip || k.WriteBack.Link == "" || b.lines == nil {
+			continue
+		}
+		// A line's id is its document's and its number (stageOutputs), so the links
+		// come from the sequence, not from the mapped lines.
+		w("write back "+b.lines.FullName(), &Write{Table: b.lines, Update: true, Source: true, Columns: []string{k.WriteBack.Link},
+			Rows: fmt.Sprintf("SELECT _lkey AS _key, _doc_id || '/' || _line_number AS %s FROM %s WHERE _kind = %d AND %s",
+				catalog.Ident(k.WriteBack.Link), b.tmp("seq"), k.index, good("_hkey"))})
+	}
+	if b.tracked() {
+		w("mark errors "+h.FullName(), &Write{Table: h, Update: true, Source: true, Columns: cols[:2],
+			Rows: fmt.Sprintf("SELECT _hkey AS _key, 'Export Error' AS %s, _msg AS %s FROM %s",
+				catalog.Ident(cols[0]), catalog.Ident(cols[1]), b.tmp("bad"))})
+	}
+
+	docsWritten := fresh
+	if upsert {
+		docsWritten = " AND (_existing IS NULL OR _update)"
+	}
+	lines := "0"
+	if b.hasSeq && len(b.plan.Outputs) > 1 { // the sequence holds every written line
+		lines = fmt.Sprintf("(SELECT count(*) FROM %s WHERE %s%s)", b.tmp("seq"), good("_hkey"), fresh)
+	}
+	recovered := "0"
+	if b.recovers() {
+		recovered = "(SELECT count(*) FROM " + b.tmp("rec") + ")"
+	}
+	b.plan.Counts = fmt.Sprintf(`SELECT
+  (SELECT count(*) FROM %[1]s WHERE _ready) AS selected,
+  (SELECT count(*) FROM %[1]s WHERE NOT _ready) AS waiting,
+  (SELECT count(*) FROM %[2]s) AS errors,
+  (SELECT count(DISTINCT %[7]s) FROM %[3]s WHERE %[4]s%[6]s) AS documents,
+  %[5]s AS lines,
+  %[8]s AS recovered`, b.tmp("h"), b.tmp("bad"), b.tmp("o0"), good("_hkey"), lines, docsWritten, key(b.target), recovered)
+}
+
+// named is "v1 AS c1, v2 AS c2".
+func named(vals, cols []string) string {
+	out := make([]string, len(vals))
+	for i := range vals {
+		out[i] = vals[i] + " AS " + catalog.Ident(cols[i])
+	}
+	return strings.Join(out, ", ")
+}
