@@ -45,8 +45,11 @@ type Store interface {
 	Recovers() bool
 	// Lock holds the target for one run against other processes.
 	Lock(ctx context.Context) (unlock func(), err error)
-	// Prepare brings what the plans read into the working database.
+	// Prepare brings what the plans read whole into the working database.
 	Prepare(ctx context.Context, cat *catalog.Catalog, plans []*plan.Plan, dryRun bool) error
+	// Fetch runs a fetch statement (plan.Fetch): it stages rows of a source or target
+	// table, read where the table lives.
+	Fetch(ctx context.Context, x store.Execer, st plan.Statement) error
 	// Commit writes a staged flow batch and its history entry (nil: none), then commits.
 	Commit(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan.Plan, e *store.Entry, last bool, step store.Step) error
 	// Record keeps a flow run that was rolled back.

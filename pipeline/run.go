@@ -144,7 +144,7 @@ func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 	}
 	var out []Summary
 	for pi, p := range plans {
-		s, err := e.runPlan(ctx, p, req, pi == len(plans)-1)
+		s, err := e.runPlan(ctx, p, req, pi == len(plans)-1, nil)
 		if req.DryRun {
 			s.Note = e.unknowable(plans[:pi], p)
 		}
@@ -156,10 +156,42 @@ func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 	return out, nil
 }
 
-// runPlan runs one flow, batch by batch.
-func (e *Engine) runPlan(ctx context.Context, p *plan.Plan, req Request, lastPlan bool) (Summary, error) {
-	ranges, err := e.batches(ctx, p, req)
-	s := Summary{Flow: p.Flow}
+// runPlan runs one flow on a connection of its own: the prelude stages its candidates,
+// then batch by batch (key ranges of at most batch_size candidates), each committed on
+// its own. Within a shared dry run, everything runs in its transaction.
+func (e *Engine) runPlan(ctx context.Context, p *plan.Plan, req Request, lastPlan bool, sh *shared) (s Summary, err error) {
+	s.Flow = p.Flow
+	if sh == nil {
+		conn, err := e.store.DB().Conn(ctx)
+		if err != nil {
+			return s, err
+		}
+		defer conn.Close()
+		sh = &shared{conn: conn}
+	}
+	x := sh.execer()
+	start := time.Now()
+	defer drop(ctx, x, []string{p.Candidates}, nil)
+	if err := e.runStatements(ctx, x, p.Prelude, e.stepper(p.Flow, req.Progress)); err != nil {
+		return s, fmt.Errorf("flow %s: %w", p.Flow, err)
+	}
+	var n int64
+	if err := x.QueryRowContext(ctx, "SELECT count(*) FROM "+p.Candidates).Scan(&n); err != nil {
+		return s, fmt.Errorf("flow %s: count the candidates: %w", p.Flow, err)
+	}
+	if n == 0 && !req.explain {
+		// Nothing to export: no stage. A manual or scheduled run is still history.
+		s.Duration = time.Since(start)
+		if en := e.entry(req, s, start, nil); en != nil && !req.DryRun {
+			en.Ended = time.Now()
+			if err := e.store.Record(ctx, *en); err != nil {
+				return s, fmt.Errorf("flow %s: %w", p.Flow, err)
+			}
+		}
+		e.logFlow(ctx, req, s)
+		return s, nil
+	}
+	ranges, err := e.batches(ctx, x, p, req)
 	if err != nil {
 		return s, fmt.Errorf("flow %s: %w", p.Flow, err)
 	}
@@ -168,8 +200,11 @@ func (e *Engine) runPlan(ctx context.Context, p *plan.Plan, req Request, lastPla
 		if err != nil {
 			return s, err
 		}
-		bs, err := e.runBatch(ctx, bp, batch, lastPlan && i == len(ranges)-1, nil)
+		bs, err := e.runBatch(ctx, bp, batch, lastPlan && i == len(ranges)-1, sh)
 		if err != nil {
+			if sh.tx != nil {
+				return s, fmt.Errorf("flow %s: %w (dry run: nothing was written)", p.Flow, err)
+			}
 			return s, flowError(p.Flow, err, i, len(ranges))
 		}
 		s.add(bs)
@@ -222,23 +257,10 @@ func (e *Engine) dryRun(ctx context.Context, plans []*plan.Plan, req Request) ([
 	defer tx.Rollback()
 	var out []Summary
 	for _, p := range plans {
-		ranges, err := e.batches(ctx, p, req)
+		s, err := e.runPlan(ctx, p, req, false, &shared{conn: conn, tx: tx})
 		if err != nil {
-			return out, fmt.Errorf("flow %s: %w", p.Flow, err)
+			return out, err
 		}
-		s := Summary{Flow: p.Flow}
-		for i, r := range ranges {
-			bp, batch, err := e.batch(p, req, r, i, len(ranges))
-			if err != nil {
-				return out, err
-			}
-			bs, err := e.runBatch(ctx, bp, batch, false, &shared{conn: conn, tx: tx})
-			if err != nil {
-				return out, fmt.Errorf("flow %s: %w (dry run: nothing was written)", p.Flow, err)
-			}
-			s.add(bs)
-		}
-		e.logFlow(ctx, req, s)
 		out = append(out, s)
 	}
 	return out, nil
@@ -265,10 +287,18 @@ func (e *Engine) unknowable(before []*plan.Plan, p *plan.Plan) string {
 		strings.Join(tables, ", "), e.store.Name())
 }
 
-// shared is the connection and transaction a dry run holds across flows.
+// shared is the connection a flow runs on, and the transaction a dry run holds across
+// flows (nil: each batch begins its own).
 type shared struct {
 	conn *sql.Conn
 	tx   *sql.Tx
+}
+
+func (sh *shared) execer() execer {
+	if sh.tx != nil {
+		return sh.tx
+	}
+	return sh.conn
 }
 
 // runBatch runs one batch of a flow: the stage (each statement committing on its own,
@@ -279,26 +309,15 @@ func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last b
 	start := time.Now()
 	s.Flow = p.Flow
 	defer func() { s.Duration = time.Since(start) }()
-	var conn *sql.Conn
-	var tx *sql.Tx
-	if sh != nil {
-		conn, tx = sh.conn, sh.tx
-	} else {
-		if conn, err = e.store.DB().Conn(ctx); err != nil {
-			return s, err
-		}
-		defer conn.Close()
-	}
+	conn, tx := sh.conn, sh.tx
+	dryTogether := tx != nil
 	step := e.stepper(p.Flow, req.Progress)
-	var x execer = conn
-	if tx != nil {
-		x = tx
-	}
+	x := sh.execer()
 	defer func() {
-		if err != nil && tx != nil && sh == nil {
+		if err != nil && tx != nil && !dryTogether {
 			_ = tx.Rollback()
 		}
-		drop(ctx, x, p)
+		drop(ctx, x, p.Temps, p.Views)
 	}()
 	// Each stage statement commits on its own: it only makes this connection's temp
 	// tables and views, so nothing is written yet (runs of one engine take turns, and
@@ -308,7 +327,7 @@ func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last b
 	// them with a small lookup table, the rows coming out shuffled, so the key index
 	// grows slowly). Committed, the stage and the writes took half the time at 9M lines.
 	// A shared dry run stages in its transaction instead: slower, but one unit.
-	if err = runStatements(ctx, x, p.Stage, step); err != nil {
+	if err = e.runStatements(ctx, x, p.Stage, step); err != nil {
 		return s, err
 	}
 	if tx == nil {
@@ -321,8 +340,8 @@ func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last b
 	}
 	s.Duration = time.Since(start)
 	if req.DryRun {
-		if sh != nil { // later flows of the dry run see this one's writes
-			return s, runStatements(ctx, tx, p.Write, step)
+		if dryTogether { // later flows of the dry run see this one's writes
+			return s, e.runStatements(ctx, tx, p.Write, step)
 		}
 		return s, tx.Rollback()
 	}
@@ -396,7 +415,7 @@ func (e *Engine) Inspect(ctx context.Context, flow, id string, look Look) error 
 	if err := e.store.Prepare(ctx, cat, plans, true); err != nil {
 		return err
 	}
-	_, err = e.runBatch(ctx, plans[0], req, false, nil)
+	_, err = e.runPlan(ctx, plans[0], req, false, nil)
 	return err
 }
 
@@ -437,14 +456,22 @@ func (e *Engine) stepper(flow string, progress func(flow, step string)) store.St
 
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// runStatements runs statements in order, reporting each.
-func runStatements(ctx context.Context, x execer, stmts []plan.Statement, step store.Step) error {
+// runStatements runs statements in order, reporting each; the store runs the fetches.
+func (e *Engine) runStatements(ctx context.Context, x execer, stmts []plan.Statement, step store.Step) error {
 	for _, st := range stmts {
 		step(st.Name, 0, true)
 		t := time.Now()
-		if _, err := x.ExecContext(ctx, st.SQL); err != nil {
+		var err error
+		if st.Fetch != nil {
+			err = e.store.Fetch(ctx, x, st)
+		} else {
+			_, err = x.ExecContext(ctx, st.SQL)
+		}
+		if err != nil {
 			return fmt.Errorf("%s: %w", st.Name, err)
 		}
 		step(st.Name, time.Since(t), false)
@@ -452,13 +479,13 @@ func runStatements(ctx context.Context, x execer, stmts []plan.Statement, step s
 	return nil
 }
 
-// drop removes a plan's temp views and tables from the connection.
-func drop(ctx context.Context, x execer, p *plan.Plan) {
+// drop removes temp views and tables from the connection.
+func drop(ctx context.Context, x execer, temps, views []string) {
 	ctx = context.WithoutCancel(ctx)
-	for _, v := range p.Views {
+	for _, v := range views {
 		_, _ = x.ExecContext(ctx, "DROP VIEW IF EXISTS temp."+v)
 	}
-	for _, t := range p.Temps {
+	for _, t := range temps {
 		_, _ = x.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+t)
 	}
 }
@@ -467,14 +494,14 @@ func drop(ctx context.Context, x execer, p *plan.Plan) {
 // exported in its own transaction: memory stays bounded on bulk runs, and a record's
 // documents are still written all at once. One range [unbounded) when batching is off,
 // for --id runs, and when the candidates fit one batch.
-func (e *Engine) batches(ctx context.Context, p *plan.Plan, req Request) ([][2]string, error) {
+func (e *Engine) batches(ctx context.Context, x execer, p *plan.Plan, req Request) ([][2]string, error) {
 	whole := [][2]string{{"", ""}}
 	n := e.cfg.BatchSize
 	if n <= 0 || len(req.IDs) > 0 {
 		return whole, nil
 	}
-	rows, err := e.store.DB().QueryContext(ctx, fmt.Sprintf(`SELECT CAST(k AS VARCHAR) FROM (
-		SELECT k, row_number() OVER (ORDER BY k) AS rn FROM (%s)) WHERE rn %% %d = 1 AND rn > 1 ORDER BY k`, p.Candidates(), n))
+	rows, err := x.QueryContext(ctx, fmt.Sprintf(`SELECT CAST(k AS VARCHAR) FROM (
+		SELECT k, row_number() OVER (ORDER BY k) AS rn FROM (%s)) WHERE rn %% %d = 1 AND rn > 1 ORDER BY k`, p.Keys(), n))
 	if err != nil {
 		return nil, fmt.Errorf("split into batches: %w", err)
 	}

@@ -62,6 +62,16 @@ func doPlan(ctx context.Context, inv *invocation) int {
 		stdout := inv.stdout
 		for _, p := range plans {
 			fmt.Fprintf(stdout, "-- flow %s\n", p.Flow)
+			if len(p.Whole) > 0 {
+				var names []string
+				for _, t := range p.Whole {
+					names = append(names, t.FullName())
+				}
+				fmt.Fprintf(stdout, "-- read whole (lookups, derived references): %s\n", strings.Join(names, ", "))
+			}
+			for _, st := range p.Prelude {
+				fmt.Fprintf(stdout, "\n-- prelude: %s\n%s;\n", st.Name, st.SQL)
+			}
 			for _, st := range p.Stage {
 				fmt.Fprintf(stdout, "\n-- stage: %s\n%s;\n", st.Name, st.SQL)
 			}

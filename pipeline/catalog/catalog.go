@@ -75,6 +75,9 @@ type Table struct {
 	Schema, Name string
 	Columns      []*Column
 	Key          string // primary key column ("id" when none is declared)
+	// Indexed says the key is a declared primary key, which DuckDB finds by index: an
+	// equality on it reads one row, not the table.
+	Indexed bool
 	byName       map[string]*Column
 	refs         map[string]*Table // column -> referenced table
 	labels       map[string]string // normalized label -> column
@@ -281,6 +284,7 @@ func Read(ctx context.Context, q Querier, schemas ...string) (*Catalog, error) {
 		if t := cat.tables[strings.ToLower(schema+"."+table)]; t != nil && t.Database == db {
 			if l, ok := cols.([]any); ok && len(l) == 1 {
 				t.Key = fmt.Sprint(l[0])
+				t.Indexed = true
 				t.byName[t.Key].NotNull = true
 			}
 		}

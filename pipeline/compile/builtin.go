@@ -155,21 +155,11 @@ func (q *Query) aggregate(x *ast.BuiltinNode) (value, error) {
 		}
 	}
 	a := q.agg.alias
-	where := ""
 	parent := sub.alias + "." + catalog.Ident(lines.Parent)
-	if lines.Range[0] != "" {
-		where += " AND " + parent + " >= " + catalog.Literal(lines.Range[0])
-	}
-	if lines.Range[1] != "" {
-		where += " AND " + parent + " < " + catalog.Literal(lines.Range[1])
-	}
-	if where != "" {
-		where = "\n    WHERE" + strings.TrimPrefix(where, " AND")
-	}
 	col := fmt.Sprintf("v%d", len(q.agg.cols)+1)
 	q.agg.cols = append(q.agg.cols, agg+" AS "+col)
-	q.joins[q.agg.join] = fmt.Sprintf("LEFT JOIN (SELECT %s AS k, %s\n    %s%s\n    GROUP BY 1) %s ON %s.k = %s.%s",
-		parent, strings.Join(q.agg.cols, ", "), strings.ReplaceAll(sub.From(), "\n", "\n    "), where, a, a, q.alias, catalog.Ident(q.scope.Root.Table.Key))
+	q.joins[q.agg.join] = fmt.Sprintf("LEFT JOIN (SELECT %s AS k, %s\n    %s\n    GROUP BY 1) %s ON %s.k = %s.%s",
+		parent, strings.Join(q.agg.cols, ", "), strings.ReplaceAll(sub.From(), "\n", "\n    "), a, a, q.alias, catalog.Ident(q.scope.Root.Table.Key))
 	res := a + "." + col
 	if x.Name == "none" {
 		return value{sql: "(NOT coalesce(" + res + ", false))", typ: boolType}, nil

@@ -245,6 +245,7 @@ func (q *Query) stepRow(alias string, rel Rel, s catalog.Step) value {
 	if !s.Row {
 		return value{sql: colSQL, typ: s.Column.Type}
 	}
+	q.scope.Env.Reads.ref(rel.Table, s.Column.Name, s.Column.Type.Ref)
 	return q.joinRow(s.Column.Type.Ref, colSQL)
 }
 
@@ -727,6 +728,7 @@ func (q *Query) lookup(x *ast.CallNode, l Lookup, args []value) (value, error) {
 	if len(args) != l.arity() {
 		return value{}, q.errAt(x.Callee, "%s takes %d argument(s), got %d", l.Name, l.arity(), len(args))
 	}
+	q.scope.Env.Reads.lookup(l.Table)
 	a := q.newAlias()
 	key := catalog.Ident(l.Table.Key)
 	var cond []string

@@ -64,9 +64,6 @@ type Lines struct {
 	Rel    Rel
 	Parent string   // the line column holding the header key
 	Order  []string // the columns giving source line order, for first and last
-	// Range, when set, bounds the parent keys ([from, to), empty: unbounded) so a batch
-	// reads only its own lines.
-	Range [2]string
 }
 
 // Lookup finds a row of Table by value: `company_named(name)`, `period_for(company, date)`.
@@ -97,8 +94,50 @@ type Env struct {
 	// Constants are named values: the spec's constants, and "settings" (a nested map).
 	Constants map[string]any
 	// Overrides replace a table by a staged relation wherever a path steps into it,
-	// so lines see their header's derived fields.
+	// so lines see their header's derived fields, and a table narrowed to the rows the
+	// candidates reach is read as that narrowed copy.
 	Overrides map[string]Rel
+	// Reads, when set, records what the queries read.
+	Reads *Reads
+}
+
+// Reads is what a flow's queries read of each table: every step through a reference
+// column (the table and column it starts from, the table it reaches) and every table a
+// lookup searches. A planner stages from it only the rows the candidates reach.
+type Reads struct {
+	Refs    []Ref
+	Lookups []*catalog.Table
+}
+
+// Ref is one step through a reference column: From's Column holds keys of To.
+type Ref struct {
+	From   *catalog.Table
+	Column string
+	To     *catalog.Table
+}
+
+func (r *Reads) ref(from *catalog.Table, column string, to *catalog.Table) {
+	if r == nil {
+		return
+	}
+	for _, x := range r.Refs {
+		if x.From == from && x.Column == column && x.To == to {
+			return
+		}
+	}
+	r.Refs = append(r.Refs, Ref{From: from, Column: column, To: to})
+}
+
+func (r *Reads) lookup(t *catalog.Table) {
+	if r == nil {
+		return
+	}
+	for _, x := range r.Lookups {
+		if x == t {
+			return
+		}
+	}
+	r.Lookups = append(r.Lookups, t)
 }
 
 // Scope is where a query's expressions are evaluated.

@@ -1,14 +1,26 @@
 // Package plan turns a flow spec into the SQL statements that export it, set-based in
-// DuckDB. A plan has two parts:
+// DuckDB. A plan starts from the records that can be exported now and stages only what
+// they reach, so a run costs what changed, not what history holds:
 //
-//   - Stage builds temp tables, reading the source and target but writing neither:
-//     the candidate headers with their derived fields and readiness (h), their lines
-//     (l), the line sequence with splits, line numbers and document ids (seq), the
-//     documents (docs), one output table per target table holding the mapped rows
-//     exactly as they will be inserted (o0, o1, ...), and the reasons records cannot be
-//     exported (err, bad).
+//   - Prelude stages the candidates (c): the header records whose export status is New
+//     or Export Error, narrowed by --id, a backfill partition's dates, the automation
+//     criteria, and the select conditions that read only the record's own columns.
+//   - Stage builds temp tables, one stage per file in build order: a batch's range of
+//     the candidates (b), their lines (lc) and, hop by hop, the rows their reference
+//     columns reach in every other table (r_<table>; see reach); the candidates with
+//     their derived fields and readiness (h); the ready records' lines (l); the line
+//     sequence with splits, line numbers and document ids (seq), the documents (docs);
+//     one output per target table holding the mapped rows exactly as they will be
+//     inserted (o0, o1, ...); the documents that exist already (x); and the reasons
+//     records cannot be exported (err, bad). It reads the source and target but writes
+//     neither.
 //   - Write inserts the outputs of valid records and writes back links and export
-//     status. The caller runs Stage and Write in one transaction.
+//     status. The caller runs Write in one transaction.
+//
+// Statements that read a source or target table are Fetches, which a store may run
+// where the table lives (a PostgreSQL database) instead of in DuckDB. Tables a lookup
+// searches, or that derived fields reach, are read whole (Plan.Whole). Every other
+// statement reads only temp tables.
 //
 // The engine knows no flow by name: everything specific comes from the spec.
 package plan
@@ -31,6 +43,88 @@ type Statement struct {
 	// Write is what a write statement writes, for connections that replay it in
 	// another database (a PostgreSQL target or source).
 	Write *Write
+	// Fetch is what a fetch statement stages of a source or target table, for stores
+	// that read it where it lives (PostgreSQL) rather than run SQL.
+	Fetch *Fetch
+}
+
+// Fetch stages rows of one table of the source or the target into a temp table: the
+// rows Where selects that meet one of Any (when given), and, with Keys, only those
+// whose Column is among the values Keys lists (a query over temp tables staged before).
+// Where and Any are plain SQL on the table's columns that PostgreSQL runs as well;
+// Filter, DuckDB SQL on the table's columns (qualified by Alias), is applied to what was
+// read. The statement's SQL does all of it in DuckDB, each of Any a branch of its own:
+// DuckDB 1.1 pushes an equality into the table scan (reading the other columns of the
+// few rows that match), but an IN list or an OR is a filter over every row.
+type Fetch struct {
+	Table  *catalog.Table
+	Into   string
+	Column string
+	Keys   string
+	Any    []string
+	Where  string
+	Filter string
+	Alias  string
+}
+
+func (f *Fetch) statement(name string) Statement {
+	var where []string
+	if f.Keys != "" {
+		where = append(where, fmt.Sprintf("%s IN (%s)", catalog.Ident(f.Column), f.Keys))
+	}
+	for _, w := range []string{f.Where, f.Filter} {
+		if w != "" {
+			where = append(where, w)
+		}
+	}
+	from := "SELECT * FROM " + f.Table.SQLName()
+	if f.Alias != "" {
+		from += " " + f.Alias
+	}
+	branch := func(extra string) string {
+		w := where
+		if extra != "" {
+			w = append([]string{extra}, where...)
+		}
+		if len(w) == 0 {
+			return from
+		}
+		return from + "\nWHERE " + strings.Join(w, "\n  AND ")
+	}
+	var branches []string
+	for _, a := range f.Any {
+		branches = append(branches, branch(a))
+	}
+	if len(f.Any) == 0 {
+		branches = []string{branch("")}
+	}
+	sql := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS\n%s", f.Into, strings.Join(branches, "\nUNION ALL\n"))
+	return Statement{Name: name, SQL: sql, Fetch: f}
+}
+
+// Lookup is the fetch's statement for these key values, each an equality on the key
+// (a primary key: DuckDB reads one row by index for each, where the semi-join of the
+// statement's SQL scans the key column of the whole table). For a Keys fetch on the
+// table's key.
+func (f *Fetch) Lookup(keys []string) string {
+	from := "SELECT * FROM " + f.Table.SQLName()
+	if f.Alias != "" {
+		from += " " + f.Alias
+	}
+	var rest string
+	for _, w := range []string{f.Where, f.Filter} {
+		if w != "" {
+			rest += " AND " + w
+		}
+	}
+	branches := []string{from + " WHERE FALSE"}
+	if len(keys) > 0 {
+		branches = branches[:0]
+	}
+	for _, k := range keys {
+		branches = append(branches, from+" WHERE "+catalog.Ident(f.Column)+" = "+catalog.Literal(k)+rest)
+	}
+	return fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS\n%s", f.Into, strings.Join(branches, "\nUNION ALL\n"))
 }
 
 // Write is the shape of one write statement: Rows inserted into Table, or, for an
@@ -76,26 +170,34 @@ type Output struct {
 type Plan struct {
 	Flow string
 	// Source is the header table; Status its export status column ("" when it has none).
-	Source  *catalog.Table
-	Status  string
-	Stage   []Statement
-	Write   []Statement
-	Counts  string   // one row: selected, waiting, errors, documents, lines, recovered
-	Temps   []string // temp tables, dropped after the run
-	Views   []string // temp views, dropped before the tables
-	Outputs []Output
+	Source *catalog.Table
+	Status string
+	// Prelude stages the flow's candidates once (Candidates); a run in batches runs it
+	// once and each batch's Stage reads its key range of them.
+	Prelude    []Statement
+	Candidates string
+	Stage      []Statement
+	Write      []Statement
+	Counts     string   // one row: selected, waiting, errors, documents, lines, recovered
+	Temps      []string // the stage's temp tables, dropped after the batch
+	Views      []string // temp views, dropped before the tables
+	Outputs    []Output
 	// Bad is the temp table of records that cannot be exported (_hkey, _msg).
 	Bad string
+	// Whole are the tables the stage reads as they are, not narrowed to the rows the
+	// candidates reach: the tables lookups search (by name, by date range) and those
+	// reached through derived fields. A store that copies tables copies these whole.
+	Whole []*catalog.Table
 
 	flow  *spec.Flow
 	model *Model
 	opt   Options
 }
 
-// Temp is the temp table a stage of the plan made (h, l, seq, docs, xh, ...), or ""
+// Temp is the temp table a stage of the plan made (c, h, l, seq, docs, xh, ...), or ""
 // when the plan has no such stage.
 func (p *Plan) Temp(stage string) string {
-	for _, t := range p.Temps {
+	for _, t := range append(append([]string{}, p.Temps...), p.Candidates) {
 		if t == p.opt.Prefix+stage {
 			return t
 		}
@@ -103,44 +205,33 @@ func (p *Plan) Temp(stage string) string {
 	return ""
 }
 
-// Range plans the same flow for the header keys in [from, to) (empty: unbounded).
+// Range plans the same flow for the candidate keys in [from, to) (empty: unbounded):
+// one batch of a run, reading the candidates the Prelude staged.
 func (p *Plan) Range(from, to string) (*Plan, error) {
 	opt := p.opt
 	opt.KeyFrom, opt.KeyTo = from, to
 	return Build(p.flow, p.model, opt)
 }
 
-// Reads reports whether the plan reads a table: a statement selects from it, rather
-// than only writing into it.
+// Reads reports whether the plan reads a table (as it is, or the rows it fetches),
+// rather than only writing into it.
 func (p *Plan) Reads(t *catalog.Table) bool {
-	name := t.SQLName()
-	if strings.Contains(p.Counts, name) {
-		return true
-	}
-	for _, st := range p.Stage {
-		if strings.Contains(st.SQL, name) {
+	for _, w := range p.Whole {
+		if w == t {
 			return true
 		}
 	}
-	for _, st := range p.Write {
-		if strings.Contains(st.Write.Rows, name) {
+	for _, st := range append(append([]Statement{}, p.Prelude...), p.Stage...) {
+		if st.Fetch != nil && st.Fetch.Table == t {
 			return true
 		}
 	}
 	return false
 }
 
-// Candidates is a query listing the keys a run may select, in order (the header keys
-// with an export status to process, or every key of an untracked source).
-func (p *Plan) Candidates() string {
-	q := "SELECT " + catalog.Ident(p.Source.Key) + " AS k FROM " + p.Source.SQLName() + " WHERE TRUE"
-	if p.Status != "" {
-		q += " AND " + catalog.Ident(p.Status) + " IN ('New', 'Export Error')"
-	}
-	if d := p.flow.Source.Date; d != "" && p.opt.From != "" {
-		q += fmt.Sprintf(" AND %s >= DATE %s AND %s < DATE %s", catalog.Ident(d), catalog.Literal(p.opt.From), catalog.Ident(d), catalog.Literal(p.opt.To))
-	}
-	return q
+// Keys is a query over the staged candidates listing their keys in order, as k.
+func (p *Plan) Keys() string {
+	return "SELECT " + catalog.Ident(p.Source.Key) + " AS k FROM " + p.Candidates + " ORDER BY 1"
 }
 
 // Options narrow a plan.
@@ -182,12 +273,22 @@ type builder struct {
 	probs   spec.Problems
 	counter int
 
-	header, lines *catalog.Table
-	parent        string // line column holding the header key
-	hExtra        []*catalog.Column
-	lExtra        []*catalog.Column
-	rawEnv, env   *compile.Env
-	plan          *Plan
+	header, lines  *catalog.Table
+	status, errCol string // the header's export status and error columns ("": untracked)
+	parent         string // line column holding the header key
+	hExtra         []*catalog.Column
+	lExtra         []*catalog.Column
+	rawEnv, env    *compile.Env
+	plan           *Plan
+
+	// reads records what the queries read (the first pass). The second pass stages
+	// narrowOrder's tables narrowed (narrow: full name -> temp table), reading first's
+	// record of where their keys come from; see stageReach.
+	reads       *compile.Reads
+	first       *builder
+	narrowOrder []*catalog.Table
+	narrow      map[string]string
+	cands       string // the candidates this plan reads: c, or b (a batch's range of c)
 
 	kindList []kind         // the document's line kinds
 	hasSeq   bool           // there is a line sequence (seq)
@@ -198,16 +299,37 @@ type builder struct {
 func (b *builder) tmp(name string) string { return b.opt.Prefix + name }
 
 // Build plans one flow. Spec mistakes come back as spec.Problems with positions.
+//
+// It plans twice: the first time to learn which tables the flow's paths and lookups
+// read, and from which columns (compile.Reads); the second time staging, after the
+// candidates, only the rows they reach, table by table (reach), every path reading
+// those narrowed copies instead of whole tables.
 func Build(f *spec.Flow, m *Model, opt Options) (*Plan, error) {
 	if opt.Prefix == "" {
 		opt.Prefix = "_oc_"
 	}
-	b := &builder{f: f, m: m, opt: opt, plan: &Plan{Flow: f.Name, flow: f, model: m, opt: opt}}
+	first := newBuilder(f, m, opt)
+	first.reads = &compile.Reads{}
+	first.build()
+	if len(first.probs) > 0 {
+		return nil, first.probs
+	}
+	b := newBuilder(f, m, opt)
+	b.first = first
+	b.narrowOrder, b.plan.Whole = first.narrowing()
+	b.narrow = map[string]string{}
+	for _, t := range b.narrowOrder {
+		b.narrow[t.FullName()] = b.narrowTemp(t)
+	}
 	b.build()
 	if len(b.probs) > 0 {
 		return nil, b.probs
 	}
 	return b.plan, nil
+}
+
+func newBuilder(f *spec.Flow, m *Model, opt Options) *builder {
+	return &builder{f: f, m: m, opt: opt, plan: &Plan{Flow: f.Name, flow: f, model: m, opt: opt}}
 }
 
 func (b *builder) errorf(at []string, format string, args ...any) {
@@ -261,16 +383,17 @@ func (b *builder) build() {
 	if b.header == nil || (f.Source.Lines != nil && b.lines == nil) {
 		return
 	}
-	if f.Source.Status == "" {
-		f.Source.Status = "export_status"
-	}
-	if f.Source.Error == "" {
-		f.Source.Error = "export_error"
-	}
 	if f.Source.Status != "none" {
-		b.column([]string{"source", "status"}, b.header, f.Source.Status)
-		b.column([]string{"source", "error"}, b.header, f.Source.Error)
-		b.plan.Status = f.Source.Status
+		b.status, b.errCol = f.Source.Status, f.Source.Error
+		if b.status == "" {
+			b.status = "export_status"
+		}
+		if b.errCol == "" {
+			b.errCol = "export_error"
+		}
+		b.column([]string{"source", "status"}, b.header, b.status)
+		b.column([]string{"source", "error"}, b.header, b.errCol)
+		b.plan.Status = b.status
 	}
 	b.plan.Source = b.header
 	if f.Source.Date != "" {
@@ -297,30 +420,39 @@ func (b *builder) build() {
 		}
 		consts[k] = v
 	}
-	b.rawEnv = &compile.Env{Lookups: b.m.Lookups, Constants: consts}
+	narrowed := map[string]compile.Rel{}
+	for name, temp := range b.narrow {
+		t, _ := b.m.Catalog.Table(name)
+		narrowed[name] = compile.Rel{SQL: temp, Table: t}
+	}
+	b.rawEnv = &compile.Env{Lookups: b.m.Lookups, Constants: consts, Overrides: narrowed, Reads: b.reads}
 	if len(b.probs) > 0 {
 		return
 	}
 	// Every stage is planned even after a problem, so one pass reports them all; SQL
-	// built after a problem is never run.
-	b.stageHeaders()
-	b.env = &compile.Env{Lookups: b.m.Lookups, Constants: consts, Overrides: map[string]compile.Rel{
-		b.header.FullName(): b.headerRel(),
-	}}
-	if b.lines != nil {
-		b.stageLines()
+	// built after a problem is never run. The stages, in this order, one file each:
+	b.stageCandidates() // stage1: c, the records that can be exported now (b: a batch's)
+	b.stageReach()      // stage2: their lines (lc) and the rows their paths reach
+	b.stageHeaders()    // stage3: h, derived fields, select and ready
+	overrides := map[string]compile.Rel{b.header.FullName(): b.headerRel()}
+	for name, rel := range narrowed {
+		overrides[name] = rel
 	}
-	b.stageSequence()
-	b.stageOutputs()
-	b.stageErrors()
+	b.env = &compile.Env{Lookups: b.m.Lookups, Constants: consts, Overrides: overrides, Reads: b.reads}
+	if b.lines != nil {
+		b.stageLines() // stage4: l, the ready records' lines with derived fields
+	}
+	b.stageSequence() // stage5: seq and docs, line numbers, splits, document ids
+	b.stageOutputs()  // stage6: o0, o1, ..., the rows as they will be written
+	b.stageErrors()   // stage7: err and bad, every reason a record cannot be exported
 	if b.opt.Explain && len(b.probs) == 0 {
 		b.explainRules()
 	}
-	b.write()
+	b.write() // stage8: the writes and the counts
 }
 
 // tracked says whether the source has an export status to select on and write back.
-func (b *builder) tracked() bool { return b.f.Source.Status != "none" }
+func (b *builder) tracked() bool { return b.status != "" }
 
 func (b *builder) headerRel() compile.Rel {
 	return compile.Rel{SQL: b.tmp("h"), Table: b.header, Extra: b.hExtra}
@@ -346,8 +478,6 @@ func (b *builder) view(name, sql string) {
 	b.plan.Views = append(b.plan.Views, t)
 	b.add(name, "CREATE OR REPLACE TEMP VIEW "+t+" AS\n"+sql)
 }
-
-func key(t *catalog.Table) string { return catalog.Ident(t.Key) }
 
 func (b *builder) aliases() map[string]string {
 	if b.lines == nil {

@@ -36,9 +36,11 @@ func openFile(ctx context.Context, path string) (*sql.DB, error) {
 		db.Close()
 		return nil, err
 	}
-	if err := checkpoint(ctx, db, ""); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+	if needsCheckpoint(path) {
+		if err := checkpoint(ctx, db, ""); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
 	}
 	return db, nil
 }
@@ -117,7 +119,8 @@ func denied(err error) bool {
 // written. After a crash the log may end in a torn entry; DuckDB 1.1 (go-duckdb v1.8)
 // replays up to it but then appends after it, so a second crash would lose the commits
 // made in between, or leave a log that no longer opens (fixed in DuckDB 1.2). A
-// checkpoint at open truncates the log, so every run starts from a clean one.
+// checkpoint at open truncates the log, so the run starts from a clean one; files a run
+// of ours closed cleanly since anybody else wrote them need none (see state.go).
 func checkpoint(ctx context.Context, db *sql.DB, database string) error {
 	q := "CHECKPOINT"
 	if database != "" {

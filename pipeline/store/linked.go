@@ -371,6 +371,12 @@ func (l *Linked) Prepare(ctx context.Context, cat *catalog.Catalog, plans []*pla
 // DB is the working database plans run in.
 func (l *Linked) DB() *sql.DB { return l.db }
 
+// Fetch stages a fetch statement's rows from the working database's copies.
+func (l *Linked) Fetch(ctx context.Context, x Execer, st plan.Statement) error {
+	_, err := x.ExecContext(ctx, st.SQL)
+	return err
+}
+
 // Name names the source and target in messages, passwords hidden.
 func (l *Linked) Name() string {
 	if l.src.loc == l.tgt.loc {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
@@ -33,6 +34,7 @@ func (h Hooks) beforeCommit(flow string) error {
 type Local struct {
 	db    *sql.DB
 	name  string
+	file  bool // opened from a file by OpenLocal
 	hooks Hooks
 }
 
@@ -46,7 +48,7 @@ func OpenLocal(ctx context.Context, path string, d config.DuckDB, hooks Hooks) (
 		db.Close()
 		return nil, err
 	}
-	return &Local{db: db, name: path, hooks: hooks}, nil
+	return &Local{db: db, name: path, file: true, hooks: hooks}, nil
 }
 
 // NewLocal is a store over an open DuckDB database holding both schemas (an in-memory
@@ -87,6 +89,61 @@ func (l *Local) Prepare(ctx context.Context, _ *catalog.Catalog, _ []*plan.Plan,
 	return nil
 }
 
+// Execer runs statements and queries: a connection of the working database, or a
+// transaction of it.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Fetch stages a fetch statement's rows: the tables are in the file.
+func (l *Local) Fetch(ctx context.Context, x Execer, st plan.Statement) error {
+	return fetchLocal(ctx, x, st)
+}
+
+// pointLookups bounds the keys a fetch looks up one by one by index; with more, one
+// semi-join reads the key column once instead.
+const pointLookups = 64
+
+// fetchLocal runs a fetch in the working database. Rows reached by a few keys of an
+// indexed table (a run of a few records: ten new invoices reach ten sales orders of a
+// million) are read by index, one equality each; otherwise the statement's semi-join.
+func fetchLocal(ctx context.Context, x Execer, st plan.Statement) error {
+	f := st.Fetch
+	if f.Keys != "" && f.Column == f.Table.Key && f.Table.Indexed {
+		keys, few, err := fewKeys(ctx, x, f.Keys)
+		if err != nil {
+			return err
+		}
+		if few {
+			_, err = x.ExecContext(ctx, f.Lookup(keys))
+			return err
+		}
+	}
+	_, err := x.ExecContext(ctx, st.SQL)
+	return err
+}
+
+// fewKeys reads the distinct values of a keys query when there are at most
+// pointLookups of them.
+func fewKeys(ctx context.Context, x Execer, keys string) ([]string, bool, error) {
+	rows, err := x.QueryContext(ctx, fmt.Sprintf("SELECT DISTINCT CAST(k AS VARCHAR) FROM (%s) AS q(k) WHERE k IS NOT NULL LIMIT %d", keys, pointLookups+1))
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, false, err
+		}
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out, len(out) <= pointLookups, rows.Err()
+}
+
 // Commit writes a staged flow in its transaction: documents, write-back, export
 // errors and the run's history entry, all or nothing.
 func (l *Local) Commit(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan.Plan, e *Entry, last bool, step Step) error {
@@ -123,8 +180,14 @@ func (l *Local) Runs(ctx context.Context, limit int) ([]Entry, error) {
 	return runsDuck(ctx, l.db, "", limit)
 }
 
-// Close closes the database.
-func (l *Local) Close() error { return l.db.Close() }
+// Close closes the database; a file opened by OpenLocal is closed without a
+// checkpoint while its log is small (see state.go).
+func (l *Local) Close() error {
+	if !l.file {
+		return l.db.Close()
+	}
+	return closeFile(context.Background(), l.db, l.name)
+}
 
 // Step reports the statements a commit runs, for progress and debug logs; nil reports
 // nothing.

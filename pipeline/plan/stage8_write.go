@@ -47,7 +47,7 @@ func (b *builder) write() {
 	h := b.header
 	var cols, vals []string
 	if b.tracked() {
-		cols = append(cols, b.f.Source.Status, b.f.Source.Error)
+		cols = append(cols, b.status, b.errCol)
 		vals = append(vals, "'Exported'", "CAST(NULL AS VARCHAR)")
 	}
 	links := fmt.Sprintf("(SELECT _hkey, max_by(_doc_id, _split) AS _link FROM %s GROUP BY 1)", b.tmp("docs"))

@@ -7,17 +7,11 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/compile"
 )
 
-// stageLines builds l: the lines of ready headers, with derived fields.
+// stageLines builds l: the lines of ready headers, from the candidates' lines, with
+// derived fields.
 func (b *builder) stageLines() {
 	base := fmt.Sprintf("SELECT * FROM %s WHERE %s IN (SELECT %s FROM %s WHERE _ready)",
-		b.lines.SQLName(), catalog.Ident(b.parent), key(b.header), b.tmp("h"))
-	// A batch's key range lets DuckDB skip the row groups of other records' lines.
-	if b.opt.KeyFrom != "" {
-		base += " AND " + catalog.Ident(b.parent) + " >= " + catalog.Literal(b.opt.KeyFrom)
-	}
-	if b.opt.KeyTo != "" {
-		base += " AND " + catalog.Ident(b.parent) + " < " + catalog.Literal(b.opt.KeyTo)
-	}
+		b.tmp("lc"), catalog.Ident(b.parent), key(b.header), b.tmp("h"))
 	ctes, last, extra := b.derive([]string{"derive", "lines"}, b.f.Derive.Lines, b.lines, base, nil, b.aliases(), b.parent)
 	b.lExtra = extra
 	b.temp("l", fmt.Sprintf("WITH %s\nSELECT * FROM %s", ctes, last))

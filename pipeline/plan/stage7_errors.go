@@ -134,18 +134,21 @@ func (b *builder) stageErrors() {
 	// A document id already taken: exported before, then reset by hand. When
 	// recovering, a record whose documents all exist was exported by an earlier run
 	// whose write-back did not happen (rec); only a partial match is an error.
+	// The target's documents with the staged ids (x) are fetched by key: the few
+	// candidates' ids looked up, never the target's ids gathered.
 	tk := key(b.target)
+	b.fetch("x", &Fetch{Table: b.target, Into: b.tmp("x"), Column: b.target.Key, Keys: "SELECT " + tk + " FROM " + b.tmp("o0")})
 	creates := ""
 	if b.f.Document.Upsert != nil {
 		creates = " AND _existing IS NULL"
 	}
 	if b.recovers() {
 		b.temp("rec", fmt.Sprintf(`SELECT _hkey FROM %s GROUP BY _hkey
-HAVING bool_and(%s IN (SELECT %s FROM %s))`, b.tmp("o0"), tk, tk, b.target.SQLName()))
+HAVING bool_and(%s IN (SELECT %s FROM %s))`, b.tmp("o0"), tk, tk, b.tmp("x")))
 		creates = " AND _hkey NOT IN (SELECT _hkey FROM " + b.tmp("rec") + ")"
 	}
 	parts = append(parts, fmt.Sprintf("SELECT _hkey, 3 AS _grp, 0 AS _o, 'document ' || %s || ' already exists in %s' AS _msg FROM %s WHERE %s IN (SELECT %s FROM %s)%s",
-		tk, b.target.FullName(), b.tmp("o0"), tk, tk, b.target.SQLName(), creates))
+		tk, b.target.FullName(), b.tmp("o0"), tk, tk, b.tmp("x"), creates))
 	// Required target fields left empty by the mapping.
 	for _, o := range b.plan.Outputs {
 		var checks []string
