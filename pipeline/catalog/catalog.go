@@ -78,9 +78,9 @@ type Table struct {
 	// Indexed says the key is a declared primary key, which DuckDB finds by index: an
 	// equality on it reads one row, not the table.
 	Indexed bool
-	byName       map[string]*Column
-	refs         map[string]*Table // column -> referenced table
-	labels       map[string]string // normalized label -> column
+	byName  map[string]*Column
+	refs    map[string]*Table // column -> referenced table
+	labels  map[string]string // normalized label -> column
 }
 
 // FullName is schema.name.
