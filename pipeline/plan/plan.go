@@ -258,6 +258,10 @@ type Options struct {
 	Recover bool
 	// Prefix starts every temp table name.
 	Prefix string
+	// WholeTables stages from whole tables: every path joins the table itself, and no
+	// select condition is applied to the candidates. The shape before candidate-first
+	// staging, which the tests compare it with.
+	WholeTables bool
 	// Explain keeps candidates that fail a select condition, with every condition's
 	// outcome (_sel<i>, _rdy<i>), the values it read (_v_<section>_<i>_<j>) and the
 	// given values of derived fields (_given_<field>) in h, and every rule's outcome in
@@ -317,6 +321,10 @@ func Build(f *spec.Flow, m *Model, opt Options) (*Plan, error) {
 	b := newBuilder(f, m, opt)
 	b.first = first
 	b.narrowOrder, b.plan.Whole = first.narrowing()
+	if opt.WholeTables {
+		b.plan.Whole = append(b.plan.Whole, b.narrowOrder...)
+		b.narrowOrder = nil
+	}
 	b.narrow = map[string]string{}
 	for _, t := range b.narrowOrder {
 		b.narrow[t.FullName()] = b.narrowTemp(t)

@@ -79,7 +79,7 @@ func (b *builder) keyRange(col string) string {
 // ownSelect is the select conditions that read only the record's own columns, as SQL
 // on the header table under alias ("" none). explain keeps every candidate, to show why.
 func (b *builder) ownSelect() (filter, alias string) {
-	if b.opt.Explain {
+	if b.opt.Explain || b.opt.WholeTables {
 		return "", ""
 	}
 	derived := map[string]bool{}
