@@ -527,21 +527,30 @@ func (e *Engine) batches(ctx context.Context, x execer, p *plan.Plan, req Reques
 }
 
 // checkIDs refuses ids that are no record of any planned flow's source: a typo in
-// --id would otherwise select nothing and succeed.
+// --id would otherwise select nothing and succeed. The ids are fetched like
+// candidates, where the source lives.
 func (e *Engine) checkIDs(ctx context.Context, plans []*plan.Plan, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	found := map[string]bool{}
-	var tables []string
+	conn, err := e.store.DB().Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
 	lits := make([]string, len(ids))
 	for i, id := range ids {
 		lits[i] = catalog.Literal(id)
 	}
+	found := map[string]bool{}
+	var tables []string
 	for _, p := range plans {
 		tables = append(tables, p.Source.FullName())
-		rows, err := e.store.DB().QueryContext(ctx, fmt.Sprintf("SELECT CAST(%s AS VARCHAR) FROM %s WHERE %s IN (%s)",
-			catalog.Ident(p.Source.Key), p.Source.SQLName(), catalog.Ident(p.Source.Key), strings.Join(lits, ", ")))
+		f := &plan.Fetch{Table: p.Source, Into: "_oc_ids", Where: catalog.Ident(p.Source.Key) + " IN (" + strings.Join(lits, ", ") + ")"}
+		if err := e.store.Fetch(ctx, conn, f.Statement("ids")); err != nil {
+			return fmt.Errorf("look up --id: %w", err)
+		}
+		rows, err := conn.QueryContext(ctx, "SELECT CAST("+catalog.Ident(p.Source.Key)+" AS VARCHAR) FROM _oc_ids")
 		if err != nil {
 			return fmt.Errorf("look up --id: %w", err)
 		}
@@ -558,6 +567,7 @@ func (e *Engine) checkIDs(ctx context.Context, plans []*plan.Plan, ids []string)
 			return err
 		}
 	}
+	drop(ctx, conn, []string{"_oc_ids"}, nil)
 	var missing []string
 	for _, id := range ids {
 		if !found[id] {

@@ -215,13 +215,16 @@ var commands = []*command{
 		synopsis: "init --db FILE|URL | --source URL | --target FILE|URL",
 		about: "Creates the contract's schemas where they do not exist yet: oim and acct with --db, oim with --source, acct with --target " +
 			"(a DuckDB file is created when missing). Schemas that exist are left as they are, so init can run again. " +
-			"In PostgreSQL it also installs the triggers watch listens to. A DuckDB file may not be named oim.*, acct.* or connector.*: " +
+			"In PostgreSQL it also installs the triggers watch listens to, and the indexes each flow's records still to export and their lines are read by " +
+			"(a partial index on the export status, an index on the lines' header column), so a run reads what changed, not the tables: " +
+			"run init again on an existing database to add them. A DuckDB file may not be named oim.*, acct.* or connector.*: " +
 			"DuckDB names the database after the file, which would clash with the schema of that name.",
 		flags: []flagUse{
 			{"db", "the DuckDB file or postgres:// URL to hold both schemas"},
 			{"source", "the postgres:// URL or DuckDB file to hold the oim schema"},
 			{"target", "the postgres:// URL or DuckDB file to hold the acct schema"},
 			{name: "config"},
+			{"specs", "a directory of flow specs replacing the embedded defaults: init indexes their sources"},
 		},
 		examples: []string{
 			"oimconnect init --db oimconnect.duckdb",

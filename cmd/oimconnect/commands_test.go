@@ -27,7 +27,7 @@ var wantFlags = map[string][]string{
 	"validate": {"specs", "config", "db", "log-level"},
 	"test":     {"specs", "config"},
 	"flows":    {"specs", "config"},
-	"init":     {"db", "source", "target", "config"},
+	"init":     {"db", "source", "target", "config", "specs"},
 	"generate": {"db", "source", "invoices", "seed", "force", "config"},
 	"demo":     {"db", "force", "invoices", "seed", "flow", "report", "config", "specs", "log-level"},
 }

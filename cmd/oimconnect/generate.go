@@ -18,6 +18,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/demodata"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
+	"github.com/oimconnect/oimconnect/pipeline/plan"
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
 	"github.com/oimconnect/oimconnect/pipeline/spec"
 	"github.com/oimconnect/oimconnect/pipeline/store"
@@ -217,8 +218,12 @@ func doInit(ctx context.Context, inv *invocation) int {
 			}
 		}
 	}
+	set, err := pipeline.LoadSpecs(cfg.Specs)
+	if err != nil {
+		return fail(stderr, err)
+	}
 	for _, p := range places {
-		if err := initPlace(ctx, p.loc, p.schemas); err != nil {
+		if err := initPlace(ctx, p.loc, p.schemas, set); err != nil {
 			return fail(stderr, err)
 		}
 		made := p.schemas
@@ -230,9 +235,10 @@ func doInit(ctx context.Context, inv *invocation) int {
 	return fault.ExitOK
 }
 
-// initPlace creates the schemas in a PostgreSQL database (with the triggers watch
-// listens to, for oim), or both in a DuckDB file.
-func initPlace(ctx context.Context, loc string, schemas []string) error {
+// initPlace creates the schemas in a PostgreSQL database (for oim, with the triggers
+// watch listens to and the indexes the flows' specs read the records still to export
+// and their lines by), or both in a DuckDB file.
+func initPlace(ctx context.Context, loc string, schemas []string, set *spec.Set) error {
 	if postgres.IsURL(loc) {
 		conn, err := postgres.Connect(ctx, loc)
 		if err != nil {
@@ -242,6 +248,11 @@ func initPlace(ctx context.Context, loc string, schemas []string) error {
 		err = postgres.Init(ctx, conn, schemas...)
 		if err == nil && schemas[0] == "oim" {
 			err = postgres.Notify(ctx, conn)
+			for _, ix := range plan.SourceIndexes(set.Ordered()) {
+				if err == nil {
+					err = postgres.CreateIndex(ctx, conn, ix.Schema+"."+ix.Table, ix.DDL())
+				}
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", postgres.Redact(loc), err)

@@ -67,7 +67,8 @@ type Fetch struct {
 	Alias  string
 }
 
-func (f *Fetch) statement(name string) Statement {
+// Statement is the fetch as a named statement, its SQL running it all in DuckDB.
+func (f *Fetch) Statement(name string) Statement {
 	var where []string
 	if f.Keys != "" {
 		where = append(where, fmt.Sprintf("%s IN (%s)", catalog.Ident(f.Column), f.Keys))

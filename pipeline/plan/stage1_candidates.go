@@ -54,7 +54,7 @@ func (b *builder) stageCandidates() {
 	c := b.tmp("c")
 	filter, alias := b.ownSelect()
 	fe := &Fetch{Table: b.header, Into: c, Any: status, Where: strings.Join(where, " AND "), Filter: filter, Alias: alias}
-	b.plan.Prelude = []Statement{fe.statement("c")}
+	b.plan.Prelude = []Statement{fe.Statement("c")}
 	b.plan.Candidates = c
 	b.cands = c
 	if b.opt.KeyFrom == "" && b.opt.KeyTo == "" {

@@ -35,7 +35,7 @@ func (b *builder) stageReach() {
 // fetch adds a fetch statement to the stage.
 func (b *builder) fetch(name string, fe *Fetch) {
 	b.plan.Temps = append(b.plan.Temps, fe.Into)
-	b.plan.Stage = append(b.plan.Stage, fe.statement(name))
+	b.plan.Stage = append(b.plan.Stage, fe.Statement(name))
 }
 
 // stagedRel is the staged relation holding every row of t a run may read: the

@@ -321,6 +321,11 @@ func Notify(ctx context.Context, conn *pgx.Conn) error {
 	}
 	stmts := []string{`CREATE OR REPLACE FUNCTION oim.oimconnect_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+	-- The connector's own write-back (export status, links) announces nothing: a
+	-- watcher must not wake itself.
+	IF current_setting('` + WritingSetting + `', true) = 'on' THEN
+		RETURN NULL;
+	END IF;
 	PERFORM pg_notify('` + Channel + `', TG_TABLE_NAME);
 	RETURN NULL;
 END $$`}
@@ -331,6 +336,26 @@ END $$`}
 		if _, err := conn.Exec(ctx, s); err != nil {
 			return fmt.Errorf("install change notification: %w", err)
 		}
+	}
+	return nil
+}
+
+// WritingSetting is set (SET LOCAL ... = 'on') in the connector's own transactions on
+// a PostgreSQL source, so its change triggers stay silent.
+const WritingSetting = "oimconnect.writing"
+
+// CreateIndex runs an index's DDL (CREATE INDEX IF NOT EXISTS ...) when its table
+// exists: the indexes the connector reads a source by (plan.SourceIndexes).
+func CreateIndex(ctx context.Context, conn *pgx.Conn, table, ddl string) error {
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", table).Scan(&exists); err != nil {
+		return err
+	}
+	if !exists {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, ddl); err != nil {
+		return fmt.Errorf("create an index on %s: %w", table, err)
 	}
 	return nil
 }

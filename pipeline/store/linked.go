@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -212,6 +213,14 @@ func OpenLinked(ctx context.Context, srcLoc, tgtLoc string, d config.DuckDB, log
 	return l, nil
 }
 
+// sideOf is the endpoint holding a table: the source for oim, the target for acct.
+func (l *Linked) sideOf(t *catalog.Table) endpoint {
+	if t.Schema == "acct" {
+		return l.tgt
+	}
+	return l.src
+}
+
 // sides pairs each endpoint with the contract schema it holds.
 func (l *Linked) sides() []struct {
 	endpoint
@@ -341,9 +350,11 @@ func (l *Linked) Close() error {
 // are now. The others stay empty (a run of one flow does not copy every table of the
 // ledger). A run that writes also makes the target's run history ready.
 func (l *Linked) Prepare(ctx context.Context, cat *catalog.Catalog, plans []*plan.Plan, dryRun bool) error {
+	// A PostgreSQL side's tables are fetched as the stage needs them (Fetch), but for
+	// those a plan reads whole; a files source is copied for every table a plan reads.
 	l.reads = func(t *catalog.Table) bool {
 		for _, p := range plans {
-			if p.Reads(t) {
+			if side := l.sideOf(t); (side.kind == fileDir && p.Reads(t)) || (side.kind == pgDatabase && slices.Contains(p.Whole, t)) {
 				return true
 			}
 		}
@@ -371,12 +382,6 @@ func (l *Linked) Prepare(ctx context.Context, cat *catalog.Catalog, plans []*pla
 // DB is the working database plans run in.
 func (l *Linked) DB() *sql.DB { return l.db }
 
-// Fetch stages a fetch statement's rows from the working database's copies.
-func (l *Linked) Fetch(ctx context.Context, x Execer, st plan.Statement) error {
-	_, err := x.ExecContext(ctx, st.SQL)
-	return err
-}
-
 // Name names the source and target in messages, passwords hidden.
 func (l *Linked) Name() string {
 	if l.src.loc == l.tgt.loc {
@@ -390,14 +395,11 @@ func (l *Linked) Name() string {
 // exported by an earlier run and is written back only.
 func (l *Linked) Recovers() bool { return true }
 
-// DryRunsTogether is true when the working database holds copies of both sides (a
-// PostgreSQL or files source with a PostgreSQL target): a dry run applies every flow's
-// writes to the copies in one transaction and rolls it back. With a DuckDB file on
-// either side, the source and the target are two databases, which one DuckDB
-// transaction cannot both write.
-func (l *Linked) DryRunsTogether() bool {
-	return l.src.kind != duckFile && l.tgt.kind == pgDatabase
-}
+// DryRunsTogether is false: each flow reads the rows it needs where they live (or, for
+// two DuckDB files, from two databases one DuckDB transaction cannot both write), so
+// what an earlier flow of a dry run would have written is not there for a later one;
+// each flow's summary says so where it matters.
+func (l *Linked) DryRunsTogether() bool { return false }
 
 // Record keeps a flow run that was rolled back, on its own.
 func (l *Linked) Record(ctx context.Context, e Entry) error {
@@ -736,6 +738,10 @@ func (l *Linked) pushOnce(ctx context.Context, url string, stmts []plan.Statemen
 		return err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
+	// The source's change triggers stay silent for the connector's own write-back.
+	if _, err := tx.Exec(ctx, "SET LOCAL "+postgres.WritingSetting+" = 'on'"); err != nil {
+		return err
+	}
 	for i, st := range stmts {
 		w := st.Write
 		if w.Update {
