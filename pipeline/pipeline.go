@@ -280,6 +280,9 @@ func (e *Engine) plan(ctx context.Context, req Request) (*catalog.Catalog, []*pl
 		if req.Mode == ModeAutomatic {
 			_, opt.Criteria = e.cfg.Settings.Automation.Automated(f.Name)
 		}
+		if req.Retries != nil {
+			opt.Deferred = deferredTable
+		}
 		p, err := plan.Build(f, model, opt)
 		if err != nil {
 			var ps spec.Problems

@@ -205,6 +205,11 @@ func TestDuckDBLimits(t *testing.T) {
 	}
 	cfg, _ := config.Load("", nil)
 	cfg.DB, cfg.DuckDB.MemoryLimit = path, "lots"
+	var busy *fault.BusyError
+	if _, err := pipeline.Open(context.Background(), cfg, quiet); !errors.As(err, &busy) {
+		t.Errorf("a second database of the file in one process is refused as busy, got %v", err)
+	}
+	e.Close()
 	var in *fault.InputError
 	if _, err := pipeline.Open(context.Background(), cfg, quiet); !errors.As(err, &in) || !strings.Contains(err.Error(), "duckdb.memory_limit") {
 		t.Errorf("a bad memory limit is an input error naming it, got %v", err)

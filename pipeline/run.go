@@ -40,6 +40,10 @@ type Request struct {
 	// Progress, when set, is told each step as it starts (a terminal's progress line,
 	// the console's live view).
 	Progress func(flow, step string)
+	// Retries, when set, defers records that failed before and have not changed since,
+	// until their back-off ends, and learns from this run's failures (watch's
+	// automatic runs).
+	Retries *Retries
 	// explain keeps what `explain` shows in the staged tables.
 	explain bool
 	// look, when set, reads the staged tables in the flow's transaction before it is
@@ -171,7 +175,13 @@ func (e *Engine) runPlan(ctx context.Context, p *plan.Plan, req Request, lastPla
 	}
 	x := sh.execer()
 	start := time.Now()
-	defer drop(ctx, x, []string{p.Candidates}, nil)
+	defer drop(ctx, x, []string{p.Candidates, deferredTable}, nil)
+	retries := req.Retries != nil && p.Fingerprint != ""
+	if retries {
+		if err := req.Retries.stageDeferred(ctx, x, p.Flow); err != nil {
+			return s, fmt.Errorf("flow %s: %w", p.Flow, err)
+		}
+	}
 	if err := e.runStatements(ctx, x, p.Prelude, e.stepper(p.Flow, req.Progress)); err != nil {
 		return s, fmt.Errorf("flow %s: %w", p.Flow, err)
 	}
@@ -208,6 +218,11 @@ func (e *Engine) runPlan(ctx context.Context, p *plan.Plan, req Request, lastPla
 			return s, flowError(p.Flow, err, i, len(ranges))
 		}
 		s.add(bs)
+	}
+	if retries && !req.DryRun {
+		if err := req.Retries.learnFrom(ctx, x, p, s.Failures); err != nil {
+			return s, fmt.Errorf("flow %s: %w", p.Flow, err)
+		}
 	}
 	e.logFlow(ctx, req, s)
 	return s, nil

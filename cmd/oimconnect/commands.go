@@ -85,9 +85,11 @@ var commands = []*command{
 		name:     "watch",
 		summary:  "export automatically whatever becomes selected",
 		synopsis: "watch --db FILE|URL [--config FILE]",
-		about: "Every settings.automation.poll_interval (default 1s) opens the database, exports whatever became selected in the automated flows " +
-			"(a completed shipment, a matched voucher, a new or changed supplier site...) and closes it again, so OIM, writing the same DuckDB file, gets in between polls. " +
-			"With a PostgreSQL source it listens for OIM's changes and exports at once. " +
+		about: "Every settings.automation.poll_interval (default 200ms) looks whether OIM changed anything (the DuckDB file's size and time; a PostgreSQL source's change counter), " +
+			"and only then opens the database, exports whatever became selected in the automated flows " +
+			"(a completed shipment, a matched voucher, a new or changed supplier site...) and closes it again, so OIM, writing the same DuckDB file, gets in between. " +
+			"With a PostgreSQL source it also listens for OIM's changes and exports at once. Its own writes never wake it. " +
+			"A record that failed is tried again when it changes or after a back-off (a minute, doubling to an hour), not at every poll. " +
 			"settings.automation.flows.<flow> (the flow name with _ for -) can disable a flow or name a boolean source column as custom criteria. " +
 			"Runs until Ctrl-C or SIGTERM, after rolling back the flow in progress.",
 		flags:   connection,

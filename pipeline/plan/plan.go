@@ -185,6 +185,9 @@ type Plan struct {
 	Outputs    []Output
 	// Bad is the temp table of records that cannot be exported (_hkey, _msg).
 	Bad string
+	// Fingerprint is the SQL of a candidate's fingerprint: a hash of its columns but for
+	// the export status and error ("" for an untracked source).
+	Fingerprint string
 	// Whole are the tables the stage reads as they are, not narrowed to the rows the
 	// candidates reach: the tables lookups search (by name, by date range) and those
 	// reached through derived fields. A store that copies tables copies these whole.
@@ -259,6 +262,10 @@ type Options struct {
 	Recover bool
 	// Prefix starts every temp table name.
 	Prefix string
+	// Deferred names a temp table (k VARCHAR, fp UBIGINT) of records in Export Error
+	// whose retry is not due: a candidate in it is left out while its Fingerprint is
+	// still fp (it has not changed since it failed).
+	Deferred string
 	// WholeTables stages from whole tables: every path joins the table itself, and no
 	// select condition is applied to the candidates. The shape before candidate-first
 	// staging, which the tests compare it with.

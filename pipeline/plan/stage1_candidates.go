@@ -53,6 +53,29 @@ func (b *builder) stageCandidates() {
 	}
 	c := b.tmp("c")
 	filter, alias := b.ownSelect()
+	if b.tracked() {
+		// The record's own columns, but for its export status and error: what a failed
+		// record's retry waits to see changed (Options.Deferred).
+		var cols []string
+		for _, col := range b.header.Columns {
+			if col.Name != b.status && col.Name != b.errCol {
+				cols = append(cols, catalog.Ident(col.Name))
+			}
+		}
+		b.plan.Fingerprint = "hash(" + strings.Join(cols, ", ") + ")"
+		if b.opt.Deferred != "" {
+			if alias == "" {
+				alias = "t0"
+			}
+			var qualified []string
+			for _, col := range cols {
+				qualified = append(qualified, alias+"."+col)
+			}
+			defer0 := fmt.Sprintf("NOT (%s.%s = 'Export Error' AND EXISTS (SELECT 1 FROM %s d WHERE d.k = CAST(%s.%s AS VARCHAR) AND d.fp = hash(%s)))",
+				alias, catalog.Ident(b.status), b.opt.Deferred, alias, key(b.header), strings.Join(qualified, ", "))
+			filter = strings.TrimPrefix(filter+" AND "+defer0, " AND ")
+		}
+	}
 	fe := &Fetch{Table: b.header, Into: c, Any: status, Where: strings.Join(where, " AND "), Filter: filter, Alias: alias}
 	b.plan.Prelude = []Statement{fe.Statement("c")}
 	b.plan.Candidates = c

@@ -319,13 +319,14 @@ func Notify(ctx context.Context, conn *pgx.Conn) error {
 	if err != nil {
 		return err
 	}
-	stmts := []string{`CREATE OR REPLACE FUNCTION oim.oimconnect_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+	stmts := []string{"CREATE SEQUENCE IF NOT EXISTS " + ChangeCounter, `CREATE OR REPLACE FUNCTION oim.oimconnect_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	-- The connector's own write-back (export status, links) announces nothing: a
 	-- watcher must not wake itself.
 	IF current_setting('` + WritingSetting + `', true) = 'on' THEN
 		RETURN NULL;
 	END IF;
+	PERFORM nextval('` + ChangeCounter + `');
 	PERFORM pg_notify('` + Channel + `', TG_TABLE_NAME);
 	RETURN NULL;
 END $$`}
@@ -338,6 +339,22 @@ END $$`}
 		}
 	}
 	return nil
+}
+
+// ChangeCounter is a sequence the change triggers advance with every statement that
+// writes an oim table (but the connector's own): a watcher reads it to tell, without a
+// lock and without reading any table, whether anything changed. A sequence, not a
+// counter row, so OIM's concurrent writers never wait for each other on it.
+const ChangeCounter = "oim.oimconnect_changes"
+
+// Changes reads the change counter; ok is false where init has not installed it.
+func Changes(ctx context.Context, conn *pgx.Conn) (n int64, ok bool, err error) {
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", ChangeCounter).Scan(&exists); err != nil || !exists {
+		return 0, false, err
+	}
+	err = conn.QueryRow(ctx, "SELECT last_value + CASE WHEN is_called THEN 1 ELSE 0 END FROM "+ChangeCounter).Scan(&n)
+	return n, err == nil, err
 }
 
 // WritingSetting is set (SET LOCAL ... = 'on') in the connector's own transactions on

@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 
 	_ "github.com/marcboeker/go-duckdb" // the embedded DuckDB driver
 
@@ -177,4 +179,27 @@ func firstParagraph(msg string) string {
 		msg = msg[:i]
 	}
 	return strings.TrimSpace(msg)
+}
+
+// files keeps one database open per DuckDB file in this process. DuckDB's lock on the
+// file keeps processes apart, but not two databases of one process, which would each
+// write the file as if alone (a console's request while watch runs, in one serve). A
+// second open is refused as busy, as another process's would be, and waits the same way
+// (watch, the console) or tells the user (exit status 4).
+var files sync.Map // absolute path -> chan struct{} of capacity 1
+
+// hold takes the file for this database until release, or says it is busy.
+func hold(path string) (release func(), err error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	v, _ := files.LoadOrStore(abs, make(chan struct{}, 1))
+	sem := v.(chan struct{})
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
+	default:
+		return nil, &fault.BusyError{Path: path, PID: strconv.Itoa(os.Getpid()), Err: errors.New("open in this process already")}
+	}
 }

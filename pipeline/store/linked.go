@@ -54,6 +54,8 @@ type Linked struct {
 	// reads tells the tables the run's plans read: only those are copied into the
 	// working database, and only those of a PostgreSQL target mirrored.
 	reads func(*catalog.Table) bool
+	// releases let other databases of this process open the DuckDB files again.
+	releases []func()
 }
 
 // endpoint is one side of the export.
@@ -119,6 +121,20 @@ func OpenLinked(ctx context.Context, srcLoc, tgtLoc string, d config.DuckDB, log
 			if err := CheckFileName(p.loc); err != nil {
 				return nil, err
 			}
+		}
+	}
+	defer func() {
+		if err != nil {
+			l.close()
+		}
+	}()
+	for _, p := range []endpoint{l.src, l.tgt} {
+		if p.kind == duckFile {
+			release, err := hold(p.loc)
+			if err != nil {
+				return nil, err
+			}
+			l.releases = append(l.releases, release)
 		}
 	}
 	removeOrphans(tempDir)
@@ -333,6 +349,10 @@ func (l *Linked) close() {
 	if l.dir != "" {
 		_ = os.RemoveAll(l.dir)
 	}
+	for _, release := range l.releases {
+		release()
+	}
+	l.releases = nil
 }
 
 // Close closes the working database and the connections, and removes the temporary files.

@@ -32,23 +32,30 @@ func (h Hooks) beforeCommit(flow string) error {
 // Local is one DuckDB file holding both schemas: plans read and write it in place, and
 // a flow's documents, write-back and run history commit in one transaction.
 type Local struct {
-	db    *sql.DB
-	name  string
-	file  bool // opened from a file by OpenLocal
-	hooks Hooks
+	db      *sql.DB
+	name    string
+	file    bool // opened from a file by OpenLocal
+	hooks   Hooks
+	release func() // lets another database of this process open the file
 }
 
 // OpenLocal opens a DuckDB file holding the oim and acct schemas.
 func OpenLocal(ctx context.Context, path string, d config.DuckDB, hooks Hooks) (*Local, error) {
-	db, err := openFile(ctx, path)
+	release, err := hold(path)
 	if err != nil {
 		return nil, err
 	}
-	if err := tune(ctx, db, d); err != nil {
-		db.Close()
+	db, err := openFile(ctx, path)
+	if err == nil {
+		if err = tune(ctx, db, d); err != nil {
+			db.Close()
+		}
+	}
+	if err != nil {
+		release()
 		return nil, err
 	}
-	return &Local{db: db, name: path, file: true, hooks: hooks}, nil
+	return &Local{db: db, name: path, file: true, hooks: hooks, release: release}, nil
 }
 
 // NewLocal is a store over an open DuckDB database holding both schemas (an in-memory
@@ -186,6 +193,10 @@ func (l *Local) Close() error {
 	if !l.file {
 		return l.db.Close()
 	}
+	if l.release == nil {
+		return nil // closed already
+	}
+	defer func() { l.release(); l.release = nil }()
 	return closeFile(context.Background(), l.db, l.name)
 }
 

@@ -1,7 +1,14 @@
-// Package watch exports automatically and on schedules: Watch polls the automated flows
-// (and hears a PostgreSQL source's NOTIFY), Serve adds each flow's scheduled job. Both
-// open the engine per run and close it after, so OIM, which writes the same DuckDB file
-// from another process, gets in between.
+// Package watch exports automatically and on schedules: Watch runs the automated flows
+// whenever OIM changed something (a look at the source every poll interval, a
+// PostgreSQL source's NOTIFY at once), Serve adds each flow's scheduled job. Both open
+// the engine per run and close it after, so OIM, which writes the same DuckDB file from
+// another process, gets in between.
+//
+// A watcher does near-zero work while nothing changes: each poll looks at the source
+// through a store.Probe (two stat calls of a DuckDB file; one read of a PostgreSQL
+// source's change counter) and opens nothing. Records that failed are tried again when
+// they change or their back-off ends (pipeline.Retries), not at every poll, and the
+// connector's own writes never wake it.
 package watch
 
 import (
@@ -17,6 +24,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/host"
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
+	"github.com/oimconnect/oimconnect/pipeline/spec"
 	"github.com/oimconnect/oimconnect/pipeline/store"
 )
 
@@ -36,26 +44,20 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 
 // Options say what Serve runs.
 type Options struct {
-	// Watch polls the automated flows (settings.automation).
+	// Watch runs the automated flows (settings.automation) when OIM changes something.
 	Watch bool
 	// Schedules runs the scheduled jobs (settings.schedules).
 	Schedules bool
 	Clock     Clock
-	// Report is told the summaries of every busy poll and every scheduled job.
+	// Report is told the summaries of every run that found something to do and every
+	// scheduled job.
 	Report func(mode string, sums []pipeline.Summary, err error)
 	// Transform, when set, is every run's transform (the plugin host, started once for
-	// all runs); else each run starts the configuration's plugins.
+	// all runs); else Serve starts the configuration's plugins once.
 	Transform pipeline.Transformer
 }
 
-// Watch exports automatically. Every poll interval it opens the database, runs the
-// automated flows (settings.automation) over whatever became selected since, and
-// closes the database again: DuckDB admits one writing process per file, and the OIM
-// process that writes the file gets in between polls. The vendor's default triggers
-// (a shipment completed, a voucher matched, a site created or changed, ...) are the
-// moments records become selected and ready, so each poll exports exactly those; custom
-// criteria add a boolean source column that must be true. Watch returns when ctx is
-// done, after rolling back the flow in progress.
+// Watch exports automatically: Serve without the schedules.
 func Watch(ctx context.Context, cfg *config.Config, log *slog.Logger, report func([]pipeline.Summary, error)) error {
 	return Serve(ctx, cfg, log, Options{Watch: true, Clock: RealClock, Report: func(_ string, s []pipeline.Summary, err error) {
 		if report != nil {
@@ -64,33 +66,49 @@ func Watch(ctx context.Context, cfg *config.Config, log *slog.Logger, report fun
 	}})
 }
 
+// server is one Serve: what every run shares.
+type server struct {
+	cfg       *config.Config
+	log       *slog.Logger
+	specs     *spec.Set
+	transform pipeline.Transformer
+	probe     *store.Probe
+	mu        sync.Mutex // one run at a time: runs of a flow never overlap
+}
+
 // Serve runs watch and the scheduled jobs in one process: each flow with a schedule
 // runs all its eligible records at the schedule's times, like the list action. All
 // access to the database is serialized, so runs of the same flow never overlap (and
-// the process never opens the file twice).
+// the process never opens the file twice). The vendor's default triggers (a shipment
+// completed, a voucher matched, a site created or changed, ...) are the moments records
+// become selected and ready, so each automatic run exports exactly those; custom
+// criteria add a boolean source column that must be true. Serve returns when ctx is
+// done, after rolling back the flow in progress.
 func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) error {
 	if o.Clock == nil {
 		o.Clock = RealClock
 	}
-	eng, err := openWhenFree(ctx, cfg, log, o.Transform)
+	s := &server{cfg: cfg, log: log, transform: o.Transform}
+	eng, err := s.open(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return err
 	}
-	if o.Transform == nil && len(cfg.Plugins) > 0 {
+	s.specs = eng.Specs()
+	if s.transform == nil && len(cfg.Plugins) > 0 {
 		// One plugin host for every run: the plugins start once, not at every poll.
-		h, err := host.New(cfg.Plugins, eng.Specs(), log)
+		h, err := host.New(cfg.Plugins, s.specs, log)
 		if err != nil {
 			eng.Close()
 			return err
 		}
 		defer h.Close()
-		o.Transform = h
+		s.transform = h
 	}
 	var automated []string
-	for _, f := range eng.Specs().Ordered() {
+	for _, f := range s.specs.Ordered() {
 		if on, _ := cfg.Settings.Automation.Automated(f.Name); on {
 			automated = append(automated, f.Name)
 		}
@@ -99,7 +117,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	if o.Schedules {
 		for key, sc := range cfg.Settings.Schedules {
 			flow := strings.ReplaceAll(key, "_", "-")
-			if eng.Specs().Flows[flow] == nil {
+			if s.specs.Flows[flow] == nil {
 				eng.Close()
 				return fault.Inputf("settings.schedules.%s: no flow %s", key, flow)
 			}
@@ -118,15 +136,20 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	if !watch && len(scheduled) == 0 {
 		return fault.Inputf("nothing to do: no flow is automated (settings.automation.flows) or scheduled (settings.schedules)")
 	}
+	src := cfg.Source
+	if src == "" {
+		src = cfg.DB
+	}
+	if s.probe, err = store.NewProbe(ctx, src); err != nil {
+		return err
+	}
+	defer s.probe.Close()
+	if !s.probe.Counter {
+		log.Warn("the source has no change counter: every poll runs the automated flows; run `oimconnect init --source` on it to install it", "source", postgres.Redact(src))
+	}
 	report := o.Report
 	if report == nil {
 		report = func(string, []pipeline.Summary, error) {}
-	}
-	var mu sync.Mutex
-	once := func(flows []string, mode string) ([]pipeline.Summary, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return runOnce(ctx, cfg, log, flows, mode, o.Transform)
 	}
 	var wg sync.WaitGroup
 	for flow, sc := range scheduled {
@@ -141,7 +164,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 					return
 				case <-o.Clock.After(next.Sub(o.Clock.Now())):
 				}
-				sums, err := once([]string{flow}, pipeline.ModeScheduled)
+				sums, err := s.run(ctx, pipeline.Request{Flows: []string{flow}, Mode: pipeline.ModeScheduled})
 				if ctx.Err() != nil {
 					return
 				}
@@ -150,34 +173,50 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 		}()
 	}
 	if watch {
-		interval := cfg.Settings.Automation.Interval()
-		wake := make(chan struct{}, 1)
-		if src := cfg.Source; postgres.IsURL(src) || (src == "" && postgres.IsURL(cfg.DB)) {
-			if src == "" {
-				src = cfg.DB
-			}
-			// OIM's changes are announced (init installs the triggers): export at once.
-			go postgres.Listen(ctx, src, wake, func(err error) { log.Warn("listening for OIM changes", "error", err) })
+		s.watch(ctx, o, automated, src, report)
+	}
+	<-ctx.Done()
+	wg.Wait()
+	return nil
+}
+
+// watch runs the automated flows whenever the source changed, a NOTIFY woke it, or a
+// failed record's retry is due; until ctx is done.
+func (s *server) watch(ctx context.Context, o Options, automated []string, src string, report func(string, []pipeline.Summary, error)) {
+	interval := s.cfg.Settings.Automation.Interval()
+	wake := make(chan struct{}, 1)
+	if postgres.IsURL(src) {
+		// OIM's changes are announced (init installs the triggers): export at once.
+		go postgres.Listen(ctx, src, wake, func(err error) { s.log.Warn("listening for OIM changes", "error", err) })
+	}
+	s.log.Info("watching", "db", postgres.Redact(s.cfg.DB), "source", postgres.Redact(s.cfg.Source), "target", postgres.Redact(s.cfg.Target),
+		"flows", strings.Join(automated, ","), "interval", interval)
+	retries := pipeline.NewRetries(o.Clock.Now)
+	woken := true // the first poll runs
+	for ctx.Err() == nil {
+		changed, err := s.probe.Changed(ctx)
+		if err != nil {
+			s.log.Warn("looking for OIM changes", "error", err)
+			changed = true
 		}
-		log.Info("watching", "db", postgres.Redact(cfg.DB), "source", postgres.Redact(cfg.Source), "target", postgres.Redact(cfg.Target), "flows", strings.Join(automated, ","), "interval", interval)
-		for ctx.Err() == nil {
-			sums, err := once(automated, pipeline.ModeAutomatic)
+		due := retries.Due()
+		if woken || changed || (!due.IsZero() && !o.Clock.Now().Before(due)) {
+			sums, err := s.run(ctx, pipeline.Request{Flows: automated, Mode: pipeline.ModeAutomatic, Retries: retries})
 			if ctx.Err() != nil {
 				break // stopping: the flow in progress was rolled back
 			}
 			if err != nil || busy(sums) {
 				report(pipeline.ModeAutomatic, sums, err)
 			}
-			select {
-			case <-ctx.Done():
-			case <-o.Clock.After(interval):
-			case <-wake:
-			}
+		}
+		woken = false
+		select {
+		case <-ctx.Done():
+		case <-o.Clock.After(interval):
+		case <-wake:
+			woken = true
 		}
 	}
-	<-ctx.Done()
-	wg.Wait()
-	return nil
 }
 
 func busy(sums []pipeline.Summary) bool {
@@ -189,28 +228,40 @@ func busy(sums []pipeline.Summary) bool {
 	return false
 }
 
-// runOnce opens the database (waiting while OIM holds it), runs the flows, and closes it.
-func runOnce(ctx context.Context, cfg *config.Config, log *slog.Logger, flows []string, mode string, transform pipeline.Transformer) ([]pipeline.Summary, error) {
-	eng, err := openWhenFree(ctx, cfg, log, transform)
+// run opens the database (waiting while OIM holds it), runs the request, closes it,
+// and notes how the source looks, so the connector's own writes are not taken for
+// OIM's.
+func (s *server) run(ctx context.Context, req pipeline.Request) ([]pipeline.Summary, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.probe.Start(ctx)
+	eng, err := s.open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer eng.Close()
-	return eng.Run(ctx, pipeline.Request{Flows: flows, Mode: mode})
+	sums, err := eng.Run(ctx, req)
+	if cerr := eng.Close(); err == nil {
+		err = cerr
+	}
+	s.probe.Done(ctx)
+	return sums, err
 }
 
-// openWhenFree opens the engine, waiting while another process holds the file.
-func openWhenFree(ctx context.Context, cfg *config.Config, log *slog.Logger, transform pipeline.Transformer) (*pipeline.Engine, error) {
+// open opens the engine, waiting while another process holds the file.
+func (s *server) open(ctx context.Context) (*pipeline.Engine, error) {
 	var opts []pipeline.Option
-	if transform != nil {
-		opts = append(opts, pipeline.WithTransform(transform))
+	if s.transform != nil {
+		opts = append(opts, pipeline.WithTransform(s.transform))
+	}
+	if s.specs != nil {
+		opts = append(opts, pipeline.WithSpecs(s.specs))
 	}
 	for {
-		eng, err := pipeline.Open(ctx, cfg, log, opts...)
+		eng, err := pipeline.Open(ctx, s.cfg, s.log, opts...)
 		if err == nil || !store.Busy(err) {
 			return eng, err
 		}
-		log.Debug("database busy, waiting", "error", err)
+		s.log.Debug("database busy, waiting", "error", err)
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("stopped while waiting for the database: %w", ctx.Err())

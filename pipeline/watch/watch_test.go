@@ -2,6 +2,10 @@ package watch_test
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -122,4 +126,152 @@ func TestServeRunsScheduledJobs(t *testing.T) {
 	if want := "scheduled\tvendor-accounts\t1\nscheduled\tvendor-accounts\t0\n"; !strings.Contains(got, want) {
 		t.Errorf("run history:\n%s\nwant the rows\n%s", got, want)
 	}
+}
+
+// offsetClock is the wall clock moved ahead by hand, for back-offs.
+type offsetClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *offsetClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *offsetClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+func (c *offsetClock) skip(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+// write changes the DuckDB file as OIM would: from another process (DuckDB's lock on
+// the file keeps processes apart, not two databases of one process), waiting while the
+// watcher holds it. The test binary itself is that process (TestHelperWriter).
+func write(t *testing.T, path, stmt string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperWriter$")
+		cmd.Env = append(os.Environ(), "WATCH_TEST_DB="+path, "WATCH_TEST_SQL="+stmt)
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			return
+		}
+		if !strings.Contains(string(out), "Could not set lock") || i > 200 {
+			t.Fatalf("write: %v\n%s", err, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestHelperWriter is the other process of write.
+func TestHelperWriter(t *testing.T) {
+	path := os.Getenv("WATCH_TEST_DB")
+	if path == "" {
+		t.Skip("the writer process of TestWatchRetriesFollowChange")
+	}
+	db, err := sql.Open("duckdb", path)
+	if err == nil {
+		_, err = db.Exec(os.Getenv("WATCH_TEST_SQL"))
+		db.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A watcher does nothing while nothing changes, and never wakes itself: its own export
+// leaves it idle. A failed record is tried again when it changes, the others only when
+// their back-off ends.
+func TestWatchRetriesFollowChange(t *testing.T) {
+	path := fixture.DB(t, "sales-invoices.sql")
+	cfg, err := config.WithSettings(map[string]any{
+		"default_company": "Acme UK Ltd", "sales_invoice_line_limit": 3, "tax_summary_line": true,
+		"automation": map[string]any{"poll_interval": "20ms", "flows": map[string]any{
+			"vendor_accounts": map[string]any{"disabled": true}, "payable_invoices": map[string]any{"disabled": true},
+			"payable_credit_notes": map[string]any{"disabled": true}, "sales_credit_notes": map[string]any{"disabled": true},
+			"journals": map[string]any{"disabled": true}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DB = path
+	clock := &offsetClock{}
+	runs := make(chan pipeline.Summary, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- watch.Serve(ctx, cfg, fixture.Quiet, watch.Options{Watch: true, Clock: clock,
+			Report: func(mode string, sums []pipeline.Summary, err error) {
+				if err != nil {
+					t.Errorf("watch: %v", err)
+				}
+				for _, s := range sums {
+					runs <- s
+				}
+			}})
+	}()
+	next := func(what string) pipeline.Summary {
+		t.Helper()
+		select {
+		case s := <-runs:
+			return s
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no run: %s", what)
+		}
+		return pipeline.Summary{}
+	}
+	first := next("the first poll exports")
+	if first.Exported != 7 || first.Errors != 6 {
+		t.Fatalf("first poll: %s, want 7 exported and 6 failures", first)
+	}
+	// Idle: dozens of polls, no run (not even of the six failures), no write.
+	time.Sleep(100 * time.Millisecond)
+
+	state := fileState(t, path)
+	time.Sleep(600 * time.Millisecond)
+	select {
+	case s := <-runs:
+		t.Fatalf("a run while nothing changed: %s", s)
+	default:
+	}
+	if fileState(t, path) != state {
+		t.Fatal("the idle watcher wrote the file")
+	}
+	// OIM corrects one failed invoice: it alone is tried again, and exported.
+	write(t, path, "UPDATE oim.invoice SET sales_order_id = 'SO-1', shipment_id = 'SH-DONE' WHERE id = 'INV-NOCO'")
+	fixed := next("the corrected invoice is exported")
+	if fixed.Exported != 1 || fixed.Errors != 0 {
+		t.Fatalf("after the correction: %s, want the one invoice exported and the unchanged failures left alone", fixed)
+	}
+	// A minute later the other failures are due, and tried again.
+	clock.skip(2 * time.Minute)
+	retried := next("the back-off ends")
+	if retried.Errors != 5 || retried.Exported != 0 {
+		t.Fatalf("after the back-off: %s, want the five failures tried again", retried)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	db := fixture.Open(t, path)
+	defer db.Close()
+	got := fixture.Dump(t, db, "SELECT mode, selected, exported, errors FROM connector.run ORDER BY started_at")
+	if want := "automatic\t13\t7\t6\nautomatic\t1\t1\t0\nautomatic\t5\t0\t5\n"; !strings.Contains(got, want) || strings.Count(got, "automatic") != 3 {
+		t.Errorf("history: only the runs that did something:\n%s\nwant\n%s", got, want)
+	}
+}
+
+func fileState(t *testing.T, path string) string {
+	t.Helper()
+	var out string
+	for _, p := range []string{path, path + ".wal"} {
+		if st, err := os.Stat(p); err == nil {
+			out += fmt.Sprintf("%s %d %d;", p, st.Size(), st.ModTime().UnixNano())
+		}
+	}
+	return out
 }
