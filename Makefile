@@ -6,7 +6,7 @@ PLUGINS := regiondims faulty
 DEMO_DB ?= demo/oimconnect.duckdb
 PKGS    := ./...
 
-.PHONY: all build test test-reliability demo bench lint clean
+.PHONY: all build test test-reliability demo bench bench-incremental lint clean
 
 all: build
 
@@ -46,7 +46,15 @@ demo: build
 BENCH_INVOICES ?= 1000000
 bench:
 	@if [ -z "$$TEST_POSTGRES_URL" ]; then pg=$$(.ci/postgres start) && eval "$$pg" || echo "no PostgreSQL server: its case will skip"; fi; \
-	BENCH_INVOICES=$(BENCH_INVOICES) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 0 $(PKGS)
+	BENCH_INVOICES=$(BENCH_INVOICES) $(GO) test -run '^$$' -bench 'SalesInvoices' -benchtime 1x -timeout 0 $(PKGS)
+
+# What a day's run costs as history grows: ten new records per flow on a small and a
+# large exported database (10k and 1M invoices; 200k for PostgreSQL), all flows and one
+# record; watch's latency and idle CPU; a month-by-month backfill against one run.
+# BENCH_SMALL, BENCH_LARGE, BENCH_PG_LARGE, BENCH_BACKFILL and BENCH_ROUNDS set the sizes.
+bench-incremental:
+	@if [ -z "$$TEST_POSTGRES_URL" ]; then pg=$$(.ci/postgres start) && eval "$$pg" || echo "no PostgreSQL server: its case will skip"; fi; \
+	$(GO) test -run '^$$' -bench '^BenchmarkIncremental$$' -benchtime 1x -timeout 0 ./pipeline/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

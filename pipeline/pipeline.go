@@ -56,9 +56,8 @@ type Store interface {
 	Record(ctx context.Context, e store.Entry) error
 	// Runs lists the latest flow runs, newest first.
 	Runs(ctx context.Context, limit int) ([]store.Entry, error)
-	// Partitions are a backfill's partitions done so far; MarkPartition adds one.
+	// Partitions are a backfill's partitions (flow/partition) committed so far.
 	Partitions(ctx context.Context, backfill string) (map[string]bool, error)
-	MarkPartition(ctx context.Context, backfill, partition string) error
 	Close() error
 }
 
@@ -217,21 +216,6 @@ func (e *Engine) Runs(ctx context.Context, limit int) ([]store.Entry, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.store.Runs(ctx, limit)
-}
-
-// Partitions are the partitions of a backfill (named by its dates, partition size and
-// flows) done so far, recorded in the target.
-func (e *Engine) Partitions(ctx context.Context, backfill string) (map[string]bool, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.store.Partitions(ctx, backfill)
-}
-
-// MarkPartition records a backfill's partition as done.
-func (e *Engine) MarkPartition(ctx context.Context, backfill, partition string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.store.MarkPartition(ctx, backfill, partition)
 }
 
 // Close closes the store and the plugins the engine started.

@@ -40,6 +40,15 @@ type Request struct {
 	// Progress, when set, is told each step as it starts (a terminal's progress line,
 	// the console's live view).
 	Progress func(flow, step string)
+	// Partitions, when set (a backfill over From..To), batch each dated flow's records
+	// by partitions of document date: consecutive whole partitions up to batch_size
+	// records per transaction. Undated flows run as usual. Backfill names the backfill:
+	// the partitions a transaction commits for a flow are recorded with it, in it, and
+	// left out when the same backfill runs again. PartitionDone, when set, is told each
+	// partition of each flow, committed or left out.
+	Partitions    []Partition
+	Backfill      string
+	PartitionDone func(flow string, part Partition, s Summary, skipped bool)
 	// Retries, when set, defers records that failed before and have not changed since,
 	// until their back-off ends, and learns from this run's failures (watch's
 	// automatic runs).
@@ -49,6 +58,8 @@ type Request struct {
 	// look, when set, reads the staged tables in the flow's transaction before it is
 	// committed or rolled back (Inspect).
 	look Look
+	// marks are the backfill partitions (flow/partition) a batch commits.
+	marks []string
 }
 
 // Look reads a flow's staged tables (plan.Plan's Temp, Bad and Outputs) in its
@@ -188,6 +199,12 @@ func (e *Engine) runPlan(ctx context.Context, p *plan.Plan, req Request, lastPla
 	var n int64
 	if err := x.QueryRowContext(ctx, "SELECT count(*) FROM "+p.Candidates).Scan(&n); err != nil {
 		return s, fmt.Errorf("flow %s: count the candidates: %w", p.Flow, err)
+	}
+	if len(req.Partitions) > 0 && p.Dated() && !req.DryRun {
+		ps, err := e.runPartitions(ctx, p, req, sh)
+		s.add(ps)
+		e.logFlow(ctx, req, s)
+		return s, err
 	}
 	if n == 0 && !req.explain {
 		// Nothing to export: no stage. A manual or scheduled run is still history.
@@ -374,21 +391,36 @@ func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last b
 // evaluate runs, in the flow's transaction, the transform and the counts, and reads
 // the failures (and the created documents, when asked).
 func (e *Engine) evaluate(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan.Plan, req Request, step store.Step) (s Summary, err error) {
-	s.Flow = p.Flow
-	if e.transform != nil && e.transforms(p.Flow) {
-		step("transform", 0, true)
-		t := time.Now()
-		if err = e.transform.Transform(ctx, tx, conn, p); err != nil {
-			return s, fmt.Errorf("transform: %w", err)
-		}
-		step("transform", time.Since(t), false)
+	if err := e.transformFlow(ctx, conn, tx, p, step); err != nil {
+		return Summary{Flow: p.Flow}, err
 	}
+	return e.tally(ctx, tx, p, req)
+}
+
+// transformFlow runs the transform (the plugins) over the flow's staged outputs.
+func (e *Engine) transformFlow(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan.Plan, step store.Step) error {
+	if e.transform == nil || !e.transforms(p.Flow) {
+		return nil
+	}
+	step("transform", 0, true)
+	t := time.Now()
+	if err := e.transform.Transform(ctx, tx, conn, p); err != nil {
+		return fmt.Errorf("transform: %w", err)
+	}
+	step("transform", time.Since(t), false)
+	return nil
+}
+
+// tally counts what the staged flow (or its Part) will do, and reads its failures (and
+// the created documents, when asked).
+func (e *Engine) tally(ctx context.Context, tx *sql.Tx, p *plan.Plan, req Request) (s Summary, err error) {
+	s.Flow = p.Flow
 	if err = tx.QueryRowContext(ctx, p.Counts).Scan(&s.Selected, &s.Waiting, &s.Errors, &s.Documents, &s.Lines, &s.Recovered); err != nil {
 		return s, fmt.Errorf("count: %w", err)
 	}
 	s.Exported = s.Selected - s.Errors - s.Recovered
 	if s.Errors > 0 {
-		if s.Failures, err = failures(ctx, tx, p.Bad); err != nil {
+		if s.Failures, err = failures(ctx, tx, p); err != nil {
 			return s, err
 		}
 		if !req.explain {
@@ -446,6 +478,9 @@ func (e *Engine) entry(req Request, s Summary, start time.Time, runErr error) *s
 	}
 	en := &store.Entry{RunID: e.runID(req), Mode: mode, Flow: s.Flow, Detail: req.Detail, Started: start,
 		Selected: s.Selected, Exported: s.Exported, Documents: s.Documents, Lines: s.Lines, Waiting: s.Waiting, Errors: s.Errors}
+	if len(req.marks) > 0 && runErr == nil {
+		en.Backfill, en.Marks = req.Backfill, req.marks
+	}
 	if runErr != nil {
 		en.Error = runErr.Error()
 	}
@@ -626,8 +661,8 @@ func createdDocuments(ctx context.Context, tx *sql.Tx, p *plan.Plan) ([]Created,
 	return out, rows.Err()
 }
 
-func failures(ctx context.Context, tx *sql.Tx, bad string) ([]Failure, error) {
-	rows, err := tx.QueryContext(ctx, fmt.Sprintf("SELECT CAST(_hkey AS VARCHAR), _msg FROM %s ORDER BY 1 LIMIT %d", bad, maxFailures))
+func failures(ctx context.Context, tx *sql.Tx, p *plan.Plan) ([]Failure, error) {
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf("SELECT CAST(_hkey AS VARCHAR), _msg FROM %s ORDER BY 1 LIMIT %d", p.Bad, maxFailures))
 	if err != nil {
 		return nil, fmt.Errorf("read failures: %w", err)
 	}

@@ -37,13 +37,13 @@ func runBackfill(ctx context.Context, eng *pipeline.Engine, inv *invocation, fro
 		}
 		if tty {
 			width := 30
-			n := width * p.Done / p.Partitions
-			fmt.Fprintf(stderr, "\r\033[K[%s%s] %d/%d %s%s  records %d  documents %d  %.0f rec/s  ETA %s",
-				strings.Repeat("#", n), strings.Repeat(" ", width-n), p.Done, p.Partitions, p.Partition, state, p.Records, p.Docs, rate, p.ETA().Round(time.Second))
+			n := width * p.Done / p.Steps
+			fmt.Fprintf(stderr, "\r\033[K[%s%s] %d/%d %s %s%s  records %d  documents %d  %.0f rec/s  ETA %s",
+				strings.Repeat("#", n), strings.Repeat(" ", width-n), p.Done, p.Steps, p.Flow, p.Partition, state, p.Records, p.Docs, rate, p.ETA().Round(time.Second))
 			return
 		}
-		fmt.Fprintf(stderr, "backfill %s%s: partition %d/%d, records %d, documents %d, %.0f rec/s, ETA %s\n",
-			p.Partition, state, p.Done, p.Partitions, p.Records, p.Docs, rate, p.ETA().Round(time.Second))
+		fmt.Fprintf(stderr, "backfill %s %s%s: %d/%d, records %d, documents %d, %.0f rec/s, ETA %s\n",
+			p.Flow, p.Partition, state, p.Done, p.Steps, p.Records, p.Docs, rate, p.ETA().Round(time.Second))
 	}
 	sums, err := backfill.Run(ctx, eng, backfill.Request{From: from, To: to, Partition: o.partition, Flows: o.flows, Created: o.report != "", DryRun: o.dryRun}, show)
 	if tty && !o.dryRun {

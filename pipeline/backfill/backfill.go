@@ -1,8 +1,13 @@
-// Package backfill exports history partition by partition of document date, each
-// partition's flows in their own transactions, resumable: a partition is marked done
-// in the target when its flows are committed, so the same backfill started again goes
-// on where it stopped, and a record is never exported twice (exported records are not
-// selected again).
+// Package backfill exports history partition by partition of document date, resumable:
+// each flow's records of a partition commit together with the partition's mark in the
+// target, so the same backfill started again goes on where it stopped, and a record is
+// never exported twice (exported records are not selected again either).
+//
+// Flows run in their order, each over the whole date range: vendor accounts first
+// (undated), then each dated flow partition by partition, so a credit note finds the
+// invoices of every earlier partition already exported. Consecutive partitions are
+// staged together up to batch_size records and committed one by one (see
+// pipeline.Request.Partitions): a backfill costs about one run over the same records.
 package backfill
 
 import (
@@ -15,7 +20,6 @@ import (
 
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
-	"github.com/oimconnect/oimconnect/pipeline/spec"
 )
 
 // Request asks for history to be exported partition by partition.
@@ -29,13 +33,13 @@ type Request struct {
 	DryRun bool
 }
 
-// Progress is reported after each partition.
+// Progress is reported after each partition of each dated flow.
 type Progress struct {
-	Partition        string // e.g. 2024-03
-	Done, Partitions int
-	Skipped          bool // done by an earlier, interrupted backfill
-	Records, Docs    int64
-	Elapsed          time.Duration
+	Flow, Partition string // e.g. sales-invoices, 2024-03
+	Done, Steps     int    // partitions of dated flows done, and in all
+	Skipped         bool   // done by an earlier, interrupted backfill
+	Records, Docs   int64  // so far
+	Elapsed         time.Duration
 }
 
 // ETA estimates the time left from the pace so far.
@@ -43,14 +47,18 @@ func (p Progress) ETA() time.Duration {
 	if p.Done == 0 {
 		return 0
 	}
-	return time.Duration(float64(p.Elapsed) / float64(p.Done) * float64(p.Partitions-p.Done))
+	return time.Duration(float64(p.Elapsed) / float64(p.Done) * float64(p.Steps-p.Done))
 }
 
-// Run exports every partition in turn, each flow of a partition in one transaction.
-// Flows without a document date run once, first. A partition is recorded as done in
-// the same database, so the same backfill, interrupted and started again, goes on where
-// it stopped; a record is never exported twice, since exported records are not selected
-// again. Memory stays bounded by one partition's records.
+// ID names a backfill by its dates, partition size and flows: the same command run
+// again is the same backfill, and finds its partitions done.
+func (b Request) ID() string {
+	names := append([]string{}, b.Flows...)
+	sort.Strings(names)
+	return fmt.Sprintf("%s..%s/%s/%s", b.From.Format(time.DateOnly), b.To.Format(time.DateOnly), b.Partition, strings.Join(names, ","))
+}
+
+// Run exports the backfill's history, reporting each partition of each dated flow.
 func Run(ctx context.Context, e *pipeline.Engine, b Request, progress func(Progress)) ([]pipeline.Summary, error) {
 	if b.To.Before(b.From) {
 		return nil, fault.Inputf("backfill: --to %s is before --from %s", b.To.Format(time.DateOnly), b.From.Format(time.DateOnly))
@@ -58,109 +66,38 @@ func Run(ctx context.Context, e *pipeline.Engine, b Request, progress func(Progr
 	if b.Partition != "day" && b.Partition != "month" {
 		return nil, fault.Inputf("backfill: --partition must be day or month, not %q", b.Partition)
 	}
+	from, to := b.From.Format(time.DateOnly), b.To.AddDate(0, 0, 1).Format(time.DateOnly)
+	req := pipeline.Request{Flows: b.Flows, Mode: pipeline.ModeBackfill, Created: b.Created, From: from, To: to}
 	if b.DryRun {
-		return e.Run(ctx, pipeline.Request{Flows: b.Flows, Mode: pipeline.ModeBackfill, DryRun: true, Created: b.Created,
-			From: b.From.Format(time.DateOnly), To: b.To.AddDate(0, 0, 1).Format(time.DateOnly)})
+		req.DryRun = true
+		return e.Run(ctx, req)
 	}
-	var flows []*spec.Flow
+	req.Partitions, req.Backfill = Partitions(b), b.ID()
+	dated := 0
 	for _, f := range e.Specs().Ordered() {
-		if len(b.Flows) == 0 || slices.Contains(b.Flows, f.Name) {
-			flows = append(flows, f)
+		if f.Source.Date != "" && (len(b.Flows) == 0 || slices.Contains(b.Flows, f.Name)) {
+			dated++
 		}
 	}
-	if len(flows) < len(b.Flows) {
-		// The engine names the unknown flow and the known ones.
-		if _, err := e.Plan(ctx, pipeline.Request{Flows: b.Flows}); err != nil {
-			return nil, err
-		}
-	}
-	var dated, undated []string
-	for _, f := range flows {
-		if f.Source.Date != "" {
-			dated = append(dated, f.Name)
-		} else {
-			undated = append(undated, f.Name)
-		}
-	}
-	names := append([]string{}, b.Flows...)
-	sort.Strings(names)
-	id := fmt.Sprintf("%s..%s/%s/%s", b.From.Format(time.DateOnly), b.To.Format(time.DateOnly), b.Partition, strings.Join(names, ","))
-	done, err := e.Partitions(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-
-	totals := map[string]*pipeline.Summary{}
-	var order []string
-	add := func(sums []pipeline.Summary) {
-		for _, s := range sums {
-			t := totals[s.Flow]
-			if t == nil {
-				t = &pipeline.Summary{Flow: s.Flow}
-				totals[s.Flow] = t
-				order = append(order, s.Flow)
-			}
-			t.Selected += s.Selected
-			t.Exported += s.Exported
-			t.Documents += s.Documents
-			t.Lines += s.Lines
-			t.Waiting = s.Waiting // waiting is a state, not a sum: the last partition's
-			t.Errors += s.Errors
-			t.Duration += s.Duration
-			t.Failures = append(t.Failures, s.Failures...)
-			t.Created = append(t.Created, s.Created...)
-		}
-	}
-	if len(undated) > 0 {
-		sums, err := e.Run(ctx, pipeline.Request{Flows: undated, Mode: pipeline.ModeBackfill, Created: b.Created})
-		add(sums)
-		if err != nil {
-			return collect(order, totals), err
-		}
-	}
-	parts := partitions(b)
 	start := time.Now()
-	p := Progress{Partitions: len(parts)}
-	for _, part := range parts {
-		if err := ctx.Err(); err != nil {
-			return collect(order, totals), err
-		}
-		p.Partition, p.Skipped = part.name, done[part.name]
-		if !p.Skipped && len(dated) > 0 {
-			sums, err := e.Run(ctx, pipeline.Request{Flows: dated, Mode: pipeline.ModeBackfill, Detail: part.name, From: part.from, To: part.to, Created: b.Created})
-			add(sums)
-			if err != nil {
-				return collect(order, totals), err
-			}
-			for _, s := range sums {
-				p.Records += s.Selected
-				p.Docs += s.Documents
-			}
-			if err := e.MarkPartition(ctx, id, part.name); err != nil {
-				return collect(order, totals), err
-			}
-		}
+	p := Progress{Steps: dated * len(req.Partitions)}
+	req.PartitionDone = func(flow string, part pipeline.Partition, s pipeline.Summary, skipped bool) {
+		p.Flow, p.Partition, p.Skipped = flow, part.Name, skipped
 		p.Done++
+		p.Records += s.Selected
+		p.Docs += s.Documents
 		p.Elapsed = time.Since(start)
 		if progress != nil {
 			progress(p)
 		}
 	}
-	return collect(order, totals), nil
+	return e.Run(ctx, req)
 }
 
-func collect(order []string, totals map[string]*pipeline.Summary) []pipeline.Summary {
-	out := make([]pipeline.Summary, 0, len(order))
-	for _, f := range order {
-		out = append(out, *totals[f])
-	}
-	return out
-}
-
-type partition struct{ name, from, to string }
-
-func partitions(b Request) []partition {
-	var out []partition
+// Partitions are the backfill's partitions of document date: days, or calendar
+// months (the first and last cut to the backfill's dates).
+func Partitions(b Request) []pipeline.Partition {
+	var out []pipeline.Partition
 	end := b.To.AddDate(0, 0, 1)
 	for d := b.From; d.Before(end); {
 		var next time.Time
@@ -175,7 +112,7 @@ func partitions(b Request) []partition {
 		if to.After(end) {
 			to = end
 		}
-		out = append(out, partition{name: name, from: d.Format(time.DateOnly), to: to.Format(time.DateOnly)})
+		out = append(out, pipeline.Partition{Name: name, From: d.Format(time.DateOnly), To: to.Format(time.DateOnly)})
 		d = next
 	}
 	return out

@@ -233,6 +233,26 @@ func (p *Plan) Reads(t *catalog.Table) bool {
 	return false
 }
 
+// Dated says the flow's records have a document date (source.date): a backfill
+// partitions them by it.
+func (p *Plan) Dated() bool { return p.flow.Source.Date != "" }
+
+// DateCounts is a query counting the candidates per range of document date, given as
+// rows (i, from, to) of VALUES: (i, n).
+func (p *Plan) DateCounts(ranges string) string {
+	d := catalog.Ident(p.flow.Source.Date)
+	return fmt.Sprintf("SELECT r.i, count(c.%s) FROM (VALUES %s) r(i, f, t) LEFT JOIN %s c ON c.%s >= CAST(r.f AS DATE) AND c.%s < CAST(r.t AS DATE) GROUP BY 1 ORDER BY 1",
+		catalog.Ident(p.Source.Key), ranges, p.Candidates, d, d)
+}
+
+// Within plans the same flow for the candidates whose document date is in [from, to):
+// one batch of a backfill, whole partitions of it.
+func (p *Plan) Within(from, to string) (*Plan, error) {
+	opt := p.opt
+	opt.Dates = [2]string{from, to}
+	return Build(p.flow, p.model, opt)
+}
+
 // Keys is a query over the staged candidates listing their keys in order, as k.
 func (p *Plan) Keys() string {
 	return "SELECT " + catalog.Ident(p.Source.Key) + " AS k FROM " + p.Candidates + " ORDER BY 1"
@@ -249,8 +269,11 @@ type Options struct {
 	// unbounded. A run in batches plans one range per batch.
 	KeyFrom, KeyTo string
 	// From and To (YYYY-MM-DD, To exclusive) limit the run to records whose document
-	// date (source.date) falls in between: a backfill partition.
+	// date (source.date) falls in between: a backfill's dates.
 	From, To string
+	// Dates, when set, is a batch of a backfill: the candidates whose document date is
+	// in [Dates[0], Dates[1]) (whole partitions).
+	Dates [2]string
 	// Settings are readable as settings.<key>.
 	Settings map[string]any
 	// Materialize stores the line outputs as tables, for a transform that changes them

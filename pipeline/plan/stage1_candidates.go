@@ -80,10 +80,15 @@ func (b *builder) stageCandidates() {
 	b.plan.Prelude = []Statement{fe.Statement("c")}
 	b.plan.Candidates = c
 	b.cands = c
-	if b.opt.KeyFrom == "" && b.opt.KeyTo == "" {
+	switch {
+	case b.opt.Dates[0] != "":
+		d := catalog.Ident(f.Source.Date)
+		b.temp("b", fmt.Sprintf("SELECT * FROM %s WHERE %s >= DATE %s AND %s < DATE %s", c, d, catalog.Literal(b.opt.Dates[0]), d, catalog.Literal(b.opt.Dates[1])))
+	case b.opt.KeyFrom != "" || b.opt.KeyTo != "":
+		b.temp("b", "SELECT * FROM "+c+" WHERE "+b.keyRange(key(b.header)))
+	default:
 		return
 	}
-	b.temp("b", "SELECT * FROM "+c+" WHERE "+b.keyRange(key(b.header)))
 	b.cands = b.tmp("b")
 }
 

@@ -22,6 +22,10 @@ type Entry struct {
 	Selected, Exported, Documents, Lines, Waiting, Errors int64
 	// Error is the run's error when the flow was rolled back.
 	Error string
+	// Backfill, when set, names the backfill whose partitions (Marks: flow/partition)
+	// this entry commits: they go into connector.backfill in the same transaction.
+	Backfill string
+	Marks    []string
 }
 
 // NewRunID is a run id: the start time and a random suffix, sortable.
@@ -50,7 +54,8 @@ CREATE TABLE IF NOT EXISTS ` + schema + `.run (
     waiting    BIGINT NOT NULL,
     errors     BIGINT NOT NULL,
     error      VARCHAR             -- the run error, when the flow was rolled back
-)`
+);
+` + partitionsDDL(db)
 }
 
 func connectorSchema(db string) string {
@@ -86,6 +91,11 @@ func recordDuck(ctx context.Context, x execer, db string, e *Entry) error {
 	if _, err := x.ExecContext(ctx, fmt.Sprintf(insertRun, connectorSchema(db)), e.values()...); err != nil {
 		return fmt.Errorf("record the run: %w", err)
 	}
+	for _, m := range e.Marks {
+		if _, err := x.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s.backfill VALUES (?, ?, ?)", connectorSchema(db)), e.Backfill, m, e.Ended.UTC()); err != nil {
+			return fmt.Errorf("record the backfill's partition: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -100,6 +110,11 @@ func recordPG(ctx context.Context, tx pgx.Tx, e *Entry) error {
 	}
 	if _, err := tx.Exec(ctx, q, e.values()...); err != nil {
 		return fmt.Errorf("record the run: %w", err)
+	}
+	for _, m := range e.Marks {
+		if _, err := tx.Exec(ctx, "INSERT INTO connector.backfill VALUES ($1, $2, $3)", e.Backfill, m, e.Ended.UTC()); err != nil {
+			return fmt.Errorf("record the backfill's partition: %w", err)
+		}
 	}
 	return nil
 }
