@@ -15,6 +15,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
+	"github.com/oimconnect/oimconnect/pipeline/store"
 )
 
 var fetched = regexp.MustCompile(`msg=fetched table=(\S+) from=\S+ rows=(\d+)`)
@@ -139,5 +140,39 @@ func TestPostgresReadsWhatChanged(t *testing.T) {
 	}
 	if rows["acct.sales_invoice_line_item"] > 0 {
 		t.Errorf("read %d sales invoice lines: the ledger's lines are never read by this run", rows["acct.sales_invoice_line_item"])
+	}
+
+	// What the console reads, against PostgreSQL.
+	e, err := pipeline.Open(ctx, demoConfig(t, pg, "", ""), fixture.Quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	page, err := e.Records(ctx, pipeline.RecordQuery{Flow: "sales-invoices", Search: "-NEW"})
+	if err != nil || page.Total != 2 || page.Records[0].Status != "Exported" || page.Records[0].Link == "" {
+		t.Fatalf("the new invoices, exported: %+v %v", page, err)
+	}
+	docs, err := e.Documents(ctx, "sales-invoices", page.Records[0].ID)
+	if err != nil || len(docs) == 0 || len(docs[0].Lines) == 0 {
+		t.Fatalf("their documents: %+v %v", docs, err)
+	}
+	runs, err := e.Runs(ctx, 20)
+	if err != nil || len(runs) == 0 {
+		t.Fatalf("runs: %v %v", runs, err)
+	}
+	var report []store.Outcome
+	for _, r := range runs {
+		if r.Flow == "sales-invoices" && r.Exported == 2 {
+			report, err = e.Report(ctx, r.RunID, 100)
+		}
+	}
+	if err != nil || len(report) < 2 {
+		t.Fatalf("the run's report: %+v %v", report, err)
+	}
+	if err := e.Audit(ctx, store.AuditEntry{At: time.Now(), Actor: "bob", Action: "export"}); err != nil {
+		t.Fatal(err)
+	}
+	if log, err := e.AuditLog(ctx, 5); err != nil || len(log) != 1 || log[0].Actor != "bob" {
+		t.Fatalf("audit: %+v %v", log, err)
 	}
 }

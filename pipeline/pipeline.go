@@ -58,6 +58,12 @@ type Store interface {
 	Runs(ctx context.Context, limit int) ([]store.Entry, error)
 	// Partitions are a backfill's partitions (flow/partition) committed so far.
 	Partitions(ctx context.Context, backfill string) (map[string]bool, error)
+	// Page reads rows of a source or target table where it lives, on a connection of
+	// its own; Report a run's outcomes; Audit and AuditLog the console's actions.
+	Page(ctx context.Context, q store.Query) ([][]string, int64, error)
+	Report(ctx context.Context, runID string, limit int) ([]store.Outcome, error)
+	Audit(ctx context.Context, a store.AuditEntry) error
+	AuditLog(ctx context.Context, limit int) ([]store.AuditEntry, error)
 	Close() error
 }
 
@@ -78,7 +84,9 @@ type Engine struct {
 	transform Transformer
 	ownsHost  *host.Host // the plugins the engine started itself
 	hooks     store.Hooks
-	mu        sync.Mutex // one request at a time
+	mu        sync.Mutex // one run, dry run, explain or census at a time
+	modelMu   sync.Mutex
+	cached    *plan.Model // the object model over the catalog, for reads
 }
 
 // Option configures an engine at Open or New.
@@ -211,10 +219,9 @@ func (e *Engine) Specs() *spec.Set { return e.specs }
 // did; the engine's own work goes through its methods).
 func (e *Engine) DB() *sql.DB { return e.store.DB() }
 
-// Runs lists the latest flow runs, newest first, from the target's history.
+// Runs lists the latest flow runs, newest first, from the target's history; it does
+// not wait for a run.
 func (e *Engine) Runs(ctx context.Context, limit int) ([]store.Entry, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	return e.store.Runs(ctx, limit)
 }
 

@@ -31,8 +31,9 @@ type Request struct {
 	// Where the store allows it (one DuckDB file), the whole dry run is one rolled-back
 	// unit: a later flow sees what an earlier one would have written.
 	DryRun bool
-	// Mode is recorded in the run history (default manual); Detail beside it.
-	Mode, Detail string
+	// Mode is recorded in the run history (default manual); Detail beside it, and By:
+	// who or what started it (a console user, watch, a schedule).
+	Mode, Detail, By string
 	// From and To (YYYY-MM-DD, To exclusive) limit dated flows to one partition.
 	From, To string
 	// Created asks for every created document in the summaries (for --report).
@@ -378,6 +379,9 @@ func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last b
 		return s, tx.Rollback()
 	}
 	entry := e.entry(req, s, start, nil)
+	if entry != nil {
+		entry.Outcomes = p.Outcomes
+	}
 	if err = e.store.Commit(ctx, conn, tx, p, entry, last, step); err != nil {
 		_ = tx.Rollback() // when the store has not committed it
 		failed := e.entry(req, s, start, err)
@@ -481,6 +485,7 @@ func (e *Engine) entry(req Request, s Summary, start time.Time, runErr error) *s
 	if len(req.marks) > 0 && runErr == nil {
 		en.Backfill, en.Marks = req.Backfill, req.marks
 	}
+	en.By = req.By
 	if runErr != nil {
 		en.Error = runErr.Error()
 	}

@@ -28,7 +28,7 @@ type Explanation struct {
 	Derived    []Derived
 	Rules      []RuleOutcome
 	Outcome    string
-	Documents  []Row
+	Documents  []pipeline.Row
 }
 
 // Condition is a select or ready condition's outcome.
@@ -50,11 +50,6 @@ type RuleOutcome struct {
 	Applies, Pass        bool
 }
 
-// Row is one row a document would be written as.
-type Row struct {
-	Table  string
-	Fields [][2]string
-}
 
 // Record explains one record of one flow.
 func Record(ctx context.Context, eng *pipeline.Engine, flow, id string) (*Explanation, error) {
@@ -107,7 +102,7 @@ func Record(ctx context.Context, eng *pipeline.Engine, flow, id string) (*Explan
 				return err
 			}
 			for _, r := range out {
-				row := Row{Table: o.Target.FullName()}
+				row := pipeline.Row{Table: o.Target.FullName()}
 				for _, c := range o.Columns {
 					row.Fields = append(row.Fields, [2]string{c, r.get(c)})
 				}

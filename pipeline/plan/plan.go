@@ -185,6 +185,9 @@ type Plan struct {
 	Outputs    []Output
 	// Bad is the temp table of records that cannot be exported (_hkey, _msg).
 	Bad string
+	// Outcomes is a query over the staged flow giving each record's outcome: record,
+	// outcome (exported, recovered, failed), documents (comma-separated), reason.
+	Outcomes string
 	// Fingerprint is the SQL of a candidate's fingerprint: a hash of its columns but for
 	// the export status and error ("" for an untracked source).
 	Fingerprint string
@@ -484,8 +487,8 @@ func (b *builder) build() {
 	b.stageSequence() // stage5: seq and docs, line numbers, splits, document ids
 	b.stageOutputs()  // stage6: o0, o1, ..., the rows as they will be written
 	b.stageErrors()   // stage7: err and bad, every reason a record cannot be exported
-	if b.opt.Explain && len(b.probs) == 0 {
-		b.explainRules()
+	if b.opt.Explain && len(b.opt.IDs) > 0 && len(b.probs) == 0 {
+		b.explainRules() // one record's every rule; not for a census of them all
 	}
 	b.write() // stage8: the writes and the counts
 }

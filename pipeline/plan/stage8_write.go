@@ -83,6 +83,20 @@ WHERE _ready AND %[1]s NOT IN (SELECT _hkey FROM %[4]s) AND %[5]s`, key(h), name
 				catalog.Ident(cols[0]), catalog.Ident(cols[1]), b.tmp("bad"))})
 	}
 
+	// The run's report: each record's outcome and documents, or its failure.
+	docs := "CAST(" + key(b.target) + " AS VARCHAR)"
+	if upsert {
+		docs = "CAST(coalesce(_existing, " + key(b.target) + ") AS VARCHAR)"
+	}
+	outcome := "'exported'"
+	if b.recovers() {
+		outcome = "CASE WHEN _hkey IN (SELECT _hkey FROM " + b.tmp("rec") + ") THEN 'recovered' ELSE 'exported' END"
+	}
+	b.plan.Outcomes = fmt.Sprintf(`SELECT CAST(_hkey AS VARCHAR) AS record, 'failed' AS outcome, CAST(NULL AS VARCHAR) AS documents, _msg AS reason FROM %[1]s
+UNION ALL
+SELECT CAST(_hkey AS VARCHAR), any_value(%[3]s), string_agg(DISTINCT %[4]s, ', ' ORDER BY %[4]s), CAST(NULL AS VARCHAR)
+FROM %[2]s WHERE _hkey NOT IN (SELECT _hkey FROM %[1]s) GROUP BY _hkey`, b.tmp("bad"), b.tmp("o0"), outcome, docs)
+
 	docsWritten := fresh
 	if upsert {
 		docsWritten = " AND (_existing IS NULL OR _update)"

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
+	"github.com/oimconnect/oimconnect/pipeline/postgres"
 )
 
 // Entry is one flow run as the history keeps it (table connector.run in the target).
@@ -22,10 +23,23 @@ type Entry struct {
 	Selected, Exported, Documents, Lines, Waiting, Errors int64
 	// Error is the run's error when the flow was rolled back.
 	Error string
+	// By says who or what started the run: a console user, watch, a schedule, the
+	// command line.
+	By string
 	// Backfill, when set, names the backfill whose partitions (Marks: flow/partition)
 	// this entry commits: they go into connector.backfill in the same transaction.
 	Backfill string
 	Marks    []string
+	// Outcomes, when set, is a query over the staged flow giving each record's outcome
+	// (record, outcome, documents, reason: plan.Plan.Outcomes): the run's report, kept
+	// in connector.run_record in the same transaction.
+	Outcomes string
+}
+
+// Outcome is what a run did with one record: exported (with its documents),
+// recovered, or failed (with the reason).
+type Outcome struct {
+	Flow, Record, Outcome, Documents, Reason string
 }
 
 // NewRunID is a run id: the start time and a random suffix, sortable.
@@ -55,6 +69,21 @@ CREATE TABLE IF NOT EXISTS ` + schema + `.run (
     errors     BIGINT NOT NULL,
     error      VARCHAR             -- the run error, when the flow was rolled back
 );
+ALTER TABLE ` + schema + `.run ADD COLUMN IF NOT EXISTS started_by VARCHAR;
+CREATE TABLE IF NOT EXISTS ` + schema + `.run_record (
+    run_id     VARCHAR NOT NULL,
+    flow       VARCHAR NOT NULL,
+    record     VARCHAR NOT NULL,
+    outcome    VARCHAR NOT NULL,   -- exported, recovered, failed
+    documents  VARCHAR,            -- the documents written, comma-separated
+    reason     VARCHAR             -- why it failed
+);
+CREATE TABLE IF NOT EXISTS ` + schema + `.audit (
+    at     TIMESTAMP NOT NULL,
+    actor  VARCHAR NOT NULL,       -- the console user
+    action VARCHAR NOT NULL,       -- e.g. export, settings
+    detail VARCHAR
+);
 ` + partitionsDDL(db)
 }
 
@@ -65,17 +94,24 @@ func connectorSchema(db string) string {
 	return catalog.Ident(db) + ".connector"
 }
 
-const insertRun = `INSERT INTO %s.run VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertRun = `INSERT INTO %s.run (run_id, mode, flow, detail, started_at, ended_at, selected, exported, documents, lines, waiting, errors, error, started_by)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func (e Entry) values() []any {
-	var msg, det any
-	if e.Error != "" {
-		msg = e.Error
+	return []any{e.RunID, e.Mode, e.Flow, orNull(e.Detail), e.Started.UTC(), e.Ended.UTC(), e.Selected, e.Exported, e.Documents, e.Lines, e.Waiting, e.Errors, orNull(e.Error), orNull(e.By)}
+}
+
+func orNull(s string) any {
+	if s == "" {
+		return nil
 	}
-	if e.Detail != "" {
-		det = e.Detail
-	}
-	return []any{e.RunID, e.Mode, e.Flow, det, e.Started.UTC(), e.Ended.UTC(), e.Selected, e.Exported, e.Documents, e.Lines, e.Waiting, e.Errors, msg}
+	return s
+}
+
+// outcomesQuery is an entry's outcomes with its run and flow, as run_record's rows.
+func (e *Entry) outcomesQuery() string {
+	return fmt.Sprintf("SELECT %s AS run_id, %s AS flow, record, outcome, documents, reason FROM (%s)",
+		catalog.Literal(e.RunID), catalog.Literal(e.Flow), e.Outcomes)
 }
 
 type execer interface {
@@ -96,11 +132,17 @@ func recordDuck(ctx context.Context, x execer, db string, e *Entry) error {
 			return fmt.Errorf("record the backfill's partition: %w", err)
 		}
 	}
+	if e.Outcomes != "" {
+		if _, err := x.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s.run_record %s", connectorSchema(db), e.outcomesQuery())); err != nil {
+			return fmt.Errorf("record the run's report: %w", err)
+		}
+	}
 	return nil
 }
 
-// recordPG writes one flow run into a PostgreSQL target's history.
-func recordPG(ctx context.Context, tx pgx.Tx, e *Entry) error {
+// recordPG writes one flow run into a PostgreSQL target's history; outcomes is the CSV
+// file of its report's rows (exportOutcomes), or "".
+func recordPG(ctx context.Context, tx pgx.Tx, e *Entry, outcomes string) error {
 	if e == nil {
 		return nil
 	}
@@ -116,11 +158,16 @@ func recordPG(ctx context.Context, tx pgx.Tx, e *Entry) error {
 			return fmt.Errorf("record the backfill's partition: %w", err)
 		}
 	}
+	if outcomes != "" {
+		if _, err := postgres.CopyIn(ctx, tx.Conn().PgConn(), "connector.run_record", []string{"run_id", "flow", "record", "outcome", "documents", "reason"}, outcomes); err != nil {
+			return fmt.Errorf("record the run's report: %w", err)
+		}
+	}
 	return nil
 }
 
 const selectRuns = `SELECT run_id, mode, flow, coalesce(detail, ''), started_at, ended_at,
-	selected, exported, documents, lines, waiting, errors, coalesce(error, '')
+	selected, exported, documents, lines, waiting, errors, coalesce(error, ''), coalesce(started_by, '')
 	FROM %s.run ORDER BY started_at DESC, flow LIMIT %d`
 
 // scanRuns reads history rows from any driver's rows.
@@ -129,7 +176,7 @@ func scanRuns(next func() bool, scan func(...any) error, errf func() error) ([]E
 	for next() {
 		var e Entry
 		if err := scan(&e.RunID, &e.Mode, &e.Flow, &e.Detail, &e.Started, &e.Ended,
-			&e.Selected, &e.Exported, &e.Documents, &e.Lines, &e.Waiting, &e.Errors, &e.Error); err != nil {
+			&e.Selected, &e.Exported, &e.Documents, &e.Lines, &e.Waiting, &e.Errors, &e.Error, &e.By); err != nil {
 			return nil, err
 		}
 		out = append(out, e)

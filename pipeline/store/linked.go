@@ -441,22 +441,24 @@ func (l *Linked) Record(ctx context.Context, e Entry) error {
 		return err
 	}
 	defer tx.Rollback(ctx)
-	if err := recordPG(ctx, tx, &e); err != nil {
+	if err := recordPG(ctx, tx, &e, ""); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
 }
 
-// Runs lists the latest flow runs, newest first, from the target's history.
+// Runs lists the latest flow runs, newest first, from the target's history (on a
+// connection of its own: it may run beside a run).
 func (l *Linked) Runs(ctx context.Context, limit int) ([]Entry, error) {
 	if l.tgt.kind != pgDatabase {
 		return runsDuck(ctx, l.db, l.tgt.db, limit)
 	}
-	c, err := l.connect(ctx, l.tgt.loc)
-	if err != nil {
-		return nil, err
-	}
-	return runsPG(ctx, c, limit)
+	var out []Entry
+	err := l.withTarget(ctx, func(c *pgx.Conn) (err error) {
+		out, err = runsPG(ctx, c, limit)
+		return err
+	})
+	return out, err
 }
 
 func (l *Linked) refreshOnce(ctx context.Context, db *sql.DB, cat *catalog.Catalog) error {
@@ -615,6 +617,14 @@ func (l *Linked) Commit(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan
 		}
 	}
 	samePG := l.src.kind == pgDatabase && l.tgt.kind == pgDatabase && l.src.loc == l.tgt.loc
+	outcomes := ""
+	if e != nil && e.Outcomes != "" && l.tgt.kind == pgDatabase {
+		outcomes = postgres.TempFile(l.dir, "outcomes-"+p.Flow)
+		defer os.Remove(outcomes)
+		if err := postgres.Export(ctx, conn, e.outcomesQuery(), outcomes); err != nil {
+			return err
+		}
+	}
 	finish := func(record func() error) error {
 		if e != nil {
 			e.Ended = time.Now()
@@ -630,7 +640,7 @@ func (l *Linked) Commit(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan
 			remote = append(append([]plan.Statement{}, tgtW...), srcW...)
 		}
 		err := l.push(ctx, conn, l.tgt.loc, remote, func(tx pgx.Tx) error {
-			return finish(func() error { return recordPG(ctx, tx, e) })
+			return finish(func() error { return recordPG(ctx, tx, e, outcomes) })
 		})
 		if err != nil {
 			return fmt.Errorf("write %s: %w", l.tgt, err)
