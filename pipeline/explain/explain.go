@@ -50,7 +50,6 @@ type RuleOutcome struct {
 	Applies, Pass        bool
 }
 
-
 // Record explains one record of one flow.
 func Record(ctx context.Context, eng *pipeline.Engine, flow, id string) (*Explanation, error) {
 	f := eng.Specs().Flows[flow]
