@@ -13,7 +13,6 @@ package watch
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -55,6 +54,9 @@ type Options struct {
 	// Transform, when set, is every run's transform (the plugin host, started once for
 	// all runs); else Serve starts the configuration's plugins once.
 	Transform pipeline.Transformer
+	// Engine, when set, is the engine the process shares (serve's console uses it too);
+	// else Serve makes its own.
+	Engine *pipeline.Shared
 }
 
 // Watch exports automatically: Serve without the schedules.
@@ -68,12 +70,11 @@ func Watch(ctx context.Context, cfg *config.Config, log *slog.Logger, report fun
 
 // server is one Serve: what every run shares.
 type server struct {
-	cfg       *config.Config
-	log       *slog.Logger
-	specs     *spec.Set
-	transform pipeline.Transformer
-	probe     *store.Probe
-	mu        sync.Mutex // one run at a time: runs of a flow never overlap
+	cfg    *config.Config
+	log    *slog.Logger
+	engine *pipeline.Shared
+	probe  *store.Probe
+	mu     sync.Mutex // one run at a time: runs of a flow never overlap
 }
 
 // Serve runs watch and the scheduled jobs in one process: each flow with a schedule
@@ -88,49 +89,46 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	if o.Clock == nil {
 		o.Clock = RealClock
 	}
-	s := &server{cfg: cfg, log: log, transform: o.Transform}
-	eng, err := s.open(ctx)
+	s := &server{cfg: cfg, log: log, engine: o.Engine}
+	if s.engine == nil {
+		specs, transform, closeHost, err := Load(cfg, log, o.Transform)
+		if err != nil {
+			return err
+		}
+		defer closeHost()
+		s.engine = pipeline.NewShared(cfg, log, pipeline.WithSpecs(specs), pipeline.WithTransform(transform))
+	}
+	var specs *spec.Set
+	var automated []string
+	err := s.engine.Use(ctx, func(e *pipeline.Engine) error {
+		specs = e.Specs()
+		for _, f := range specs.Ordered() {
+			if on, _ := cfg.Settings.Automation.Automated(f.Name); on {
+				automated = append(automated, f.Name)
+			}
+		}
+		if !o.Watch {
+			return nil
+		}
+		// A spec or criteria mistake stops here at once, not at every poll.
+		_, err := e.Plan(ctx, pipeline.Request{Flows: automated, Mode: pipeline.ModeAutomatic})
+		return err
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return err
 	}
-	s.specs = eng.Specs()
-	if s.transform == nil && len(cfg.Plugins) > 0 {
-		// One plugin host for every run: the plugins start once, not at every poll.
-		h, err := host.New(cfg.Plugins, s.specs, log)
-		if err != nil {
-			eng.Close()
-			return err
-		}
-		defer h.Close()
-		s.transform = h
-	}
-	var automated []string
-	for _, f := range s.specs.Ordered() {
-		if on, _ := cfg.Settings.Automation.Automated(f.Name); on {
-			automated = append(automated, f.Name)
-		}
-	}
 	scheduled := map[string]config.Schedule{}
 	if o.Schedules {
 		for key, sc := range cfg.Settings.Schedules {
 			flow := strings.ReplaceAll(key, "_", "-")
-			if s.specs.Flows[flow] == nil {
-				eng.Close()
+			if specs.Flows[flow] == nil {
 				return fault.Inputf("settings.schedules.%s: no flow %s", key, flow)
 			}
 			scheduled[flow] = sc
 		}
-	}
-	// A spec or criteria mistake stops here at once, not at every poll.
-	if o.Watch {
-		_, err = eng.Plan(ctx, pipeline.Request{Flows: automated, Mode: pipeline.ModeAutomatic})
-	}
-	eng.Close()
-	if err != nil {
-		return err
 	}
 	watch := o.Watch && len(automated) > 0
 	if !watch && len(scheduled) == 0 {
@@ -228,44 +226,35 @@ func busy(sums []pipeline.Summary) bool {
 	return false
 }
 
-// run opens the database (waiting while OIM holds it), runs the request, closes it,
-// and notes how the source looks, so the connector's own writes are not taken for
-// OIM's.
-func (s *server) run(ctx context.Context, req pipeline.Request) ([]pipeline.Summary, error) {
+// run runs the request on the shared engine (opened for it when nobody has it open, and
+// closed after), and notes how the source looks, so the connector's own writes are not
+// taken for OIM's.
+func (s *server) run(ctx context.Context, req pipeline.Request) (sums []pipeline.Summary, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.probe.Start(ctx)
-	eng, err := s.open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	sums, err := eng.Run(ctx, req)
-	if cerr := eng.Close(); err == nil {
-		err = cerr
-	}
+	err = s.engine.Use(ctx, func(e *pipeline.Engine) error {
+		sums, err = e.Run(ctx, req)
+		return err
+	})
 	s.probe.Done(ctx)
 	return sums, err
 }
 
-// open opens the engine, waiting while another process holds the file.
-func (s *server) open(ctx context.Context) (*pipeline.Engine, error) {
-	var opts []pipeline.Option
-	if s.transform != nil {
-		opts = append(opts, pipeline.WithTransform(s.transform))
+// Load loads the configuration's specs and, unless transform is given, starts its
+// plugin host once for every run of the process; closeHost stops it.
+func Load(cfg *config.Config, log *slog.Logger, transform pipeline.Transformer) (specs *spec.Set, _ pipeline.Transformer, closeHost func(), err error) {
+	specs, err = pipeline.LoadSpecs(cfg.Specs)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	if s.specs != nil {
-		opts = append(opts, pipeline.WithSpecs(s.specs))
-	}
-	for {
-		eng, err := pipeline.Open(ctx, s.cfg, s.log, opts...)
-		if err == nil || !store.Busy(err) {
-			return eng, err
+	closeHost = func() {}
+	if transform == nil && len(cfg.Plugins) > 0 {
+		h, err := host.New(cfg.Plugins, specs, log)
+		if err != nil {
+			return nil, nil, nil, err
 		}
-		s.log.Debug("database busy, waiting", "error", err)
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("stopped while waiting for the database: %w", ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
+		transform, closeHost = h, func() { h.Close() }
 	}
+	return specs, transform, closeHost, nil
 }
