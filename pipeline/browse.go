@@ -3,8 +3,11 @@ package pipeline
 import (
 	"context"
 	"database/sql"
+
 	"fmt"
 	"strings"
+
+	"github.com/oimconnect/oimconnect/pipeline/config"
 
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
@@ -55,8 +58,9 @@ type Record struct {
 	Link string
 }
 
-// model is the engine's object model over the store's catalog, read once.
-func (e *Engine) model(ctx context.Context) (*plan.Model, error) {
+// Model is the engine's object model over the store's catalog, read once: for
+// planners beside the runs' (reconciliation).
+func (e *Engine) Model(ctx context.Context) (*plan.Model, error) {
 	e.modelMu.Lock()
 	defer e.modelMu.Unlock()
 	if e.cached != nil {
@@ -80,7 +84,7 @@ func (e *Engine) flowTable(ctx context.Context, flow string) (*spec.Flow, *catal
 		_, err := e.flows([]string{flow})
 		return nil, nil, nil, err
 	}
-	m, err := e.model(ctx)
+	m, err := e.Model(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -236,6 +240,27 @@ func (e *Engine) rowsOf(ctx context.Context, t *catalog.Table, where string) ([]
 	}
 	return out, nil
 }
+
+// Stage runs statements that only stage (fetches and temp tables, such as a
+// plan.Reconciliation's) on a connection of its own, calls look on it, and drops the
+// temp tables and views: nothing is written. It takes its turn with the runs.
+func (e *Engine) Stage(ctx context.Context, stmts []plan.Statement, temps, views []string, look func(ctx context.Context, q *sql.Conn) error) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	conn, err := e.store.DB().Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	defer drop(ctx, conn, temps, views)
+	if err := e.runStatements(ctx, conn, stmts, e.stepper("reconcile", nil)); err != nil {
+		return err
+	}
+	return look(ctx, conn)
+}
+
+// Config is the engine's configuration.
+func (e *Engine) Config() *config.Config { return e.cfg }
 
 // Report is what a run did with each record (at most limit): its documents, or why it
 // failed.

@@ -15,6 +15,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
+	"github.com/oimconnect/oimconnect/pipeline/reconcile"
 	"github.com/oimconnect/oimconnect/pipeline/store"
 )
 
@@ -168,6 +169,10 @@ func TestPostgresReadsWhatChanged(t *testing.T) {
 	}
 	if err != nil || len(report) < 2 {
 		t.Fatalf("the run's report: %+v %v", report, err)
+	}
+	rep, err := reconcile.Run(ctx, e, reconcile.Request{})
+	if err != nil || !rep.OK() || len(rep.Flows) != 5 {
+		t.Fatalf("reconciliation against PostgreSQL: %+v %v", rep, err)
 	}
 	if err := e.Audit(ctx, store.AuditEntry{At: time.Now(), Actor: "bob", Action: "export"}); err != nil {
 		t.Fatal(err)

@@ -130,6 +130,26 @@ var commands = []*command{
 		do: doRuns,
 	},
 	{
+		name:     "reconcile",
+		summary:  "check that what was exported adds up, per flow and month",
+		synopsis: "reconcile --db FILE|URL [--from DATE --to DATE] [--flow NAME]... [--config FILE] [--report FILE]",
+		about: "For every flow whose spec has a reconcile section: each exported record's total in the source (the invoice's lines less its discount, " +
+			"the voucher's lines...) against the sum of its documents' lines, per month of document date; and every journal's balance. " +
+			"Every record that does not add up is listed with its period and the difference. Nothing is written. " +
+			"Exit status 0 when everything adds up, 1 when something does not.",
+		flags: append(append([]flagUse{}, connection...),
+			flagUse{"flow", "only this flow (repeatable; default: every flow with a reconcile section)"},
+			flagUse{"from", "the first document date, YYYY-MM-DD (with --to; default: all history)"},
+			flagUse{"to", "the last document date, YYYY-MM-DD, included (with --from)"},
+			flagUse{"report", "also write the reconciliation as JSON to FILE"}),
+		examples: []string{
+			"oimconnect reconcile --db oimconnect.duckdb",
+			"oimconnect reconcile --db oimconnect.duckdb --from 2025-01-01 --to 2025-03-31 --flow sales-invoices",
+			"oimconnect reconcile --source oim.duckdb --target postgres://user:pw@host/ledger --report reconcile.json",
+		},
+		do: doReconcile,
+	},
+	{
 		name:     "explain",
 		summary:  "show how one record would be exported; nothing is written",
 		synopsis: "explain --db FILE|URL --flow NAME --id ID [--config FILE] [--specs DIR]",

@@ -17,19 +17,20 @@ import (
 // serve have no --dry-run (they used to accept it and export for real); backfill's is
 // a real one.
 var wantFlags = map[string][]string{
-	"run":      {"db", "source", "target", "config", "specs", "log-level", "flow", "id", "dry-run", "report"},
-	"backfill": {"db", "source", "target", "config", "specs", "log-level", "flow", "from", "to", "partition", "dry-run", "report"},
-	"watch":    {"db", "source", "target", "config", "specs", "log-level"},
-	"serve":    {"db", "source", "target", "config", "specs", "log-level"},
-	"runs":     {"db", "source", "target", "config", "log-level", "limit"},
-	"explain":  {"db", "source", "target", "config", "specs", "log-level", "flow", "id"},
-	"plan":     {"db", "source", "target", "config", "specs", "log-level", "flow", "id"},
-	"validate": {"specs", "config", "db", "log-level"},
-	"test":     {"specs", "config"},
-	"flows":    {"specs", "config"},
-	"init":     {"db", "source", "target", "config", "specs"},
-	"generate": {"db", "source", "invoices", "seed", "force", "config"},
-	"demo":     {"db", "force", "invoices", "seed", "flow", "report", "config", "specs", "log-level"},
+	"run":       {"db", "source", "target", "config", "specs", "log-level", "flow", "id", "dry-run", "report"},
+	"backfill":  {"db", "source", "target", "config", "specs", "log-level", "flow", "from", "to", "partition", "dry-run", "report"},
+	"watch":     {"db", "source", "target", "config", "specs", "log-level"},
+	"serve":     {"db", "source", "target", "config", "specs", "log-level"},
+	"runs":      {"db", "source", "target", "config", "log-level", "limit"},
+	"explain":   {"db", "source", "target", "config", "specs", "log-level", "flow", "id"},
+	"reconcile": {"db", "source", "target", "config", "specs", "log-level", "flow", "from", "to", "report"},
+	"plan":      {"db", "source", "target", "config", "specs", "log-level", "flow", "id"},
+	"validate":  {"specs", "config", "db", "log-level"},
+	"test":      {"specs", "config"},
+	"flows":     {"specs", "config"},
+	"init":      {"db", "source", "target", "config", "specs"},
+	"generate":  {"db", "source", "invoices", "seed", "force", "config"},
+	"demo":      {"db", "force", "invoices", "seed", "flow", "report", "config", "specs", "log-level"},
 }
 
 // pluginCommands say what they do with the plugins declared in the configuration.
@@ -262,6 +263,7 @@ func TestDryRunsWriteNothing(t *testing.T) {
 		{0, []string{"plan"}, "-- flow sales-invoices"},
 		{0, []string{"explain", "--flow", "sales-invoices", "--id", "INV-OK"}, "INV-OK"},
 		{0, []string{"validate"}, "ok  sales-invoices"},
+		{0, []string{"reconcile"}, "everything adds up"},
 		{1, []string{"backfill", "--from", "2024-01-01", "--to", "2026-12-31", "--dry-run"}, "sales-invoices: selected 13, exported 7, documents 8, lines 16, waiting 2, errors 6"},
 		{2, []string{"watch", "--dry-run"}, ""},
 		{2, []string{"serve", "--dry-run"}, ""},

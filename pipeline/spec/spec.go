@@ -22,6 +22,7 @@ type Flow struct {
 	Ready     []string       `koanf:"ready" doc:"conditions a selected record waits for (it stays as it is and counts as waiting)"`
 	Rules     Rules          `koanf:"rules" doc:"validity rules: a selected record breaking one gets Export Error with the message"`
 	Document  Document       `koanf:"document" doc:"the document created per record, its lines and the write-back"`
+	Reconcile *Reconcile     `koanf:"reconcile" doc:"what oimconnect reconcile compares: each exported record's total against its documents'"`
 
 	// File is where the spec was read from; Pos finds positions inside it.
 	File string     `koanf:"-"`
@@ -74,6 +75,17 @@ type Document struct {
 	Fields    map[string]Field `koanf:"fields" doc:"target field -> source path, {value: static} or {expr: expression}"`
 	WriteBack WriteBack        `koanf:"write_back" doc:"what the source gets back"`
 	Lines     []LineKind       `koanf:"lines" doc:"the kinds of document lines, in output order"`
+}
+
+// Reconcile says how an exported record's documents must add up: its total in the
+// source (an expression over the record, its lines and the settings) against the sum of
+// its documents' line amounts (one expression per target line table, over the line's
+// fields), and, for documents that must balance (journals), a line amount that sums to
+// zero per document.
+type Reconcile struct {
+	Source  string            `koanf:"source" doc:"the record's total: an expression over the record, its lines and the settings, e.g. sum(lines, .amount) - discount_amount"`
+	Lines   map[string]string `koanf:"lines" doc:"target line table -> the line's amount, e.g. round_half_up(quantity * unit_price, 2)"`
+	Balance string            `koanf:"balance" doc:"a line amount that must sum to zero per document (journals), e.g. value"`
 }
 
 // Upsert makes a flow update or link an existing target row when there is one.
