@@ -40,10 +40,10 @@ type FlowReport struct {
 // Period is a month of document dates: its exported records, their source and document
 // totals and the difference (decimals as text), and the journals that do not balance.
 type Period struct {
-	Period                       string // YYYY-MM
-	Records                      int64
+	Period                        string // YYYY-MM
+	Records                       int64
 	Source, Documents, Difference string
-	Unbalanced                   int64
+	Unbalanced                    int64
 }
 
 // Mismatch is a record whose documents do not add up (or a journal that does not
