@@ -43,8 +43,9 @@ type Store interface {
 	Schemas() []string
 	// Recovers says a record whose documents all exist counts as exported.
 	Recovers() bool
-	// Lock holds the target for one run against other processes.
-	Lock(ctx context.Context) (unlock func(), err error)
+	// Lock holds the target for one run against other processes: all of it, or shared
+	// with runs of other scopes (flow/partition) when scopes are given.
+	Lock(ctx context.Context, scopes ...string) (unlock func(), err error)
 	// Prepare brings what the plans read whole into the working database.
 	Prepare(ctx context.Context, cat *catalog.Catalog, plans []*plan.Plan, dryRun bool) error
 	// Fetch runs a fetch statement (plan.Fetch): it stages rows of a source or target

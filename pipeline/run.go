@@ -41,6 +41,11 @@ type Request struct {
 	// Progress, when set, is told each step as it starts (a terminal's progress line,
 	// the console's live view).
 	Progress func(flow, step string)
+	// Scopes, when set, confine the run to these scopes (flow/partition of a backfill):
+	// it holds the target shared with runs of other scopes, each of its scopes alone
+	// (workers export a backfill's partitions in parallel), where a run of everything
+	// holds the target alone.
+	Scopes []string
 	// Partitions, when set (a backfill over From..To), batch each dated flow's records
 	// by partitions of document date: consecutive whole partitions up to batch_size
 	// records per transaction. Undated flows run as usual. Backfill names the backfill:
@@ -136,7 +141,7 @@ type dryRunsTogether interface{ DryRunsTogether() bool }
 func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	unlock, err := e.store.Lock(ctx)
+	unlock, err := e.store.Lock(ctx, req.Scopes...)
 	if err != nil {
 		return nil, err
 	}

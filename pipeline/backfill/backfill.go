@@ -117,3 +117,23 @@ func Partitions(b Request) []pipeline.Partition {
 	}
 	return out
 }
+
+// RunPartition exports one partition of a backfill: its dated flows' records of the
+// partition's dates, committed with the partition's marks (the same partition run
+// again does nothing). It holds only that partition's scope of a PostgreSQL target, so
+// workers export a backfill's partitions side by side, never two over the same
+// records; a run of everything waits for them.
+func RunPartition(ctx context.Context, e *pipeline.Engine, b Request, part pipeline.Partition) ([]pipeline.Summary, error) {
+	var flows, scopes []string
+	for _, f := range e.Specs().Ordered() {
+		if f.Source.Date != "" && (len(b.Flows) == 0 || slices.Contains(b.Flows, f.Name)) {
+			flows = append(flows, f.Name)
+			scopes = append(scopes, f.Name+"/"+part.Name)
+		}
+	}
+	if len(flows) == 0 {
+		return nil, fault.Inputf("backfill: none of the flows has a document date to partition by")
+	}
+	return e.Run(ctx, pipeline.Request{Flows: flows, Mode: pipeline.ModeBackfill, Detail: part.Name, From: part.From, To: part.To,
+		Partitions: []pipeline.Partition{part}, Backfill: b.ID(), Scopes: scopes, Created: b.Created})
+}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -48,9 +49,10 @@ type Linked struct {
 	pg       map[string]*pgx.Conn // open PostgreSQL connections by URL
 	log      *slog.Logger
 	hooks    Hooks
-	// locked is set while the run holds the target's advisory lock (see Lock): a lost
-	// connection loses it, so connect takes it again on the new one.
+	// locked is set while the run holds the target's advisory locks (see Lock): a lost
+	// connection loses them, so connect takes them again on the new one.
 	locked bool
+	locks  []advisoryLock
 	// reads tells the tables the run's plans read: only those are copied into the
 	// working database, and only those of a PostgreSQL target mirrored.
 	reads func(*catalog.Table) bool
@@ -298,13 +300,15 @@ func (l *Linked) connect(ctx context.Context, url string) (*pgx.Conn, error) {
 		l.log.Warn("PostgreSQL connection lost; connected again", "database", postgres.Redact(url))
 	}
 	if l.locked && url == l.tgt.loc {
-		var got bool
-		if err := c.QueryRow(ctx, "SELECT pg_try_advisory_lock(("+lockKey+"))").Scan(&got); err != nil || !got {
-			_ = c.Close(ctx)
-			if err == nil {
-				err = errors.New("another oimconnect run took the target over while the connection was lost; nothing of this batch was written")
+		for _, lk := range l.locks {
+			var got bool
+			if err := c.QueryRow(ctx, "SELECT "+lk.try).Scan(&got); err != nil || !got {
+				_ = c.Close(ctx)
+				if err == nil {
+					err = errors.New("another oimconnect run took the target over while the connection was lost; nothing of this batch was written")
+				}
+				return nil, fmt.Errorf("lock %s again: %w", l.tgt, err)
 			}
-			return nil, fmt.Errorf("lock %s again: %w", l.tgt, err)
 		}
 	}
 	l.pg[url] = c
@@ -799,8 +803,12 @@ func (l *Linked) pushOnce(ctx context.Context, url string, stmts []plan.Statemen
 
 // Lock holds a PostgreSQL target for one run: runs of other processes against it wait
 // (a watch poll behind a manual run, two manual runs), so none stages from a copy that
-// another is about to change. The returned function releases it.
-func (l *Linked) Lock(ctx context.Context) (func(), error) {
+// another is about to change. A run confined to scopes (a backfill partition of its
+// flows: scopes are flow/partition) holds the target shared and each scope alone, so
+// runs of disjoint scopes go on side by side (workers exporting a backfill's partitions
+// in parallel) while a run of everything waits for them, and they for it. The returned
+// function releases it all.
+func (l *Linked) Lock(ctx context.Context, scopes ...string) (func(), error) {
 	if l.tgt.kind != pgDatabase {
 		return func() {}, nil
 	}
@@ -808,23 +816,51 @@ func (l *Linked) Lock(ctx context.Context) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	var got bool
-	if err := c.QueryRow(ctx, "SELECT pg_try_advisory_lock(("+lockKey+"))").Scan(&got); err != nil {
-		return nil, fmt.Errorf("lock %s: %w", l.tgt, err)
-	}
-	if !got {
-		l.log.Info("waiting for another oimconnect run on the same target to end", "target", l.tgt.String())
-		if _, err := c.Exec(ctx, "SELECT pg_advisory_lock(("+lockKey+"))"); err != nil {
-			return nil, fmt.Errorf("wait for the other run on %s: %w", l.tgt, err)
+	l.locks = lockStatements(scopes)
+	for _, lk := range l.locks {
+		var got bool
+		if err := c.QueryRow(ctx, "SELECT "+lk.try).Scan(&got); err != nil {
+			return nil, fmt.Errorf("lock %s: %w", l.tgt, err)
+		}
+		if !got {
+			l.log.Info("waiting for another oimconnect run on the same target to end", "target", l.tgt.String(), "lock", lk.what)
+			if _, err := c.Exec(ctx, "SELECT "+lk.wait); err != nil {
+				return nil, fmt.Errorf("wait for the other run on %s: %w", l.tgt, err)
+			}
 		}
 	}
 	l.locked = true
 	return func() {
 		l.locked = false
 		if c := l.pg[l.tgt.loc]; c != nil && !c.IsClosed() {
-			_, _ = c.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(("+lockKey+"))")
+			for _, lk := range l.locks {
+				_, _ = c.Exec(context.WithoutCancel(ctx), "SELECT "+lk.unlock)
+			}
 		}
+		l.locks = nil
 	}, nil
+}
+
+// advisoryLock is one PostgreSQL advisory lock a run takes: how to try it, wait for it
+// and release it.
+type advisoryLock struct {
+	what, try, wait, unlock string
+}
+
+// lockStatements are the locks of a run: the target alone, or the target shared and
+// each scope alone.
+func lockStatements(scopes []string) []advisoryLock {
+	if len(scopes) == 0 {
+		return []advisoryLock{{"the target", "pg_try_advisory_lock((" + lockKey + "))", "pg_advisory_lock((" + lockKey + "))", "pg_advisory_unlock((" + lockKey + "))"}}
+	}
+	out := []advisoryLock{{"the target, shared", "pg_try_advisory_lock_shared((" + lockKey + "))", "pg_advisory_lock_shared((" + lockKey + "))", "pg_advisory_unlock_shared((" + lockKey + "))"}}
+	sorted := append([]string{}, scopes...)
+	sort.Strings(sorted) // one order for every run: no deadlock between two
+	for _, sc := range sorted {
+		k := "hashtext(" + catalog.Literal("oimconnect scope "+sc) + ")"
+		out = append(out, advisoryLock{sc, "pg_try_advisory_lock(" + k + ")", "pg_advisory_lock(" + k + ")", "pg_advisory_unlock(" + k + ")"})
+	}
+	return out
 }
 
 // lockKey is the advisory lock runs against one PostgreSQL target take.

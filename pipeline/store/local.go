@@ -83,7 +83,7 @@ func (l *Local) Recovers() bool { return false }
 func (l *Local) DryRunsTogether() bool { return true }
 
 // Lock does nothing: DuckDB itself admits one writing process per file.
-func (l *Local) Lock(context.Context) (func(), error) { return func() {}, nil }
+func (l *Local) Lock(context.Context, ...string) (func(), error) { return func() {}, nil }
 
 // Prepare makes the run history ready for a run that writes (dry runs write nothing).
 func (l *Local) Prepare(ctx context.Context, _ *catalog.Catalog, _ []*plan.Plan, dryRun bool) error {
