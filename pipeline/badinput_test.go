@@ -83,7 +83,7 @@ func TestBadInputIsRefusedAndNothingIsWritten(t *testing.T) {
 			}
 			cfg.DB = path
 			if c.specs != nil {
-				cfg.Specs = copySpecs(t, c.specs)
+				cfg.Specs = fixture.CopySpecs(t, c.specs)
 			}
 			e, err := pipeline.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err == nil {

@@ -268,7 +268,7 @@ func TestHostileSourceData(t *testing.T) {
 			if c.check != "" && got != c.want {
 				t.Errorf("%s\n got %q\nwant %q", c.check, got, c.want)
 			}
-			if bad := mismatches(t, e.DB(), ""); len(bad) > 0 {
+			if bad := fixture.Mismatches(t, e.DB(), ""); len(bad) > 0 {
 				t.Errorf("exports that do not reconcile:\n%s", strings.Join(bad, "\n"))
 			}
 		})

@@ -5,9 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,7 +14,6 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
 	"github.com/oimconnect/oimconnect/pipeline/store"
-	"github.com/oimconnect/oimconnect/specs"
 )
 
 func engine(t *testing.T, path string, edit func(*config.Config), opts ...pipeline.Option) *pipeline.Engine {
@@ -40,17 +36,6 @@ var salesDump = []string{
 	"SELECT id, sales_invoice_line_item_id FROM oim.invoice_line ORDER BY id",
 }
 
-func TestSalesInvoicesGolden(t *testing.T) {
-	path := fixture.DB(t, "sales-invoices.sql")
-	e := engine(t, path, salesSettings)
-	sums, err := e.Run(context.Background(), pipeline.Request{Flows: []string{"sales-invoices"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Log(sums)
-	fixture.Golden(t, "sales-invoices.txt", fixture.Dump(t, e.DB(), salesDump...))
-}
-
 func run(t *testing.T, e *pipeline.Engine, req pipeline.Request) []pipeline.Summary {
 	t.Helper()
 	sums, err := e.Run(context.Background(), req)
@@ -58,39 +43,6 @@ func run(t *testing.T, e *pipeline.Engine, req pipeline.Request) []pipeline.Summ
 		t.Fatal(err)
 	}
 	return sums
-}
-
-func TestRerunCreatesNothingNew(t *testing.T) {
-	e := engine(t, fixture.DB(t, "sales-invoices.sql"), salesSettings)
-	req := pipeline.Request{Flows: []string{"sales-invoices"}}
-	first := run(t, e, req)[0]
-	before := fixture.Dump(t, e.DB(), salesDump...)
-	second := run(t, e, req)[0]
-	if first.Documents == 0 || second.Documents != 0 || second.Lines != 0 || second.Exported != first.Errors-second.Errors {
-		t.Fatalf("second run must create nothing and retry only the failed records: first %v, second %v", first, second)
-	}
-	if second.Selected != first.Errors {
-		t.Errorf("second run selects the %d records still in Export Error, got %d", first.Errors, second.Selected)
-	}
-	if after := fixture.Dump(t, e.DB(), salesDump...); after != before {
-		t.Errorf("a rerun changed the data:\n%s", after)
-	}
-}
-
-func TestOnlyTheGivenIDs(t *testing.T) {
-	e := engine(t, fixture.DB(t, "sales-invoices.sql"), salesSettings)
-	s := run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}, IDs: []string{"INV-DISC", "INV-NOCO", "INV-OPEN"}})[0]
-	if s.Selected != 2 || s.Exported != 1 || s.Errors != 1 || s.Documents != 1 || s.Lines != 3 {
-		t.Fatalf("summary %v", s)
-	}
-	got := fixture.Dump(t, e.DB(), "SELECT id, export_status FROM oim.invoice WHERE export_status <> 'New' ORDER BY id",
-		"SELECT oim_invoice_id, count(*) FROM acct.sales_invoice GROUP BY 1")
-	want := "## SELECT id, export_status FROM oim.invoice WHERE export_status <> 'New' ORDER BY id\nid\texport_status\n" +
-		"INV-DISC\tExported\nINV-NOCO\tExport Error\nINV-OK\tExport Error\n\n" +
-		"## SELECT oim_invoice_id, count(*) FROM acct.sales_invoice GROUP BY 1\noim_invoice_id\tcount_star()\nINV-DISC\t1\n\n"
-	if got != want {
-		t.Errorf("got\n%s\nwant\n%s", got, want)
-	}
 }
 
 func TestFailureBeforeCommitLeavesNoTrace(t *testing.T) {
@@ -117,64 +69,7 @@ func TestFailureBeforeCommitLeavesNoTrace(t *testing.T) {
 	}
 }
 
-func TestAutoPostAndExtraLineStartsANewDocument(t *testing.T) {
-	e := engine(t, fixture.DB(t, "sales-invoices.sql"), func(c *config.Config) {
-		salesSettings(c)
-		c.Settings.SalesInvoiceLineLimit = 5
-		c.Settings.AutoPost.SalesInvoices = true
-	})
-	run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}, IDs: []string{"INV-SPLIT"}})
-	got := fixture.Dump(t, e.DB(), "SELECT sales_invoice_id, line_number, line_description FROM acct.sales_invoice_line_item ORDER BY 1, 2",
-		"SELECT DISTINCT status FROM acct.sales_invoice")
-	want := "## SELECT sales_invoice_id, line_number, line_description FROM acct.sales_invoice_line_item ORDER BY 1, 2\n" +
-		"sales_invoice_id\tline_number\tline_description\n" +
-		"SIN-INV-SPLIT/1\t1\tone\nSIN-INV-SPLIT/1\t2\ttwo\nSIN-INV-SPLIT/1\t3\tthree\nSIN-INV-SPLIT/1\t4\tfour, product given\nSIN-INV-SPLIT/1\t5\tfive\n" +
-		"SIN-INV-SPLIT/2\t1\tDiscount\n\n" +
-		"## SELECT DISTINCT status FROM acct.sales_invoice\nstatus\nComplete\n\n"
-	if got != want {
-		t.Errorf("got\n%s\nwant\n%s", got, want)
-	}
-}
-
 // copySpecs copies the default specs into a directory a test may edit.
-func copySpecs(t *testing.T, edit func(name, text string) string) string {
-	t.Helper()
-	dir := t.TempDir()
-	entries, err := fs.ReadDir(specs.FS, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, en := range entries {
-		data, err := fs.ReadFile(specs.FS, en.Name())
-		if err != nil {
-			t.Fatal(err)
-		}
-		text := edit(en.Name(), string(data))
-		if err := os.WriteFile(filepath.Join(dir, en.Name()), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-func TestEditedSpecChangesTheOutput(t *testing.T) {
-	dir := copySpecs(t, func(name, text string) string {
-		if name != "sales-invoices.yaml" {
-			return text
-		}
-		text = strings.Replace(text, "Derive Period: {value: true}", "Derive Period: {value: false}", 1)
-		return strings.Replace(text, `status not in ["Open", "Proforma"]`, `status not in ["Open", "Proforma", "Voided"]`, 1)
-	})
-	e := engine(t, fixture.DB(t, "sales-invoices.sql"), func(c *config.Config) { salesSettings(c); c.Specs = dir })
-	run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}})
-	got := fixture.Dump(t, e.DB(), "SELECT DISTINCT derive_period FROM acct.sales_invoice",
-		"SELECT export_status FROM oim.invoice WHERE id = 'INV-SC'")
-	want := "## SELECT DISTINCT derive_period FROM acct.sales_invoice\nderive_period\nfalse\n\n" +
-		"## SELECT export_status FROM oim.invoice WHERE id = 'INV-SC'\nexport_status\nNew\n\n"
-	if got != want {
-		t.Errorf("got\n%s\nwant\n%s", got, want)
-	}
-}
 
 func TestDryRunCountsEverythingAndWritesNothing(t *testing.T) {
 	e := engine(t, fixture.DB(t, "sales-invoices.sql"), salesSettings)
@@ -225,7 +120,7 @@ func (noTransform) Transform(context.Context, *sql.Tx, *sql.Conn, *plan.Plan) er
 // the line and the field; the narrow check (line outputs as views) says exactly what the
 // check over stored outputs says.
 func TestRequiredLineFieldLeftEmpty(t *testing.T) {
-	dir := copySpecs(t, func(name, text string) string {
+	dir := fixture.CopySpecs(t, func(name, text string) string {
 		if name != "sales-invoices.yaml" {
 			return text
 		}

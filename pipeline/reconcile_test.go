@@ -1,9 +1,7 @@
 package pipeline_test
 
 import (
-	"database/sql"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,32 +10,6 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 )
-
-// mismatches runs testdata/reconcile.sql and returns its rows (check, id, source total,
-// document total) for one check, or for all when check is empty: none when every
-// exported source adds up and every journal balances.
-func mismatches(t *testing.T, db *sql.DB, check string) []string {
-	t.Helper()
-	script, err := os.ReadFile(fixture.Path("reconcile.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := "SELECT * FROM (" + strings.TrimRight(stripComments(string(script)), "; \n") + ")"
-	if check != "" {
-		q += " WHERE \"check\" = " + "'" + check + "'"
-	}
-	return rowsOf(t, db, q)
-}
-
-func stripComments(sql string) string {
-	var out []string
-	for _, l := range strings.Split(sql, "\n") {
-		if !strings.HasPrefix(strings.TrimSpace(l), "--") {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, " ")
-}
 
 // Every flow over generated data: each exported source's documents add up to its
 // totals, every journal balances, and a second run creates nothing.
@@ -59,7 +31,7 @@ func TestAllFlowsReconcile(t *testing.T) {
 			t.Errorf("%s created no documents on the generated data: %v", s.Flow, s)
 		}
 	}
-	if bad := mismatches(t, e.DB(), ""); len(bad) > 0 {
+	if bad := fixture.Mismatches(t, e.DB(), ""); len(bad) > 0 {
 		t.Errorf("exports that do not reconcile (check, id, source, documents):\n%s", strings.Join(bad, "\n"))
 	}
 	for _, s := range run(t, e, pipeline.Request{}) {

@@ -1,4 +1,4 @@
-package pipeline_test
+package specs_test
 
 import (
 	"strconv"

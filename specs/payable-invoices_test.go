@@ -1,7 +1,6 @@
-package pipeline_test
+package specs_test
 
 import (
-	"database/sql"
 	"strings"
 	"testing"
 
@@ -9,46 +8,6 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 )
-
-// ---------------------------------------------------------------- helpers
-// (shared with payablecreditnotes_test.go and vendoraccounts_test.go)
-
-// rowsOf runs a one-line query and returns its rows, each as tab-separated text with
-// every value cast to text in SQL and "NULL" for NULL (as fixture.Dump prints them).
-func rowsOf(t *testing.T, db *sql.DB, q string) []string {
-	t.Helper()
-	lines := strings.Split(strings.TrimRight(fixture.Dump(t, db, "SELECT COLUMNS(*)::VARCHAR FROM ("+q+")"), "\n"), "\n")
-	return lines[2:] // drop the title and the column names
-}
-
-// valueOf runs a query that returns exactly one row.
-func valueOf(t *testing.T, db *sql.DB, q string) string {
-	t.Helper()
-	rows := rowsOf(t, db, q)
-	if len(rows) != 1 {
-		t.Fatalf("%s: want one row, got %q", q, rows)
-	}
-	return rows[0]
-}
-
-// wantRows compares a query's rows with the wanted ones.
-func wantRows(t *testing.T, db *sql.DB, q string, want ...string) {
-	t.Helper()
-	got := rowsOf(t, db, q)
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("%s\ngot:\n%s\nwant:\n%s", q, strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-}
-
-// execSQL changes the test's database before a run.
-func execSQL(t *testing.T, db *sql.DB, script string) {
-	t.Helper()
-	if _, err := db.Exec(script); err != nil {
-		t.Fatalf("%s: %v", script, err)
-	}
-}
-
-// ---------------------------------------------------------------- payable invoices
 
 func payableInvoiceSettings(c *config.Config) {
 	c.Settings.DefaultCompany = "Acme UK Ltd"
