@@ -391,8 +391,36 @@ func TestHostileSourceFiles(t *testing.T) {
 				lit(filepath.Join(dir, "invoice.csv")), lit(p))); err != nil {
 				t.Fatal(err)
 			}
+			if err := os.Remove(filepath.Join(dir, "invoice.csv")); err != nil {
+				t.Fatal(err)
+			}
 			return p
 		}, want: `does not have a column with name "colour"`},
+		{name: "a table as CSV and as Parquet", break_: func(t *testing.T, dir string) string {
+			if err := os.WriteFile(filepath.Join(dir, "invoice.parquet"), []byte("PAR1"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return "invoice.parquet"
+		}, want: "is in both invoice.csv and invoice.parquet; keep one"},
+		{name: "a file named after no table", break_: func(t *testing.T, dir string) string {
+			if err := os.Rename(filepath.Join(dir, "invoice.csv"), filepath.Join(dir, "invoices.csv")); err != nil {
+				t.Fatal(err)
+			}
+			return "invoices.csv"
+		}, want: "is named after no OIM table: did you mean invoice?"},
+		{name: "an upper-case extension", break_: func(t *testing.T, dir string) string {
+			if err := os.Rename(filepath.Join(dir, "invoice.csv"), filepath.Join(dir, "invoice.CSV")); err != nil {
+				t.Fatal(err)
+			}
+			return "invoice.CSV"
+		}, want: "write its extension in lower case (invoice.csv)"},
+		{name: "a folder with no table file", break_: func(t *testing.T, dir string) string {
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				os.Remove(filepath.Join(dir, e.Name()))
+			}
+			return dir
+		}, want: "holds no table file"},
 		{name: "a line id twice", break_: edit("invoice_line.csv", func(s string) string {
 			return strings.Replace(s, "IL-OK-2,INV-OK,2,", "IL-OK-1,INV-OK,2,", 1)
 		}), want: `duplicate key "IL-OK-1"`},

@@ -93,7 +93,7 @@ func (c *Config) CheckFlows(flows []string) error {
 		for _, k := range m {
 			if !keys[k] {
 				probs = append(probs, c.problem(append(strings.Split(section, "."), k), true,
-					"%s: no flow %q%s (the keys are flow names with _ for -: %s)", section, k, closest(k, keyList), strings.Join(keyList, ", ")))
+					"%s: no flow %q%s (the keys are flow names with _ for -: %s)", section, k, fault.Closest(k, keyList), strings.Join(keyList, ", ")))
 			}
 		}
 	}
@@ -103,7 +103,7 @@ func (c *Config) CheckFlows(flows []string) error {
 		for j, f := range p.Flows {
 			if !known[f] {
 				probs = append(probs, c.problem([]string{"plugins", strconv.Itoa(i), "flows", strconv.Itoa(j)}, false,
-					"plugin %s: unknown flow %q%s (flows: %s)", p.Name, f, closest(f, flows), strings.Join(flows, ", ")))
+					"plugin %s: unknown flow %q%s (flows: %s)", p.Name, f, fault.Closest(f, flows), strings.Join(flows, ", ")))
 			}
 		}
 	}
@@ -210,47 +210,7 @@ func envLevel(t reflect.Type, path []string) []string {
 
 // suggest names the variable closest to name, when one is a likely typo of it.
 func suggest(name string) string {
-	return closest(name, envNames(configType, nil))
-}
-
-// closest names the candidate closest to s, when one is a likely typo of it (or s is
-// a flow name written with the other separator).
-func closest(s string, candidates []string) string {
-	best, dist := "", 3
-	for _, c := range candidates {
-		d := editDistance(s, c)
-		if strings.ReplaceAll(s, "-", "_") == strings.ReplaceAll(c, "-", "_") {
-			d = 0
-		}
-		if d < dist {
-			best, dist = c, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(": did you mean %s?", best)
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return fault.Closest(name, envNames(configType, nil))
 }
 
 // envName is the environment variable of a key path.

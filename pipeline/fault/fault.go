@@ -8,6 +8,7 @@ package fault
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // InputError is a mistake in the command line, configuration, specs or database
@@ -92,4 +93,44 @@ func ExitStatus(err error) int {
 		return ExitLater
 	}
 	return ExitRun
+}
+
+// Closest names the candidate closest to s, when one is a likely typo of it (or s is
+// a flow name written with the other separator).
+func Closest(s string, candidates []string) string {
+	best, dist := "", 3
+	for _, c := range candidates {
+		d := editDistance(s, c)
+		if strings.ReplaceAll(s, "-", "_") == strings.ReplaceAll(c, "-", "_") {
+			d = 0
+		}
+		if d < dist {
+			best, dist = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(": did you mean %s?", best)
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

@@ -176,6 +176,15 @@ func OpenLinked(ctx context.Context, srcLoc, tgtLoc string, d config.DuckDB, log
 			return nil, fmt.Errorf("working database: %w", err)
 		}
 	}
+	if l.src.kind == fileDir {
+		cat, err := catalog.Read(ctx, conn, "oim")
+		if err != nil {
+			return nil, fmt.Errorf("working database: %w", err)
+		}
+		if err := checkFolder(l.src.loc, cat, l.log); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case l.tgt.kind == duckFile:
 		l.tgt.db = "tgt"
@@ -562,6 +571,55 @@ func copyFromFiles(ctx context.Context, tx *sql.Tx, dir string, cat *catalog.Cat
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM %s", t.SQLName(), read)); err != nil {
 			return &fault.InputError{Err: fmt.Errorf("source file %s (table %s): %s", file, t.FullName(), firstParagraph(err.Error()))}
 		}
+	}
+	return nil
+}
+
+// checkFolder refuses a source folder that is not there, a table file named after no OIM
+// table (a misspelt name would otherwise leave its table empty, silently) and a table
+// given twice (as CSV and as Parquet); a table without a file is read as empty, and
+// said so in the log.
+func checkFolder(dir string, cat *catalog.Catalog, log *slog.Logger) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fault.Inputf("source folder %s: %v", dir, errors.Unwrap(err))
+	}
+	var tables []string
+	for _, name := range cat.Tables() {
+		if t, _ := cat.Table(name); t.Schema == "oim" {
+			tables = append(tables, t.Name)
+		}
+	}
+	seen := map[string]string{}
+	for _, e := range entries {
+		ext := strings.ToLower(filepath.Ext(e.Name()))
+		if e.IsDir() || (ext != ".csv" && ext != ".parquet") {
+			continue
+		}
+		table := strings.TrimSuffix(e.Name(), filepath.Ext(e.Name()))
+		if ext != filepath.Ext(e.Name()) {
+			return fault.Inputf("source folder %s: file %s: write its extension in lower case (%s%s)", dir, e.Name(), table, ext)
+		}
+		if !slices.Contains(tables, table) {
+			return fault.Inputf("source folder %s: file %s is named after no OIM table%s (a table's file is <table>.csv or <table>.parquet: %s)",
+				dir, e.Name(), fault.Closest(strings.ToLower(table), tables), strings.Join(tables, ", "))
+		}
+		if other, ok := seen[table]; ok {
+			return fault.Inputf("source folder %s: table oim.%s is in both %s and %s; keep one", dir, table, other, e.Name())
+		}
+		seen[table] = e.Name()
+	}
+	var missing []string
+	for _, t := range tables {
+		if seen[t] == "" {
+			missing = append(missing, t)
+		}
+	}
+	if len(seen) == 0 {
+		return fault.Inputf("source folder %s holds no table file (a table's file is <table>.csv or <table>.parquet: %s)", dir, strings.Join(tables, ", "))
+	}
+	if len(missing) > 0 {
+		log.Info("source folder: tables without a file are read as empty", "folder", dir, "tables", strings.Join(missing, ", "))
 	}
 	return nil
 }
