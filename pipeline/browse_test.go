@@ -14,7 +14,7 @@ import (
 // What the console reads: a page of records by status and search, the documents a
 // record became, where records stand (census), a run's report and the audit log.
 func TestBrowse(t *testing.T) {
-	e := engine(t, fixture.DB(t, "sales-invoices.sql"), salesSettings)
+	e := engine(t, fixture.DB(t, "sales-invoices.sql"), fixture.SalesInvoiceSettings)
 	ctx := context.Background()
 
 	c, err := e.Census(ctx, "sales-invoices")

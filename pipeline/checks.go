@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"errors"
 	"os"
 	"strconv"
 
@@ -22,7 +21,7 @@ func checkConfig(cfg *config.Config, set *spec.Set) error {
 	}
 	var probs spec.Problems
 	if err := cfg.CheckFlows(names); err != nil {
-		ps, ok := problems(err)
+		ps, ok := spec.ProblemsOf(err)
 		if !ok {
 			return err
 		}
@@ -37,7 +36,7 @@ func checkConfig(cfg *config.Config, set *spec.Set) error {
 		if _, serr := os.Stat(p.Path); serr != nil {
 			key = "path"
 		}
-		ps, ok := problems(cfg.ErrorAt(err, "plugins", strconv.Itoa(i), key))
+		ps, ok := spec.ProblemsOf(cfg.ErrorAt(err, "plugins", strconv.Itoa(i), key))
 		if !ok {
 			return err
 		}
@@ -47,17 +46,4 @@ func checkConfig(cfg *config.Config, set *spec.Set) error {
 		return fault.Input(probs)
 	}
 	return nil
-}
-
-// problems are the positioned problems an error holds.
-func problems(err error) (spec.Problems, bool) {
-	var ps spec.Problems
-	var p spec.Problem
-	switch {
-	case errors.As(err, &ps):
-		return ps, true
-	case errors.As(err, &p):
-		return spec.Problems{p}, true
-	}
-	return nil, false
 }

@@ -23,19 +23,6 @@ func engine(t *testing.T, path string, edit func(*config.Config), opts ...pipeli
 
 var quiet = fixture.Quiet
 
-func salesSettings(c *config.Config) {
-	c.Settings.SalesInvoiceLineLimit = 3
-	c.Settings.DefaultCompany = "Acme UK Ltd"
-	c.Settings.TaxSummaryLine = true
-}
-
-var salesDump = []string{
-	fixture.Table("acct.sales_invoice"),
-	fixture.Table("acct.sales_invoice_line_item"),
-	"SELECT id, export_status, export_error, sales_invoice_id FROM oim.invoice ORDER BY id",
-	"SELECT id, sales_invoice_line_item_id FROM oim.invoice_line ORDER BY id",
-}
-
 func run(t *testing.T, e *pipeline.Engine, req pipeline.Request) []pipeline.Summary {
 	t.Helper()
 	sums, err := e.Run(context.Background(), req)
@@ -47,18 +34,18 @@ func run(t *testing.T, e *pipeline.Engine, req pipeline.Request) []pipeline.Summ
 
 func TestFailureBeforeCommitLeavesNoTrace(t *testing.T) {
 	cut := true
-	e := engine(t, fixture.DB(t, "sales-invoices.sql"), salesSettings, pipeline.WithHooks(store.Hooks{BeforeCommit: func(flow string) error {
+	e := engine(t, fixture.DB(t, "sales-invoices.sql"), fixture.SalesInvoiceSettings, pipeline.WithHooks(store.Hooks{BeforeCommit: func(flow string) error {
 		if cut {
 			return errors.New("injected: power cut")
 		}
 		return nil
 	}}))
-	before := fixture.Dump(t, e.DB(), salesDump...)
+	before := fixture.Dump(t, e.DB(), fixture.SalesInvoiceDump...)
 	_, err := e.Run(context.Background(), pipeline.Request{Flows: []string{"sales-invoices"}})
 	if err == nil || !strings.Contains(err.Error(), "injected: power cut") || !strings.Contains(err.Error(), "rolled back") {
 		t.Fatalf("want the injected failure reported as rolled back, got %v", err)
 	}
-	if after := fixture.Dump(t, e.DB(), salesDump...); after != before {
+	if after := fixture.Dump(t, e.DB(), fixture.SalesInvoiceDump...); after != before {
 		t.Errorf("a failed run left a trace:\n%s", after)
 	}
 	// The next run exports everything, exactly once.
@@ -72,10 +59,10 @@ func TestFailureBeforeCommitLeavesNoTrace(t *testing.T) {
 // copySpecs copies the default specs into a directory a test may edit.
 
 func TestDryRunCountsEverythingAndWritesNothing(t *testing.T) {
-	e := engine(t, fixture.DB(t, "sales-invoices.sql"), salesSettings)
-	before := fixture.Dump(t, e.DB(), salesDump...)
+	e := engine(t, fixture.DB(t, "sales-invoices.sql"), fixture.SalesInvoiceSettings)
+	before := fixture.Dump(t, e.DB(), fixture.SalesInvoiceDump...)
 	dry := run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}, DryRun: true})[0]
-	if after := fixture.Dump(t, e.DB(), salesDump...); after != before {
+	if after := fixture.Dump(t, e.DB(), fixture.SalesInvoiceDump...); after != before {
 		t.Fatalf("a dry run wrote:\n%s", after)
 	}
 	real := run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}})[0]
@@ -88,7 +75,7 @@ func TestDryRunCountsEverythingAndWritesNothing(t *testing.T) {
 func TestDuckDBLimits(t *testing.T) {
 	path := fixture.DB(t, "sales-invoices.sql")
 	e := engine(t, path, func(c *config.Config) {
-		salesSettings(c)
+		fixture.SalesInvoiceSettings(c)
 		c.DuckDB = config.DuckDB{MemoryLimit: "256MB", Threads: 1, TempDirectory: t.TempDir()}
 	})
 	if s := run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}})[0]; s.Documents != 8 {
@@ -132,7 +119,7 @@ func TestRequiredLineFieldLeftEmpty(t *testing.T) {
 		if stored {
 			opts = append(opts, pipeline.WithTransform(noTransform{}))
 		}
-		e := engine(t, fixture.DB(t, "sales-invoices.sql"), func(c *config.Config) { salesSettings(c); c.Specs = dir }, opts...)
+		e := engine(t, fixture.DB(t, "sales-invoices.sql"), func(c *config.Config) { fixture.SalesInvoiceSettings(c); c.Specs = dir }, opts...)
 		run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}})
 		var msg string
 		if err := e.DB().QueryRow("SELECT export_status || ': ' || export_error FROM oim.invoice WHERE id = 'INV-OK'").Scan(&msg); err != nil {

@@ -14,35 +14,22 @@ import (
 // (testdata/fixtures/sales-invoices.sql): the golden file, and what each record
 // shows.
 
-func salesSettings(c *config.Config) {
-	c.Settings.SalesInvoiceLineLimit = 3
-	c.Settings.DefaultCompany = "Acme UK Ltd"
-	c.Settings.TaxSummaryLine = true
-}
-
-var salesDump = []string{
-	fixture.Table("acct.sales_invoice"),
-	fixture.Table("acct.sales_invoice_line_item"),
-	"SELECT id, export_status, export_error, sales_invoice_id FROM oim.invoice ORDER BY id",
-	"SELECT id, sales_invoice_line_item_id FROM oim.invoice_line ORDER BY id",
-}
-
 func TestSalesInvoicesGolden(t *testing.T) {
 	path := fixture.DB(t, "sales-invoices.sql")
-	e := engine(t, path, salesSettings)
+	e := engine(t, path, fixture.SalesInvoiceSettings)
 	sums, err := e.Run(context.Background(), pipeline.Request{Flows: []string{"sales-invoices"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Log(sums)
-	fixture.Golden(t, "sales-invoices.txt", fixture.Dump(t, e.DB(), salesDump...))
+	fixture.Golden(t, "sales-invoices.txt", fixture.Dump(t, e.DB(), fixture.SalesInvoiceDump...))
 }
 
 func TestRerunCreatesNothingNew(t *testing.T) {
-	e := engine(t, fixture.DB(t, "sales-invoices.sql"), salesSettings)
+	e := engine(t, fixture.DB(t, "sales-invoices.sql"), fixture.SalesInvoiceSettings)
 	req := pipeline.Request{Flows: []string{"sales-invoices"}}
 	first := run(t, e, req)[0]
-	before := fixture.Dump(t, e.DB(), salesDump...)
+	before := fixture.Dump(t, e.DB(), fixture.SalesInvoiceDump...)
 	second := run(t, e, req)[0]
 	if first.Documents == 0 || second.Documents != 0 || second.Lines != 0 || second.Exported != first.Errors-second.Errors {
 		t.Fatalf("second run must create nothing and retry only the failed records: first %v, second %v", first, second)
@@ -50,13 +37,13 @@ func TestRerunCreatesNothingNew(t *testing.T) {
 	if second.Selected != first.Errors {
 		t.Errorf("second run selects the %d records still in Export Error, got %d", first.Errors, second.Selected)
 	}
-	if after := fixture.Dump(t, e.DB(), salesDump...); after != before {
+	if after := fixture.Dump(t, e.DB(), fixture.SalesInvoiceDump...); after != before {
 		t.Errorf("a rerun changed the data:\n%s", after)
 	}
 }
 
 func TestOnlyTheGivenIDs(t *testing.T) {
-	e := engine(t, fixture.DB(t, "sales-invoices.sql"), salesSettings)
+	e := engine(t, fixture.DB(t, "sales-invoices.sql"), fixture.SalesInvoiceSettings)
 	s := run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}, IDs: []string{"INV-DISC", "INV-NOCO", "INV-OPEN"}})[0]
 	if s.Selected != 2 || s.Exported != 1 || s.Errors != 1 || s.Documents != 1 || s.Lines != 3 {
 		t.Fatalf("summary %v", s)
@@ -73,7 +60,7 @@ func TestOnlyTheGivenIDs(t *testing.T) {
 
 func TestAutoPostAndExtraLineStartsANewDocument(t *testing.T) {
 	e := engine(t, fixture.DB(t, "sales-invoices.sql"), func(c *config.Config) {
-		salesSettings(c)
+		fixture.SalesInvoiceSettings(c)
 		c.Settings.SalesInvoiceLineLimit = 5
 		c.Settings.AutoPost.SalesInvoices = true
 	})
@@ -98,7 +85,7 @@ func TestEditedSpecChangesTheOutput(t *testing.T) {
 		text = strings.Replace(text, "Derive Period: {value: true}", "Derive Period: {value: false}", 1)
 		return strings.Replace(text, `status not in ["Open", "Proforma"]`, `status not in ["Open", "Proforma", "Voided"]`, 1)
 	})
-	e := engine(t, fixture.DB(t, "sales-invoices.sql"), func(c *config.Config) { salesSettings(c); c.Specs = dir })
+	e := engine(t, fixture.DB(t, "sales-invoices.sql"), func(c *config.Config) { fixture.SalesInvoiceSettings(c); c.Specs = dir })
 	run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}})
 	got := fixture.Dump(t, e.DB(), "SELECT DISTINCT derive_period FROM acct.sales_invoice",
 		"SELECT export_status FROM oim.invoice WHERE id = 'INV-SC'")

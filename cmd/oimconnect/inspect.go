@@ -93,7 +93,7 @@ func doValidate(ctx context.Context, inv *invocation) int {
 		open = pipeline.Open
 	}
 	report := func(err error) int {
-		ps, ok := problems(err)
+		ps, ok := spec.ProblemsOf(err)
 		if !ok {
 			return fail(stderr, err)
 		}
@@ -119,19 +119,6 @@ func doValidate(ctx context.Context, inv *invocation) int {
 		fmt.Fprintf(stdout, "ok  plugin %s (%s)\n", p.Name, strings.Join(p.Flows, ", "))
 	}
 	return fault.ExitOK
-}
-
-// problems are the positioned problems an error holds.
-func problems(err error) (spec.Problems, bool) {
-	var ps spec.Problems
-	var p spec.Problem
-	switch {
-	case errors.As(err, &ps):
-		return ps, true
-	case errors.As(err, &p):
-		return spec.Problems{p}, true
-	}
-	return nil, false
 }
 
 func doTest(ctx context.Context, inv *invocation) int {

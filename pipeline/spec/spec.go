@@ -4,6 +4,7 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 )
@@ -186,6 +187,20 @@ func (p Problem) Error() string {
 
 // Problems is a list of spec errors, reported together.
 type Problems []Problem
+
+// ProblemsOf are the positioned problems an error holds (a Problem or Problems,
+// wrapped or not).
+func ProblemsOf(err error) (Problems, bool) {
+	var ps Problems
+	var p Problem
+	switch {
+	case errors.As(err, &ps):
+		return ps, true
+	case errors.As(err, &p):
+		return Problems{p}, true
+	}
+	return nil, false
+}
 
 func (ps Problems) Error() string {
 	s := ""
