@@ -30,6 +30,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/spec"
 	"github.com/oimconnect/oimconnect/pipeline/store"
 	"github.com/oimconnect/oimconnect/specs"
+	_ "github.com/oimconnect/oimconnect/transforms" // the built-in functions specs call
 )
 
 // Store is where the engine reads records and writes documents: store.Local (one

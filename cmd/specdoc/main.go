@@ -15,7 +15,9 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/oimconnect/oimconnect/pipeline/compile"
 	"github.com/oimconnect/oimconnect/pipeline/spec"
+	_ "github.com/oimconnect/oimconnect/transforms" // the built-in functions
 )
 
 func main() {
@@ -28,7 +30,11 @@ func main() {
 }
 
 func run(dir string) error {
-	files, err := spec.Generated()
+	var functions []spec.FunctionDoc
+	for _, f := range compile.Functions() {
+		functions = append(functions, spec.FunctionDoc{Name: f.Name, Args: f.Args, Doc: f.Doc})
+	}
+	files, err := spec.Generated(functions)
 	if err != nil {
 		return err
 	}

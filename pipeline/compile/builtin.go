@@ -7,10 +7,15 @@ import (
 	"github.com/expr-lang/expr/ast"
 
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
-	"github.com/oimconnect/oimconnect/transforms"
 )
 
-func functionNames() []string { return transforms.Names() }
+func functionNames() []string {
+	var names []string
+	for _, f := range Functions() {
+		names = append(names, f.Name)
+	}
+	return names
+}
 
 // builtin translates expr's built-in functions: aggregates over lines and a few scalars.
 func (q *Query) builtin(x *ast.BuiltinNode) (value, error) {
@@ -58,7 +63,7 @@ func (q *Query) builtin(x *ast.BuiltinNode) (value, error) {
 		if err := one(catalog.String); err != nil {
 			return value{}, err
 		}
-		return value{sql: transforms.TrimSQL(args[0].sql), typ: stringType}, nil
+		return value{sql: TrimSQL(args[0].sql), typ: stringType}, nil
 	case "abs":
 		if err := one(catalog.Number); err != nil {
 			return value{}, err

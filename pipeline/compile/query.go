@@ -12,7 +12,6 @@ import (
 	"github.com/expr-lang/expr/parser"
 
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
-	"github.com/oimconnect/oimconnect/transforms"
 )
 
 // Expr is a compiled expression: its SQL over the query's FROM clause, and its type.
@@ -681,7 +680,7 @@ func (q *Query) call(x *ast.CallNode) (value, error) {
 }
 
 // apply translates a call of a registered transform function.
-func (q *Query) apply(at ast.Node, f transforms.Function, args []value) (value, error) {
+func (q *Query) apply(at ast.Node, f Function, args []value) (value, error) {
 	types := make([]catalog.Type, len(args))
 	sqls := make([]string, len(args))
 	for i, a := range args {

@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
-	"github.com/oimconnect/oimconnect/transforms"
 )
 
 // Rel is a relation rows come from: a table, a staged temp table or a subquery.
@@ -162,4 +161,4 @@ func (e *Env) rel(t *catalog.Table) Rel {
 	return Rel{SQL: t.SQLName(), Table: t}
 }
 
-func (e *Env) function(name string) (transforms.Function, bool) { return transforms.Lookup(name) }
+func (e *Env) function(name string) (Function, bool) { return FunctionNamed(name) }

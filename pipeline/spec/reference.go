@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/oimconnect/oimconnect/transforms"
 )
 
 // The files cmd/specdoc generates into the spec directory.
@@ -30,8 +29,8 @@ var specSource string
 
 // Generated returns the generated files of a spec directory by name (FlowSchemaFile,
 // ModelSchemaFile, ReferenceFile): what `go run ./cmd/specdoc` writes and the tests
-// compare with the checked-in files.
-func Generated() (map[string][]byte, error) {
+// compare with the checked-in files. functions are the ones expressions may call.
+func Generated(functions []FunctionDoc) (map[string][]byte, error) {
 	flow, err := JSONSchema(Flow{}, "oimconnect flow spec")
 	if err != nil {
 		return nil, err
@@ -43,7 +42,7 @@ func Generated() (map[string][]byte, error) {
 	return map[string][]byte{
 		FlowSchemaFile:  flow,
 		ModelSchemaFile: model,
-		ReferenceFile:   []byte(Reference()),
+		ReferenceFile:   []byte(Reference(functions)),
 	}, nil
 }
 
@@ -358,11 +357,18 @@ const referenceIntro = "# Spec reference\n\n" +
 	"In the tables below, a key's place is written as a dotted path: `[]` is each item of a list, " +
 	"`*` each value of a map.\n"
 
+// FunctionDoc documents a function expressions may call (compile.Function).
+type FunctionDoc struct {
+	Name string
+	Args []string
+	Doc  string
+}
+
 // Reference renders the spec reference (specs/REFERENCE.md) as Markdown: an introduction
 // to flow specs, the model, paths and expressions; one section per spec type with a
 // table of its keys, their types and their doc tags (the flow's types first, then the
 // model's); and the functions expressions may call.
-func Reference() string {
+func Reference(functions []FunctionDoc) string {
 	var b strings.Builder
 	b.WriteString(referenceIntro)
 	part := func(title, intro string, root reflect.Type) {
@@ -376,14 +382,13 @@ func Reference() string {
 	part("Object model", "`specs/model.yaml` is a [Model](#model) at the top level.", reflect.TypeOf(Model{}))
 
 	b.WriteString("\n## Functions\n\n" +
-		"Expressions may call these functions (package `transforms`; a tenant's Go code registers more the same way), " +
+		"Expressions may call these functions (package `transforms`; a tenant's Go code registers more the same way, with `compile.Register`), " +
 		"besides expr's own (`len`, `upper`, `lower`, `trim`, `abs`, `date` and the aggregates above). " +
 		"The lookups (`company_named(name)`, `period_for(company, date)`, ...) are declared in `model.yaml` " +
 		"under `lookups`, each with its `doc`: see [ModelLookup](#modellookup).\n\n" +
 		"| function | description |\n|---|---|\n")
-	for _, name := range transforms.Names() {
-		f, _ := transforms.Lookup(name)
-		fmt.Fprintf(&b, "| `%s(%s)` | %s |\n", name, strings.Join(f.Args, ", "), cell(strings.Join(strings.Fields(f.Doc), " ")))
+	for _, f := range functions {
+		fmt.Fprintf(&b, "| `%s(%s)` | %s |\n", f.Name, strings.Join(f.Args, ", "), cell(strings.Join(strings.Fields(f.Doc), " ")))
 	}
 	return b.String()
 }

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oimconnect/oimconnect/pipeline/compile"
+	_ "github.com/oimconnect/oimconnect/transforms"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/oimconnect/oimconnect/pipeline/spec"
@@ -23,7 +26,7 @@ var specDir = filepath.Join("..", "..", "specs")
 
 func generated(t *testing.T) map[string][]byte {
 	t.Helper()
-	files, err := spec.Generated()
+	files, err := spec.Generated(functionDocs())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +79,7 @@ func TestJSONSchemaDeterministic(t *testing.T) {
 	if _, err := spec.JSONSchema("text", "x"); err == nil {
 		t.Errorf("JSONSchema of a string: no error")
 	}
-	if spec.Reference() != spec.Reference() {
+	if spec.Reference(functionDocs()) != spec.Reference(functionDocs()) {
 		t.Errorf("Reference is not stable")
 	}
 }
@@ -188,7 +191,7 @@ func TestSchemaAgreesWithCheck(t *testing.T) {
 // and spec.Check.
 func TestReferenceExample(t *testing.T) {
 	flow, _ := schemas(t)
-	ref := spec.Reference()
+	ref := spec.Reference(functionDocs())
 	blocks := 0
 	for _, part := range strings.Split(ref, "```yaml\n")[1:] {
 		block, _, ok := strings.Cut(part, "```")
@@ -421,4 +424,13 @@ func describe(v any) string {
 		return "a map"
 	}
 	return fmt.Sprintf("%T %v", v, v)
+}
+
+// functionDocs documents the built-in functions, as cmd/specdoc does.
+func functionDocs() []spec.FunctionDoc {
+	var out []spec.FunctionDoc
+	for _, f := range compile.Functions() {
+		out = append(out, spec.FunctionDoc{Name: f.Name, Args: f.Args, Doc: f.Doc})
+	}
+	return out
 }
