@@ -11,7 +11,6 @@ import (
 	"reflect"
 	"strings"
 	"sync"
-
 )
 
 // The files cmd/specdoc generates into the spec directory.
