@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     := bin/oimconnect
 # Example transform plugins (plugins/examples), built next to the binary.
-PLUGINS := regiondims faulty
+PLUGINS := regiondims
 DEMO_DB ?= demo/oimconnect.duckdb
 PKGS    := ./...
 

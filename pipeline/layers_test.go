@@ -15,7 +15,7 @@ import (
 var layers = [][]string{
 	{"pipeline/fault", "pipeline/catalog", "pipeline/spec", "pipeline/demodata", "specs", "plugins/proto"},
 	{"pipeline/compile", "pipeline/postgres", "pipeline/config", "plugins/shared"},
-	{"pipeline/plan", "transforms", "plugins/examples/*/*"},
+	{"pipeline/plan", "transforms", "plugins/examples/*/*", "testdata/plugins/*"},
 	{"pipeline/store", "pipeline/host", "plugins/examples/*"},
 	{"pipeline"},
 	{"pipeline/watch", "pipeline/backfill", "pipeline/explain", "pipeline/reconcile", "pipeline/spectest", "pipeline/fixture"},

@@ -43,8 +43,8 @@ func TestMain(m *testing.M) {
 
 func buildPlugins(dir string) error {
 	for _, args := range [][]string{
-		{"build", "-o", dir + "/", "./plugins/examples/regiondims", "./plugins/examples/faulty"},
-		{"build", "-ldflags", "-X main.protocolVersion=2", "-o", filepath.Join(dir, "faulty-v2"), "./plugins/examples/faulty"},
+		{"build", "-o", dir + "/", "./plugins/examples/regiondims", "./testdata/plugins/faulty"},
+		{"build", "-ldflags", "-X main.protocolVersion=2", "-o", filepath.Join(dir, "faulty-v2"), "./testdata/plugins/faulty"},
 	} {
 		cmd := exec.Command("go", args...)
 		cmd.Dir = fixture.Root()
