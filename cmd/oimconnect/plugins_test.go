@@ -19,13 +19,13 @@ var (
 	pluginsErr  error
 )
 
-// examplePlugin builds the example plugins once, next to the oimconnect binary (TestMain
+// examplePlugin builds the example plugin and the test one (testdata/plugins/faulty) once, next to the oimconnect binary (TestMain
 // removes them), and returns the path and checksum of one.
 func examplePlugin(t *testing.T, name string) (path, sum string) {
 	t.Helper()
 	dir := filepath.Dir(binary)
 	pluginsOnce.Do(func() {
-		cmd := exec.Command("go", "build", "-o", dir+"/", "./plugins/examples/regiondims", "./plugins/examples/faulty")
+		cmd := exec.Command("go", "build", "-o", dir+"/", "./plugins/examples/regiondims", "./testdata/plugins/faulty")
 		cmd.Dir = fixture.Root()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			pluginsErr = fmt.Errorf("build plugins: %v\n%s", err, out)
