@@ -61,3 +61,18 @@ func problems(err error) (spec.Problems, bool) {
 	}
 	return nil, false
 }
+
+// CheckConfig loads the configuration's specs and refuses a configuration they
+// contradict, as Open does, without opening any database: a worker checks every
+// tenant's file this way when it starts, and opens each tenant's engine with the specs
+// it returns (WithSpecs).
+func CheckConfig(cfg *config.Config) (*spec.Set, error) {
+	set, err := LoadSpecs(cfg.Specs)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkConfig(cfg, set); err != nil {
+		return nil, err
+	}
+	return set, nil
+}
