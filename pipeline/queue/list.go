@@ -40,7 +40,7 @@ type Filter struct {
 
 // List lists jobs, newest first.
 func (q *Queue) List(ctx context.Context, f Filter) ([]Job, error) {
-	p := river.NewJobListParams().OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(max(f.Limit, 1))
+	p := river.NewJobListParams().OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(min(max(f.Limit, 1), 10000))
 	if len(f.States) > 0 {
 		var states []rivertype.JobState
 		for _, s := range f.States {
@@ -153,7 +153,7 @@ type Partition struct {
 // BackfillStatus lists the backfills of a tenant in the queue, each with its
 // partitions in date order and their jobs (the latest job of each partition).
 func (q *Queue) BackfillStatus(ctx context.Context, tenantName string) (map[string][]Partition, error) {
-	jobs, err := q.List(ctx, Filter{Tenant: tenantName, Kinds: []string{KindPartition}, Limit: 100000})
+	jobs, err := q.List(ctx, Filter{Tenant: tenantName, Kinds: []string{KindPartition}, Limit: 10000})
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/oimconnect/oimconnect/pipeline"
@@ -67,7 +66,7 @@ func (q *Queue) scheduleFlow(ctx context.Context, tenantName, flow string, sc co
 	}
 	dues := DueTimes(sc, last.In(now.Location()), now)
 	if len(dues) == 0 {
-		return 0, nil
+		return 0, tx.Commit(ctx) // a flow first seen starts from now
 	}
 	if len(dues) > maxCatchUp {
 		q.log.Warn("schedule: missed due times skipped (the latest ones run)", "tenant", tenantName, "flow", flow,
@@ -103,5 +102,3 @@ func DueTimes(sc config.Schedule, last, now time.Time) []time.Time {
 
 // FormatDue is how a due time is written in a job and in the run's history.
 func FormatDue(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-var _ = pgx.ErrNoRows
