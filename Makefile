@@ -6,7 +6,7 @@ PLUGINS := regiondims faulty
 DEMO_DB ?= demo/oimconnect.duckdb
 PKGS    := ./...
 
-.PHONY: all build test test-reliability demo bench bench-incremental lint clean
+.PHONY: all build test test-reliability test-workers demo bench bench-incremental bench-workers lint clean
 
 all: build
 
@@ -33,6 +33,15 @@ RELIABILITY_INVOICES ?= 32000
 test-reliability:
 	@if [ -z "$$TEST_POSTGRES_URL" ]; then pg=$$(.ci/postgres start) && eval "$$pg" || echo "no PostgreSQL server: its case will skip (fail under CI=true)"; fi; \
 	RELIABILITY_INVOICES=$(RELIABILITY_INVOICES) $(GO) test -tags reliability -run Reliability -count=1 -timeout 60m -v ./cmd/oimconnect/
+
+# The workers' end-to-end test (cmd/oimconnect/workers_test.go): three worker processes
+# serve WORKERS_TENANTS (20) tenants, each with its own PostgreSQL source and target
+# (started here), on a fast clock (an hour in 12 seconds): hourly schedules, events, one
+# tenant's 12-partition backfill, while a random worker is killed with SIGKILL ten
+# times (WORKERS_SEED, printed, replays them). About 3 minutes on 2 cores.
+test-workers:
+	@if [ -z "$$TEST_POSTGRES_URL" ]; then pg=$$(.ci/postgres start) && eval "$$pg" || echo "no PostgreSQL server: the test will skip (fail under CI=true)"; fi; \
+	$(GO) test -tags workers -run TestWorkersManyTenants -count=1 -timeout 15m -v ./cmd/oimconnect/
 
 # Generate a realistic OIM data set into $(DEMO_DB) and export every flow; the file is
 # the demo's own, so a second `make demo` replaces it (--force).

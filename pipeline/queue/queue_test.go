@@ -24,7 +24,7 @@ type fixed struct {
 	t  time.Time
 }
 
-func (f *fixed) Now() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.t }
+func (f *fixed) Now() time.Time      { f.mu.Lock(); defer f.mu.Unlock(); return f.t }
 func (f *fixed) add(d time.Duration) { f.mu.Lock(); f.t = f.t.Add(d); f.mu.Unlock() }
 
 // newQueue is a queue database prepared by Init, and a connection to it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -80,8 +81,31 @@ func (p *partitionWorker) Work(ctx context.Context, job *river.Job[BackfillParti
 		return river.JobCancel(err)
 	}
 	return p.w.run(ctx, job.JobRow, a.Tenant, func(e *pipeline.Engine) ([]pipeline.Summary, error) {
-		return backfill.RunPartition(ctx, e, b, a.Partition)
+		sums, err := backfill.RunPartition(ctx, e, b, a.Partition)
+		if err != nil || job.Attempt <= 1 {
+			return sums, err
+		}
+		more, err := recoverPartition(ctx, e, b, a.Partition)
+		return append(sums, more...), err
 	})
+}
+
+// recoverPartition finishes a partition an earlier attempt may have left half done: a
+// worker killed between a linked target's commit (the documents, with the partition's
+// mark) and the source's write-back leaves records that say New while their documents
+// exist, and the rerun's backfill leaves the marked partition out. An ordinary run of
+// the partition's dates and scopes finds those documents and writes back only
+// (recovered, never exported twice); it also retries the partition's failed records.
+func recoverPartition(ctx context.Context, e *pipeline.Engine, b backfill.Request, part pipeline.Partition) ([]pipeline.Summary, error) {
+	var flows, scopes []string
+	for _, f := range e.Specs().Ordered() {
+		if f.Source.Date != "" && (len(b.Flows) == 0 || slices.Contains(b.Flows, f.Name)) {
+			flows = append(flows, f.Name)
+			scopes = append(scopes, f.Name+"/"+part.Name)
+		}
+	}
+	return e.Run(ctx, pipeline.Request{Flows: flows, Mode: pipeline.ModeBackfill, Detail: part.Name + " (rerun)",
+		From: part.From, To: part.To, Scopes: scopes})
 }
 
 // request is the backfill the partition belongs to.
