@@ -65,6 +65,14 @@ bench-incremental:
 	@if [ -z "$$TEST_POSTGRES_URL" ]; then pg=$$(.ci/postgres start) && eval "$$pg" || echo "no PostgreSQL server: its case will skip"; fi; \
 	$(GO) test -run '^$$' -bench '^BenchmarkIncremental$$' -benchtime 1x -timeout 0 ./pipeline/
 
+# The workers' benchmark (cmd/oimconnect/benchworkers_test.go): a backfill of
+# BENCH_WORKERS_INVOICES generated invoices by month, with 1, 2 and 3 worker processes,
+# each into a fresh PostgreSQL source and target; then the target's COPY rate.
+BENCH_WORKERS_INVOICES ?= 1000000
+bench-workers:
+	@if [ -z "$$TEST_POSTGRES_URL" ]; then pg=$$(.ci/postgres start) && eval "$$pg" || echo "no PostgreSQL server: the benchmark will skip"; fi; \
+	BENCH_WORKERS_INVOICES=$(BENCH_WORKERS_INVOICES) $(GO) test -tags workers -run TestBenchWorkers -count=1 -timeout 0 -v ./cmd/oimconnect/
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)

@@ -142,13 +142,13 @@ func TestWorkersManyTenants(t *testing.T) {
 
 	// Ten kills of a random worker, each followed by a new one; between them OIM adds
 	// supplier sites to random tenants' sources (events).
-	var sites []struct{ src, id string }
+	var sites []struct{ tenant, src, id string }
 	for k := 0; k < 10; k++ {
 		time.Sleep(time.Duration(3000+rng.IntN(4000)) * time.Millisecond)
 		td := tenants[1+rng.IntN(n-1)]
 		id := fmt.Sprintf("SS-EV-%02d", k)
 		execPG(t, td.src, "INSERT INTO oim.supplier_site (id, name, updated_at) VALUES ($1, $2, now())", id, "Event Supplier "+id)
-		sites = append(sites, struct{ src, id string }{td.src, id})
+		sites = append(sites, struct{ tenant, src, id string }{td.name, td.src, id})
 		i := rng.IntN(len(workers))
 		victim := workers[i]
 		if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -235,7 +235,7 @@ func TestWorkersManyTenants(t *testing.T) {
 		var link *string
 		queryPG(t, s.src, "SELECT account_id FROM oim.supplier_site WHERE id = $1", []any{&link}, s.id)
 		if link == nil || *link != "VND-"+s.id {
-			t.Errorf("supplier site %s was not exported after its insert", s.id)
+			t.Errorf("tenant %s: supplier site %s was not exported after its insert", s.tenant, s.id)
 		}
 	}
 	if out := cli(t, nil, "queue", "--queue", queueURL, "--limit", "5"); out.code != 0 || !strings.Contains(out.stdout, "running 0") {

@@ -33,22 +33,26 @@ func enqueued(r *rivertype.JobInsertResult) Enqueued {
 }
 
 // RunAutomatic enqueues an automatic run of a tenant's flows (a change in its source),
-// coalesced: while one waits, it stands for this one too; while one runs, one more
-// waits (Again), since the change may have come after the running one read the source.
+// coalesced: a waiting one stands for this one too. One that is running does not (the
+// change may have come after it read the source): then the next of the numbered
+// equal runs (Again) is tried, until one waits or is inserted. A job of a killed worker
+// stays running until its lease ends, and the rerun asked for meanwhile may be
+// running too, hence more than one.
 func (q *Queue) RunAutomatic(ctx context.Context, tenantName string, flows []string, by string) (Enqueued, error) {
 	a := RunFlow{Tenant: tenantName, Flows: flows, Mode: pipeline.ModeAutomatic, By: by}
-	r, err := q.Client.Insert(ctx, a, a.insertOpts())
-	if err != nil {
-		return Enqueued{}, fmt.Errorf("enqueue an automatic run of tenant %s: %w", tenantName, err)
-	}
-	if r.UniqueSkippedAsDuplicate && r.Job.State == rivertype.JobStateRunning {
-		a.Again = true
-		if r, err = q.Client.Insert(ctx, a, a.insertOpts()); err != nil {
+	for ; ; a.Again++ {
+		r, err := q.Client.Insert(ctx, a, a.insertOpts())
+		if err != nil {
 			return Enqueued{}, fmt.Errorf("enqueue an automatic run of tenant %s: %w", tenantName, err)
 		}
+		if !r.UniqueSkippedAsDuplicate || r.Job.State != rivertype.JobStateRunning || a.Again >= maxAgain {
+			return enqueued(r), nil
+		}
 	}
-	return enqueued(r), nil
 }
+
+// maxAgain bounds the equal automatic runs running at once that a change looks past.
+const maxAgain = 16
 
 // Run enqueues a run of a tenant's flows (every flow when none is named) asked for by
 // someone (by: a user of the console, the command line), in tx: the job exists

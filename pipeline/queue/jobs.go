@@ -2,6 +2,7 @@ package queue
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/riverqueue/river"
@@ -25,9 +26,9 @@ type RunFlow struct {
 	Mode   string   `json:"mode" river:"unique"`            // pipeline.ModeScheduled, ModeAutomatic or ModeManual
 	// Due is the schedule's due time (RFC 3339) a scheduled run is for: one job per due.
 	Due string `json:"due,omitempty" river:"unique"`
-	// Again is an automatic run asked for while another ran: a change during a run
-	// needs another run, and at most one waits.
-	Again bool `json:"again,omitempty" river:"unique"`
+	// Again numbers the automatic runs asked for while equal ones ran: a change during
+	// a run needs another run, and one waits.
+	Again int `json:"again,omitempty" river:"unique"`
 	// Release names a backfill whose partitions wait for this run (its undated flows,
 	// vendor accounts first): they become available once it is done.
 	Release string `json:"release,omitempty" river:"unique"`
@@ -111,8 +112,8 @@ func describe(kind string, args []byte) string {
 		if a.Due != "" {
 			s += " due " + a.Due
 		}
-		if a.Again {
-			s += " (again)"
+		if a.Again > 0 {
+			s += fmt.Sprintf(" (again %d)", a.Again)
 		}
 		if a.Release != "" {
 			s += " before backfill " + a.Release

@@ -151,8 +151,8 @@ func TestScheduleExactlyOncePerDueTime(t *testing.T) {
 	}
 }
 
-// Automatic runs coalesce: while one waits, more changes add nothing; while one runs,
-// one more waits.
+// Automatic runs coalesce: while one waits, more changes add nothing; while equal ones
+// run, one more waits.
 func TestAutomaticRunsCoalesce(t *testing.T) {
 	t.Parallel()
 	_, q := newQueue(t)
@@ -177,6 +177,15 @@ func TestAutomaticRunsCoalesce(t *testing.T) {
 	}
 	if e, err := q.RunAutomatic(ctx, "acme", flows, "event"); err != nil || e.ID != again.ID {
 		t.Fatalf("and only one: %+v %v", e, err)
+	}
+	// Both running (the first one's worker was killed: it stays running until its
+	// lease ends): a change needs a third.
+	if _, err := q.Pool.Exec(ctx, "UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() WHERE id = $1", again.ID); err != nil {
+		t.Fatal(err)
+	}
+	third, err := q.RunAutomatic(ctx, "acme", flows, "event")
+	if err != nil || third.Duplicate || third.ID == again.ID || third.ID == first.ID {
+		t.Fatalf("while two run, a third: %+v %v", third, err)
 	}
 	if e, _ := q.RunAutomatic(ctx, "acme", flows[:1], "event"); e.Duplicate {
 		t.Errorf("another set of flows is another run")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -80,14 +81,15 @@ func (p *partitionWorker) Work(ctx context.Context, job *river.Job[BackfillParti
 	if err != nil {
 		return river.JobCancel(err)
 	}
-	return p.w.run(ctx, job.JobRow, a.Tenant, func(e *pipeline.Engine) ([]pipeline.Summary, error) {
-		sums, err := backfill.RunPartition(ctx, e, b, a.Partition)
-		if err != nil || job.Attempt <= 1 {
-			return sums, err
-		}
-		more, err := recoverPartition(ctx, e, b, a.Partition)
-		return append(sums, more...), err
-	})
+	steps := []func(*pipeline.Engine) ([]pipeline.Summary, error){func(e *pipeline.Engine) ([]pipeline.Summary, error) {
+		return backfill.RunPartition(ctx, e, b, a.Partition)
+	}}
+	if job.Attempt > 1 { // a rerun: an earlier attempt may have left the partition half done
+		steps = append(steps, func(e *pipeline.Engine) ([]pipeline.Summary, error) {
+			return recoverPartition(ctx, e, b, a.Partition)
+		})
+	}
+	return p.w.run(ctx, job.JobRow, a.Tenant, steps...)
 }
 
 // recoverPartition finishes a partition an earlier attempt may have left half done: a
@@ -122,9 +124,10 @@ func (a BackfillPartition) request() (backfill.Request, error) {
 	return b, nil
 }
 
-// run opens the tenant's engine, runs the job with it, records its counts as the
-// job's output and maps its failure to River's outcome (see outcome).
-func (w *Worker) run(ctx context.Context, job *rivertype.JobRow, tenantName string, do func(*pipeline.Engine) ([]pipeline.Summary, error)) error {
+// run opens the tenant's engine, runs the job's steps with it, each on an engine
+// opened for it (a linked store's working copy is made for one run), records their
+// counts as the job's output and maps a failure to River's outcome (see outcome).
+func (w *Worker) run(ctx context.Context, job *rivertype.JobRow, tenantName string, steps ...func(*pipeline.Engine) ([]pipeline.Summary, error)) error {
 	t, err := w.tenants.Get(tenantName)
 	if err != nil {
 		return w.outcome(job, tenantName, err)
@@ -133,13 +136,13 @@ func (w *Worker) run(ctx context.Context, job *rivertype.JobRow, tenantName stri
 	defer unlock()
 	start := time.Now()
 	log := w.log.With("tenant", t.Name, "job", job.ID, "kind", job.Kind)
-	eng, err := pipeline.Open(ctx, t.Config, log, pipeline.WithSpecs(t.Specs))
-	if err != nil {
-		return w.outcome(job, tenantName, err)
-	}
-	sums, err := do(eng)
-	if cerr := eng.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("close: %w", cerr)
+	var sums []pipeline.Summary
+	for _, step := range steps {
+		var s []pipeline.Summary
+		if s, err = w.step(ctx, t, log, step); err != nil {
+			break
+		}
+		sums = append(sums, s...)
 	}
 	if err == nil && isFile(t.Source()) {
 		w.noteOwnWrites(ctx, t)
@@ -156,6 +159,19 @@ func (w *Worker) run(ctx context.Context, job *rivertype.JobRow, tenantName stri
 		log.Info("job done", "what", describe(job.Kind, job.EncodedArgs), "exported", n, "errors", failed, "duration", time.Since(start).Round(time.Millisecond))
 	}
 	return w.outcome(job, tenantName, err)
+}
+
+// step opens the tenant's engine, runs do with it and closes it.
+func (w *Worker) step(ctx context.Context, t *tenant.Tenant, log *slog.Logger, do func(*pipeline.Engine) ([]pipeline.Summary, error)) ([]pipeline.Summary, error) {
+	eng, err := pipeline.Open(ctx, t.Config, log, pipeline.WithSpecs(t.Specs))
+	if err != nil {
+		return nil, err
+	}
+	sums, err := do(eng)
+	if cerr := eng.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close: %w", cerr)
+	}
+	return sums, err
 }
 
 // outcome maps a job's failure to what River does with it: a mistake (a spec or
