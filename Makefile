@@ -6,7 +6,7 @@ PLUGINS := regiondims
 DEMO_DB ?= demo/oimconnect.duckdb
 PKGS    := ./...
 
-.PHONY: all build test test-reliability demo bench bench-incremental lint clean
+.PHONY: all build test test-reliability test-workers demo bench bench-incremental bench-workers lint clean
 
 all: build
 
@@ -34,6 +34,15 @@ test-reliability:
 	@if [ -z "$$TEST_POSTGRES_URL" ]; then pg=$$(.ci/postgres start) && eval "$$pg" || echo "no PostgreSQL server: its case will skip (fail under CI=true)"; fi; \
 	RELIABILITY_INVOICES=$(RELIABILITY_INVOICES) $(GO) test -tags reliability -run Reliability -count=1 -timeout 60m -v ./cmd/oimconnect/
 
+# The workers' end-to-end test (cmd/oimconnect/workers_test.go): three worker processes
+# serve WORKERS_TENANTS (20) tenants, each with its own PostgreSQL source and target
+# (started here), on a fast clock (an hour in 12 seconds): hourly schedules, events, one
+# tenant's 12-partition backfill, while a random worker is killed with SIGKILL ten
+# times (WORKERS_SEED, printed, replays them). About 3 minutes on 2 cores.
+test-workers:
+	@if [ -z "$$TEST_POSTGRES_URL" ]; then pg=$$(.ci/postgres start) && eval "$$pg" || echo "no PostgreSQL server: the test will skip (fail under CI=true)"; fi; \
+	$(GO) test -tags workers -run TestWorkersManyTenants -count=1 -timeout 15m -v ./cmd/oimconnect/
+
 # Generate a realistic OIM data set into $(DEMO_DB) and export every flow; the file is
 # the demo's own, so a second `make demo` replaces it (--force).
 demo: build
@@ -55,6 +64,14 @@ bench:
 bench-incremental:
 	@if [ -z "$$TEST_POSTGRES_URL" ]; then pg=$$(.ci/postgres start) && eval "$$pg" || echo "no PostgreSQL server: its case will skip"; fi; \
 	$(GO) test -run '^$$' -bench '^BenchmarkIncremental$$' -benchtime 1x -timeout 0 ./pipeline/
+
+# The workers' benchmark (cmd/oimconnect/benchworkers_test.go): a backfill of
+# BENCH_WORKERS_INVOICES generated invoices by month, with 1, 2 and 3 worker processes,
+# each into a fresh PostgreSQL source and target; then the target's COPY rate.
+BENCH_WORKERS_INVOICES ?= 1000000
+bench-workers:
+	@if [ -z "$$TEST_POSTGRES_URL" ]; then pg=$$(.ci/postgres start) && eval "$$pg" || echo "no PostgreSQL server: the benchmark will skip"; fi; \
+	BENCH_WORKERS_INVOICES=$(BENCH_WORKERS_INVOICES) $(GO) test -tags workers -run TestBenchWorkers -count=1 -timeout 0 -v ./cmd/oimconnect/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -47,3 +47,18 @@ func checkConfig(cfg *config.Config, set *spec.Set) error {
 	}
 	return nil
 }
+
+// CheckConfig loads the configuration's specs and refuses a configuration they
+// contradict, as Open does, without opening any database: a worker checks every
+// tenant's file this way when it starts, and opens each tenant's engine with the specs
+// it returns (WithSpecs).
+func CheckConfig(cfg *config.Config) (*spec.Set, error) {
+	set, err := LoadSpecs(cfg.Specs)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkConfig(cfg, set); err != nil {
+		return nil, err
+	}
+	return set, nil
+}

@@ -18,7 +18,8 @@ var layers = [][]string{
 	{"pipeline/plan", "transforms", "plugins/examples/*/*", "testdata/plugins/*"},
 	{"pipeline/store", "pipeline/host", "plugins/examples/*"},
 	{"pipeline"},
-	{"pipeline/watch", "pipeline/backfill", "pipeline/explain", "pipeline/reconcile", "pipeline/spectest", "pipeline/fixture"},
+	{"pipeline/watch", "pipeline/backfill", "pipeline/explain", "pipeline/reconcile", "pipeline/spectest", "pipeline/fixture", "pipeline/tenant"},
+	{"pipeline/queue"},
 	{"cmd/*"},
 }
 

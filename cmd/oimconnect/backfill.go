@@ -22,6 +22,9 @@ func doBackfill(ctx context.Context, inv *invocation) int {
 	if o.partition != "day" && o.partition != "month" {
 		return refuse(inv.cmd, inv.stderr, fmt.Errorf("--partition must be day or month, not %q", o.partition))
 	}
+	if o.tenant != "" || o.queue != "" {
+		return enqueueBackfill(ctx, inv, from, to)
+	}
 	return withEngine(ctx, inv, func(eng *pipeline.Engine) int { return runBackfill(ctx, eng, inv, from, to) })
 }
 

@@ -10,7 +10,8 @@ type command struct {
 	synopsis string    // the usage line, after "oimconnect "
 	about    string    // what it does
 	flags    []flagUse // its flags, in help order
-	arg      string    // the positional argument it takes (SPEC_DIR), if any
+	arg      string    // the positional argument it takes (SPEC_DIR, ID), if any
+	argUse   string    // what the argument is, when not the spec directory
 	plugins  string    // what it does with the plugins declared in the configuration
 	examples []string
 	do       func(ctx context.Context, inv *invocation) int
@@ -44,42 +45,64 @@ var commands = []*command{
 	{
 		name:     "run",
 		summary:  "export the selected records (all flows, or some flows or records)",
-		synopsis: "run --db FILE|URL [--config FILE] [--specs DIR] [--flow NAME]... [--id ID]... [--dry-run] [--report FILE]",
+		synopsis: "run --db FILE|URL [--config FILE] [--specs DIR] [--flow NAME]... [--id ID]... [--dry-run] [--report FILE] | run --tenant NAME --queue URL [--flow NAME]... [--id ID]...",
 		about: "Exports the selected records of every flow, in the contract's order, and prints one summary line per flow: " +
 			"selected, exported, documents, lines, waiting, errors. A record is exported completely or not at all, exactly once; " +
 			"one that cannot be exported is marked Export Error with the reason, and retried by the next run. " +
-			"--flow limits the flows and --id the records (the record page action); without them every selected record is exported (the list view action).",
-		flags:   append(append([]flagUse{}, connection...), use("flow", "id", "dry-run", "report")...),
+			"--flow limits the flows and --id the records (the record page action); without them every selected record is exported (the list view action). " +
+			"With --tenant and --queue it runs nothing itself: it enqueues the run for the workers (with --id, one --flow: an export of those records) and prints the job; " +
+			"a run of the same flows already waiting or running stands for it.",
+		flags: append(append([]flagUse{}, connection...), append(use("flow", "id", "dry-run", "report"),
+			flagUse{"tenant", "enqueue the run of this tenant's flows for the workers instead of running it (with --queue)"},
+			flagUse{"queue", "the queue to enqueue the run in (with --tenant)"})...),
 		plugins: pluginsRun,
 		examples: []string{
 			"oimconnect run --db oimconnect.duckdb",
 			"oimconnect run --db oimconnect.duckdb --flow sales-invoices --id INV-0000042",
 			"oimconnect run --db oimconnect.duckdb --specs my-specs --dry-run --report dry.json",
-			"oimconnect run --source exports/ --target postgres://user:pw@host/ledger --config tenant.yaml",
+			"oimconnect run --tenant acme --queue postgres://user:pw@host/queue --flow sales-invoices",
 		},
 		do: doRun,
 	},
 	{
 		name:     "backfill",
 		summary:  "export history partition by partition of document date",
-		synopsis: "backfill --db FILE|URL --from DATE --to DATE [--partition day|month] [--flow NAME]... [--config FILE] [--dry-run] [--report FILE]",
+		synopsis: "backfill --db FILE|URL --from DATE --to DATE [--partition day|month] [--flow NAME]... [--config FILE] [--dry-run] [--report FILE] | backfill --tenant NAME --queue URL --from DATE --to DATE [--partition day|month] [--flow NAME]...",
 		about: "Exports history partition by partition of document date (source.date in each spec; both days included), " +
 			"each partition's flows in their own transactions, with a progress bar on a terminal. " +
 			"Interrupted (Ctrl-C, SIGTERM: the partition in progress is rolled back, exit status 3) or killed, the same command goes on where it stopped; " +
-			"nothing is exported twice. Records without a document date are left to ordinary runs.",
+			"nothing is exported twice. Records without a document date are left to ordinary runs. " +
+			"With --tenant and --queue it enqueues one job per partition and returns: workers on any number of machines export the partitions side by side into the tenant's target " +
+			"(a run of the undated flows, vendor accounts first, goes before them); `oimconnect backfill status` shows the progress. The same backfill enqueued again adds nothing.",
 		flags: append(append([]flagUse{}, connection...),
 			flagUse{"flow", "only this flow (repeatable; default: every dated flow, in run order)"},
 			flagUse{name: "from"}, flagUse{name: "to"}, flagUse{name: "partition"},
 			flagUse{"dry-run", "compute the whole backfill (every partition's counts, failures and reasons) as one dry run, then roll it back: nothing is written and no partition is marked done"},
-			flagUse{name: "report"}),
+			flagUse{name: "report"},
+			flagUse{"tenant", "enqueue the backfill of this tenant for the workers, one job per partition (with --queue)"},
+			flagUse{"queue", "the queue to enqueue the partitions in (with --tenant)"}),
 		plugins: pluginsRun,
 		examples: []string{
 			"oimconnect backfill --db oimconnect.duckdb --from 2024-01-01 --to 2024-12-31",
+			"oimconnect backfill --tenant acme --queue postgres://user:pw@host/queue --from 2024-01-01 --to 2024-12-31 --partition month",
 			"oimconnect backfill --db oimconnect.duckdb --from 2024-01-01 --to 2024-12-31 --dry-run --report dry.json",
 			"oimconnect backfill --db oimconnect.duckdb --from 2024-03-01 --to 2024-03-31 --partition day --flow sales-invoices",
-			"oimconnect backfill --source oim.duckdb --target postgres://user:pw@host/ledger --from 2023-01-01 --to 2023-12-31 --report backfill.json",
 		},
 		do: doBackfill,
+	},
+	{
+		name:     "backfill status",
+		summary:  "show a tenant's queued backfills, partition by partition",
+		synopsis: "backfill status --tenant NAME --queue URL",
+		about: "Lists each backfill of the tenant enqueued with `oimconnect backfill --tenant --queue`: how many partitions are waiting, running, done or failed, " +
+			"then each partition with its job's state, attempts, the records and documents it exported, and the reason of a failure. " +
+			"A partition is done when its job completed: its flows' records were committed with the partition's mark in the tenant's target, so it is never exported again.",
+		flags: []flagUse{{"tenant", "the tenant whose backfills to show (required)"}, {"queue", "the queue database (required)"}, {name: "log-level"}},
+		examples: []string{
+			"oimconnect backfill status --tenant acme --queue postgres://user:pw@host/queue",
+			"watch -n 5 oimconnect backfill status --tenant acme --queue postgres://user:pw@host/queue",
+		},
+		do: doBackfillStatus,
 	},
 	{
 		name:     "watch",
@@ -115,6 +138,71 @@ var commands = []*command{
 			"oimconnect serve --source postgres://user:pw@host/erp --target postgres://user:pw@host/ledger --config tenant.yaml",
 		},
 		do: doServe,
+	},
+	{
+		name:     "worker",
+		summary:  "work the queue's jobs for many tenants, on any machines",
+		synopsis: "worker --queue URL --tenants DIR [--concurrency N] [--lease DURATION] [--shutdown-timeout TIME]",
+		about: "Takes jobs from the queue (River, in PostgreSQL) and runs them for the tenants of --tenants, one <tenant>.yaml each: " +
+			"runs of a tenant's flows (scheduled, on an event, or asked for), exports of given records, and backfill partitions. " +
+			"Every tenant file is checked first, each mistake at its file:line:column (exit status 2). " +
+			"One worker at a time leads: it turns every tenant's schedules (settings.schedules) into jobs, exactly once per due time whoever leads and across restarts, " +
+			"and its sources' changes (a PostgreSQL source's NOTIFY, a DuckDB file's look every poll) into runs of the automated flows that read them, coalesced while one waits. " +
+			"A job failing on a mistake (a spec error) is cancelled with the reason; on an unreachable database it is retried with back-off. " +
+			"On SIGTERM or Ctrl-C the jobs in progress get --shutdown-timeout to finish, then are rolled back and handed back; " +
+			"a worker killed mid-job loses nothing: another runs the job again once its --lease has passed, and the rerun completes it.",
+		flags: []flagUse{{"queue", "the queue database to take jobs from (required)"}, {"tenants", "the directory of tenant files (required)"},
+			{name: "concurrency"}, {name: "lease"}, {name: "shutdown-timeout"}, {name: "time-scale"}, {name: "log-level"}},
+		plugins: "Plugins declared in the configuration of a tenant (plugins: in its file, paths relative to it) change that tenant's documents only; each is checked when the worker starts (exit status 2 on a mistake) and started by each job that needs it.",
+		examples: []string{
+			"oimconnect worker --queue postgres://user:pw@host/queue --tenants /etc/oimconnect/tenants",
+			"oimconnect worker --queue postgres://user:pw@host/queue --tenants tenants --concurrency 4 --lease 2h",
+		},
+		do: doWorker,
+	},
+	{
+		name:     "queue",
+		summary:  "list the queue's jobs by state, failures with reasons",
+		synopsis: "queue --queue URL [--tenant NAME] [--state STATE]... [--limit N]",
+		about: "Counts the queue's jobs by state, then lists the latest jobs, newest first: id, state, tenant, what the job does, its attempts, " +
+			"and the last error of a failed, cancelled or retried one. `oimconnect queue retry ID` and `oimconnect queue cancel ID` act on a job.",
+		flags: []flagUse{{"queue", "the queue database (required)"}, {"tenant", "only this tenant's jobs"}, {name: "state"},
+			{"limit", "how many jobs to list, newest first (default 20)"}, {name: "log-level"}},
+		examples: []string{
+			"oimconnect queue --queue postgres://user:pw@host/queue",
+			"oimconnect queue --queue postgres://user:pw@host/queue --tenant acme --state cancelled --state discarded",
+		},
+		do: doQueue,
+	},
+	{
+		name:     "queue retry",
+		summary:  "run jobs of the queue again now",
+		synopsis: "queue retry ID... --queue URL",
+		about: "Makes each job available again at once: a cancelled or discarded job is retried (after the mistake that failed it was fixed), " +
+			"a retryable or scheduled one runs now instead of after its back-off. A completed job is left as it is. Rerunning a job is safe: what it exported is not exported again.",
+		flags:  []flagUse{{"queue", "the queue database (required)"}, {name: "log-level"}},
+		arg:    "ID",
+		argUse: "a job's id, as `oimconnect queue` lists it (one or more)",
+		examples: []string{
+			"oimconnect queue retry 4021 --queue postgres://user:pw@host/queue",
+			"oimconnect queue retry 4021 4022 --queue postgres://user:pw@host/queue",
+		},
+		do: doQueueAct,
+	},
+	{
+		name:     "queue cancel",
+		summary:  "cancel jobs of the queue (a running one rolls back)",
+		synopsis: "queue cancel ID... --queue URL",
+		about: "Cancels each job: one waiting never runs; one running is told to stop, and its run rolls back the batch in progress " +
+			"(batches and partitions already committed stay, as after Ctrl-C). No data is deleted, so no --force: `oimconnect queue retry ID` runs it again.",
+		flags:  []flagUse{{"queue", "the queue database (required)"}, {name: "log-level"}},
+		arg:    "ID",
+		argUse: "a job's id, as `oimconnect queue` lists it (one or more)",
+		examples: []string{
+			"oimconnect queue cancel 4021 --queue postgres://user:pw@host/queue",
+			"oimconnect queue cancel 4021 4022 --queue postgres://user:pw@host/queue",
+		},
+		do: doQueueAct,
 	},
 	{
 		name:     "runs",
@@ -234,24 +322,27 @@ var commands = []*command{
 	{
 		name:     "init",
 		summary:  "create the oim and acct schemas in a DuckDB file or PostgreSQL",
-		synopsis: "init --db FILE|URL | --source URL | --target FILE|URL",
+		synopsis: "init --db FILE|URL | --source URL | --target FILE|URL | --queue URL",
 		about: "Creates the contract's schemas where they do not exist yet: oim and acct with --db, oim with --source, acct with --target " +
 			"(a DuckDB file is created when missing). Schemas that exist are left as they are, so init can run again. " +
 			"In PostgreSQL it also installs the triggers watch listens to, and the indexes each flow's records still to export and their lines are read by " +
 			"(a partial index on the export status, an index on the lines' header column), so a run reads what changed, not the tables: " +
 			"run init again on an existing database to add them. A DuckDB file may not be named oim.*, acct.* or connector.*: " +
-			"DuckDB names the database after the file, which would clash with the schema of that name.",
+			"DuckDB names the database after the file, which would clash with the schema of that name. " +
+			"With --queue it installs the queue's schema in PostgreSQL (River's tables, through River's own migrations, and the connector's: schedules, sources seen, tenants) for `oimconnect worker`.",
 		flags: []flagUse{
 			{"db", "the DuckDB file or postgres:// URL to hold both schemas"},
 			{"source", "the postgres:// URL or DuckDB file to hold the oim schema"},
 			{"target", "the postgres:// URL or DuckDB file to hold the acct schema"},
 			{name: "config"},
 			{"specs", "a directory of flow specs replacing the embedded defaults: init indexes their sources"},
+			{"queue", "the postgres:// URL to hold the queue's tables (River's and the connector's)"},
 		},
 		examples: []string{
 			"oimconnect init --db oimconnect.duckdb",
 			"oimconnect init --db postgres://user:pw@host/erp",
 			"oimconnect init --target postgres://user:pw@host/ledger",
+			"oimconnect init --queue postgres://user:pw@host/queue",
 		},
 		do: doInit,
 	},

@@ -17,24 +17,32 @@ import (
 // serve have no --dry-run (they used to accept it and export for real); backfill's is
 // a real one.
 var wantFlags = map[string][]string{
-	"run":       {"db", "source", "target", "config", "specs", "log-level", "flow", "id", "dry-run", "report"},
-	"backfill":  {"db", "source", "target", "config", "specs", "log-level", "flow", "from", "to", "partition", "dry-run", "report"},
-	"watch":     {"db", "source", "target", "config", "specs", "log-level"},
-	"serve":     {"db", "source", "target", "config", "specs", "log-level"},
-	"runs":      {"db", "source", "target", "config", "log-level", "limit"},
-	"explain":   {"db", "source", "target", "config", "specs", "log-level", "flow", "id"},
-	"reconcile": {"db", "source", "target", "config", "specs", "log-level", "flow", "from", "to", "report"},
-	"plan":      {"db", "source", "target", "config", "specs", "log-level", "flow", "id"},
-	"validate":  {"specs", "config", "db", "log-level"},
-	"test":      {"specs", "config"},
-	"flows":     {"specs", "config"},
-	"init":      {"db", "source", "target", "config", "specs"},
-	"generate":  {"db", "source", "invoices", "seed", "force", "config"},
-	"demo":      {"db", "force", "invoices", "seed", "flow", "report", "config", "specs", "log-level"},
+	"run":             {"db", "source", "target", "config", "specs", "log-level", "flow", "id", "dry-run", "report", "tenant", "queue"},
+	"backfill":        {"db", "source", "target", "config", "specs", "log-level", "flow", "from", "to", "partition", "dry-run", "report", "tenant", "queue"},
+	"backfill status": {"tenant", "queue", "log-level"},
+	"watch":           {"db", "source", "target", "config", "specs", "log-level"},
+	"serve":           {"db", "source", "target", "config", "specs", "log-level"},
+	"worker":          {"queue", "tenants", "concurrency", "lease", "shutdown-timeout", "time-scale", "log-level"},
+	"queue":           {"queue", "tenant", "state", "limit", "log-level"},
+	"queue retry":     {"queue", "log-level"},
+	"queue cancel":    {"queue", "log-level"},
+	"runs":            {"db", "source", "target", "config", "log-level", "limit"},
+	"explain":         {"db", "source", "target", "config", "specs", "log-level", "flow", "id"},
+	"reconcile":       {"db", "source", "target", "config", "specs", "log-level", "flow", "from", "to", "report"},
+	"plan":            {"db", "source", "target", "config", "specs", "log-level", "flow", "id"},
+	"validate":        {"specs", "config", "db", "log-level"},
+	"test":            {"specs", "config"},
+	"flows":           {"specs", "config"},
+	"init":            {"db", "source", "target", "config", "specs", "queue"},
+	"generate":        {"db", "source", "invoices", "seed", "force", "config"},
+	"demo":            {"db", "force", "invoices", "seed", "flow", "report", "config", "specs", "log-level"},
 }
 
 // pluginCommands say what they do with the plugins declared in the configuration.
-var pluginCommands = []string{"run", "backfill", "watch", "serve", "explain"}
+var pluginCommands = []string{"run", "backfill", "watch", "serve", "explain", "worker"}
+
+// words is the command line naming c: one word, or two for a subcommand (queue retry).
+func words(c *command) []string { return strings.Fields(c.name) }
 
 func flagNames(c *command) []string {
 	var out []string
@@ -64,7 +72,8 @@ func flagArgs(t *testing.T, name, db, dir string) []string {
 		"config": writeFile(t, dir, "config.yaml", salesConfig), "db": db, "source": db, "target": db,
 		"specs": filepath.Join(fixture.Root(), "specs"), "log-level": "debug", "flow": "sales-invoices", "id": "INV-OK",
 		"report": filepath.Join(dir, "report.json"), "from": "2024-01-01", "to": "2024-12-31", "partition": "month",
-		"limit": "5", "invoices": "10", "seed": "2",
+		"limit": "5", "invoices": "10", "seed": "2", "queue": "postgres://postgres@127.0.0.1:1/queue", "tenant": "acme",
+		"tenants": dir, "state": "running", "concurrency": "2", "lease": "1h", "shutdown-timeout": "30s", "time-scale": "60",
 	}
 	if v, ok := values[name]; ok {
 		return []string{"--" + name, v}
@@ -94,11 +103,11 @@ func TestEveryCommandHasItsOwnHelp(t *testing.T) {
 	for _, c := range commands {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			r := cli(t, nil, c.name, "--help")
+			r := cli(t, nil, append(words(c), "--help")...)
 			if r.code != 0 || r.stderr != "" {
 				t.Fatalf("--help: exit %d\n%s", r.code, r.stderr)
 			}
-			for _, other := range [][]string{{"help", c.name}, {c.name, "-h"}} {
+			for _, other := range [][]string{append([]string{"help"}, words(c)...), append(words(c), "-h")} {
 				if o := cli(t, nil, other...); o.code != 0 || o.stdout != r.stdout {
 					t.Errorf("%v: exit %d, a different page:\n%s", other, o.code, o.stdout)
 				}
@@ -154,7 +163,7 @@ func TestOverview(t *testing.T) {
 			t.Fatalf("%v: exit %d", args, r.code)
 		}
 		for _, c := range commands {
-			if !regexp.MustCompile(`(?m)^  ` + c.name + ` +` + regexp.QuoteMeta(c.summary) + `$`).MatchString(r.stdout) {
+			if !regexp.MustCompile(`(?m)^  ` + c.name + `\s+` + regexp.QuoteMeta(c.summary) + `$`).MatchString(r.stdout) {
 				t.Errorf("%v: no line for %s:\n%s", args, c.name, r.stdout)
 			}
 		}
@@ -208,7 +217,10 @@ func TestEveryOtherFlagIsRefused(t *testing.T) {
 				if slices.Contains(own, f) {
 					continue
 				}
-				args := []string{c.name}
+				args := words(c)
+				if c.arg == "ID" {
+					args = append(args, "1")
+				}
 				if slices.Contains(own, "db") {
 					args = append(args, "--db", db)
 				}
@@ -417,7 +429,7 @@ func TestExitStatusOfFailures(t *testing.T) {
 		t.Parallel()
 		const want = `oimconnect: environment variable OIMCONNECT_FOO: no setting "foo" (settings are read from OIMCONNECT_DB, OIMCONNECT_SOURCE, `
 		for _, c := range commands {
-			args := []string{c.name}
+			args := words(c)
 			if slices.Contains(flagNames(c), "db") {
 				args = append(args, "--db", db)
 			}

@@ -208,8 +208,13 @@ func doInit(ctx context.Context, inv *invocation) int {
 			places = append(places, p)
 		}
 	}
-	if len(places) == 0 {
-		return refuse(inv.cmd, stderr, errors.New("init needs --db FILE|URL, --source URL or --target URL"))
+	if len(places) == 0 && inv.opt.queue == "" {
+		return refuse(inv.cmd, stderr, errors.New("init needs --db FILE|URL, --source URL, --target URL or --queue URL"))
+	}
+	if inv.opt.queue != "" {
+		if err := initQueue(ctx, inv); err != nil {
+			return fail(stderr, err)
+		}
 	}
 	for _, p := range places {
 		if !postgres.IsURL(p.loc) {

@@ -61,7 +61,11 @@ func usage(w io.Writer, c *command) {
 	fmt.Fprintf(w, "Usage:\n  oimconnect %s\n\n", c.synopsis)
 	if c.arg != "" {
 		fmt.Fprintf(w, "Arguments:\n")
-		writeItem(w, c.arg, "the spec directory (the same as --specs)", 24)
+		what := "the spec directory (the same as --specs)"
+		if c.argUse != "" {
+			what = c.argUse
+		}
+		writeItem(w, c.arg, what, 24)
 		fmt.Fprintln(w)
 	}
 	fmt.Fprint(w, "Flags:\n")

@@ -248,8 +248,9 @@ func attach(t testing.TB, db *sql.DB, path, alias string) {
 }
 
 // merged builds a DuckDB file holding the acct tables of a PostgreSQL target and the
-// oim tables of a DuckDB source file (or of the same PostgreSQL database when source
-// is empty), so a linked export is checked like a single file.
+// oim tables of a DuckDB source file, of another PostgreSQL database (a tenant's), or
+// of the same PostgreSQL database when source is empty, so a linked export is checked
+// like a single file.
 func merged(t testing.TB, pg, source string) string {
 	t.Helper()
 	ctx := context.Background()
@@ -272,7 +273,18 @@ func merged(t testing.TB, pg, source string) string {
 			t.Fatalf("read %s from PostgreSQL: %v", tb.FullName(), err)
 		}
 	}
-	if source != "" {
+	if postgres.IsURL(source) {
+		src, err := postgres.Connect(ctx, source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close(ctx)
+		for _, tb := range contractTables(t, db, "oim") {
+			if _, err := postgres.CopyOut(ctx, src.PgConn(), postgres.Select(tb.Schema, tb.Name, tb.Columns), db, tb.SQLName(), tb.Columns, dir); err != nil {
+				t.Fatalf("read %s from PostgreSQL: %v", tb.FullName(), err)
+			}
+		}
+	} else if source != "" {
 		attach(t, db, source, "src")
 		for _, tb := range contractTables(t, db, "oim") {
 			if _, err := db.Exec(fmt.Sprintf("INSERT INTO %[1]s SELECT * FROM src.%[1]s", tb.SQLName())); err != nil {

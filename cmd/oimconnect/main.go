@@ -55,13 +55,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		return help(args[1:], stdout, stderr)
 	}
-	c := lookup(args[0])
+	c, rest := lookup(args[0]), args[1:]
+	if len(args) > 1 {
+		if sub := lookup(args[0] + " " + args[1]); sub != nil { // backfill status, queue retry
+			c, rest = sub, args[2:]
+		}
+	}
 	if c == nil {
 		fmt.Fprintf(stderr, "oimconnect: unknown command %q\n\n", args[0])
 		overview(stderr)
 		return fault.ExitInput
 	}
-	inv, code := parse(c, args[1:], stdout, stderr)
+	inv, code := parse(c, rest, stdout, stderr)
 	if inv == nil {
 		return code
 	}
@@ -74,7 +79,7 @@ func help(args []string, stdout, stderr io.Writer) int {
 		overview(stdout)
 		return fault.ExitOK
 	}
-	if c := lookup(args[0]); c != nil && len(args) == 1 {
+	if c := lookup(strings.Join(args, " ")); c != nil {
 		page(stdout, c)
 		return fault.ExitOK
 	}
@@ -99,7 +104,7 @@ func parse(c *command, args []string, stdout, stderr io.Writer) (*invocation, in
 		}
 		return nil, refuse(c, stderr, flagError(c, err))
 	}
-	if err := positional(c, fs); err != nil {
+	if err := positional(c, fs, opt); err != nil {
 		return nil, refuse(c, stderr, err)
 	}
 	if c.name == "demo" && !fs.Changed("db") {
@@ -130,10 +135,13 @@ func flagError(c *command, err error) error {
 	return err
 }
 
-// positional takes the command's argument (validate's and test's SPEC_DIR) and refuses
-// any other.
-func positional(c *command, fs *pflag.FlagSet) error {
+// positional takes the command's argument (validate's and test's SPEC_DIR, the job ids
+// of queue retry and cancel) and refuses any other.
+func positional(c *command, fs *pflag.FlagSet, opt *options) error {
 	switch {
+	case c.arg == "ID":
+		opt.args = fs.Args()
+		return nil
 	case fs.NArg() == 0:
 		return nil
 	case c.arg == "" || fs.NArg() > 1:
@@ -180,6 +188,9 @@ func withEngine(ctx context.Context, inv *invocation, do func(*pipeline.Engine) 
 
 func doRun(ctx context.Context, inv *invocation) int {
 	o := inv.opt
+	if o.tenant != "" || o.queue != "" {
+		return enqueueRun(ctx, inv)
+	}
 	return runFlows(ctx, inv, pipeline.Request{Flows: o.flows, IDs: o.ids, DryRun: o.dryRun, Created: o.report != ""})
 }
 

@@ -189,6 +189,20 @@ func Load(file string, flags *pflag.FlagSet) (*Config, error) {
 	return load(file, flags, nil)
 }
 
+// LoadFile builds a configuration from the defaults and the file alone: a tenant's
+// file (pipeline/tenant), which the process's OIMCONNECT_ variables must not change,
+// since one process serves many tenants. Relative paths in it (specs, DuckDB files and
+// directories of files as db, source or target, plugins) are taken relative to the
+// file's directory. Mistakes are positioned as Load's.
+func LoadFile(file string) (*Config, error) {
+	c, err := loadLayers(file, nil, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	c.resolvePaths(filepath.Dir(file))
+	return c, nil
+}
+
 // WithSettings is the default configuration with these settings over the defaults (as
 // a nested map, the way they are written under settings: in YAML).
 func WithSettings(settings map[string]any) (*Config, error) {
@@ -199,6 +213,24 @@ func WithSettings(settings map[string]any) (*Config, error) {
 var flagKeys = map[string]string{"db": "db", "source": "source", "target": "target", "specs": "specs", "log-level": "log.level"}
 
 func load(file string, flags *pflag.FlagSet, over map[string]any) (*Config, error) {
+	return loadLayers(file, flags, over, true)
+}
+
+// resolvePaths makes a tenant file's relative locations relative to dir: the specs
+// directory, and db, source and target where they are no postgres:// URL.
+func (c *Config) resolvePaths(dir string) {
+	for _, p := range []*string{&c.Specs, &c.DB, &c.Source, &c.Target} {
+		loc := strings.TrimPrefix(*p, "files:")
+		if loc == "" || strings.HasPrefix(loc, "postgres://") || strings.HasPrefix(loc, "postgresql://") || filepath.IsAbs(loc) {
+			continue
+		}
+		*p = strings.TrimSuffix(*p, loc) + filepath.Join(dir, loc)
+	}
+}
+
+// loadLayers loads the defaults, over, the file, the environment (when withEnv) and
+// the flags.
+func loadLayers(file string, flags *pflag.FlagSet, over map[string]any, withEnv bool) (*Config, error) {
 	k := koanf.New(".")
 	if err := k.Load(confmap.Provider(Defaults(), "."), nil); err != nil {
 		return nil, err
@@ -216,8 +248,10 @@ func load(file string, flags *pflag.FlagSet, over map[string]any) (*Config, erro
 		}
 		o.pos = pos
 	}
-	if err := loadEnv(k, o); err != nil {
-		return nil, err
+	if withEnv {
+		if err := loadEnv(k, o); err != nil {
+			return nil, err
+		}
 	}
 	if flags != nil {
 		if err := loadFlags(k, flags, o); err != nil {

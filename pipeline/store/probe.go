@@ -108,3 +108,7 @@ func (p *Probe) look(ctx context.Context) (string, error) {
 	}
 	return fmt.Sprintf("%+v", stateOf(p.src.loc)), nil
 }
+
+// State is how the source looks now, as a text to compare with a later look (a
+// worker keeps it in the queue database between looks, whoever looks).
+func (p *Probe) State(ctx context.Context) (string, error) { return p.look(ctx) }

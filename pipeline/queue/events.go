@@ -1,0 +1,235 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/plan"
+	"github.com/oimconnect/oimconnect/pipeline/postgres"
+	"github.com/oimconnect/oimconnect/pipeline/store"
+	"github.com/oimconnect/oimconnect/pipeline/tenant"
+)
+
+// watchSources turns every tenant's source changes into automatic runs, until ctx
+// ends: a PostgreSQL source's NOTIFY (the table OIM changed) enqueues the automated
+// flows that read it and those after them (they may read what the first ones write),
+// and its change counter, read every poll interval, catches what was announced while
+// nobody listened; a DuckDB file or a directory of files is looked at every poll
+// interval (store.Probe). How each source looked when its changes last became jobs is
+// kept in oimconnect.source, so a new leader enqueues only what changed since.
+func (w *Worker) watchSources(ctx context.Context) {
+	done := make(chan struct{})
+	n := 0
+	for _, name := range w.tenants.Names() {
+		t := w.tenants.Tenants[name]
+		if len(automated(t)) == 0 {
+			continue
+		}
+		n++
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for ctx.Err() == nil {
+				var err error
+				if postgres.IsURL(t.Source()) {
+					err = w.listen(ctx, t)
+				} else {
+					err = w.poll(ctx, t)
+				}
+				if ctx.Err() != nil {
+					return
+				}
+				w.log.Warn("watching a tenant's source", "tenant", t.Name, "error", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+		}()
+	}
+	for ; n > 0; n-- {
+		<-done
+	}
+}
+
+// automated are the tenant's automated flows, in run order.
+func automated(t *tenant.Tenant) []string {
+	var out []string
+	for _, f := range t.Specs.Ordered() {
+		if on, _ := t.Config.Settings.Automation.Automated(f.Name); on {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
+// listen follows a PostgreSQL source on one connection: LISTEN, and between
+// notifications the change counter every poll interval.
+func (w *Worker) listen(ctx context.Context, t *tenant.Tenant) error {
+	conn, err := postgres.Connect(ctx, t.Source())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+postgres.Channel); err != nil {
+		return err
+	}
+	for {
+		tables := map[string]bool{}
+		wait, cancel := context.WithTimeout(ctx, w.pollEvery)
+		n, err := conn.WaitForNotification(wait)
+		cancel()
+		for err == nil { // every notification already here
+			tables[n.Payload] = true
+			quick, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+			n, err = conn.WaitForNotification(quick)
+			cancel()
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if conn.IsClosed() {
+			return fmt.Errorf("connection lost: %w", err)
+		}
+		count, ok, err := postgres.Changes(ctx, conn)
+		if err != nil {
+			return err
+		}
+		seen := ""
+		if ok {
+			seen = fmt.Sprint(count)
+		}
+		if err := w.sourceChanged(ctx, t, seen, tables); err != nil {
+			return err
+		}
+	}
+}
+
+// poll looks at a DuckDB file's or a directory's state every poll interval.
+func (w *Worker) poll(ctx context.Context, t *tenant.Tenant) error {
+	probe, err := store.NewProbe(ctx, t.Source())
+	if err != nil {
+		return err
+	}
+	defer probe.Close()
+	for {
+		state, err := probe.State(ctx)
+		if err != nil {
+			return err
+		}
+		if err := w.sourceChanged(ctx, t, state, nil); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(w.pollEvery):
+		}
+	}
+}
+
+// sourceChanged enqueues the runs a source's changes call for: the flows reading the
+// notified tables, or every automated flow when the source's state differs from the
+// one last turned into runs (seen "" is no state: only notifications count).
+func (w *Worker) sourceChanged(ctx context.Context, t *tenant.Tenant, seen string, tables map[string]bool) error {
+	var last string
+	err := w.q.Pool.QueryRow(ctx, "SELECT seen FROM oimconnect.source WHERE tenant = $1", t.Name).Scan(&last)
+	if err != nil && err != pgx.ErrNoRows {
+		return err
+	}
+	var flows []string
+	by := "event"
+	switch {
+	case len(tables) > 0:
+		flows = w.affected(ctx, t, tables)
+		for tb := range tables {
+			by += " oim." + tb
+		}
+	case seen != "" && seen != last:
+		flows, by = automated(t), "change"
+	}
+	if len(flows) > 0 {
+		if _, err := w.q.RunAutomatic(ctx, t.Name, flows, by); err != nil {
+			return err
+		}
+	}
+	if seen != "" && seen != last {
+		return w.q.noteSource(ctx, t.Name, seen)
+	}
+	return nil
+}
+
+// noteSource records how a tenant's source looked when its changes became runs (or,
+// for a DuckDB file, as a run left it: its own writes are no change).
+func (q *Queue) noteSource(ctx context.Context, tenantName, seen string) error {
+	_, err := q.Pool.Exec(ctx, `INSERT INTO oimconnect.source (tenant, seen) VALUES ($1, $2)
+		ON CONFLICT (tenant) DO UPDATE SET seen = EXCLUDED.seen`, tenantName, seen)
+	return err
+}
+
+// affected are the automated flows from the first that reads one of the tables on,
+// in run order (every automated flow when the plans cannot be read).
+func (w *Worker) affected(ctx context.Context, t *tenant.Tenant, tables map[string]bool) []string {
+	all := automated(t)
+	reads, err := w.reads(ctx, t)
+	if err != nil {
+		w.log.Warn("which flows read the changed tables: running every automated flow", "tenant", t.Name, "error", err)
+		return all
+	}
+	for i, f := range all {
+		for tb := range tables {
+			if slices.Contains(reads[f], "oim."+tb) {
+				return all[i:]
+			}
+		}
+	}
+	return nil
+}
+
+// reads are the oim tables each automated flow reads, planned once per tenant against
+// the contract's schemas (no database is opened).
+func (w *Worker) reads(ctx context.Context, t *tenant.Tenant) (map[string][]string, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if r, ok := w.tableReads[t.Name]; ok {
+		return r, nil
+	}
+	eng, err := pipeline.OpenContract(ctx, t.Config, w.log, pipeline.WithSpecs(t.Specs), pipeline.WithTransform(noTransform{}))
+	if err != nil {
+		return nil, err
+	}
+	defer eng.Close()
+	plans, err := eng.Plan(ctx, pipeline.Request{Flows: automated(t), Mode: pipeline.ModeAutomatic})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, p := range plans {
+		out[p.Flow] = oimTables(p)
+	}
+	w.tableReads[t.Name] = out
+	return out, nil
+}
+
+// oimTables are the oim tables a plan reads.
+func oimTables(p *plan.Plan) []string {
+	var out []string
+	add := func(full string) {
+		if !slices.Contains(out, full) && len(full) > 4 && full[:4] == "oim." {
+			out = append(out, full)
+		}
+	}
+	for _, tb := range p.Whole {
+		add(tb.FullName())
+	}
+	for _, st := range append(append([]plan.Statement{}, p.Prelude...), p.Stage...) {
+		if st.Fetch != nil {
+			add(st.Fetch.Table.FullName())
+		}
+	}
+	return out
+}
