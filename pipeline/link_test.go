@@ -273,3 +273,34 @@ func TestPostgresConcurrentRunsWait(t *testing.T) {
 	got := pgTables(t, pg, "oim", "acct")
 	sameDump(t, "acct", dumpSchema(t, ref, "acct"), dumpSchema(t, got, "acct"))
 }
+
+// One engine runs again and again (serve's watcher, the console): each run copies
+// again the tables it reads whole, over the ones the last run copied.
+func TestPostgresOneEngineRunsAgain(t *testing.T) {
+	t.Parallel()
+	pg := postgresURL(t)
+	gen := fixture.Generated(t, t.TempDir(), 100)
+	fixture.LoadPostgres(t, pg, gen, "oim", "acct")
+	ctx := context.Background()
+	e, err := pipeline.Open(ctx, demoConfig(t, pg, "", ""), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	first, err := e.Run(ctx, pipeline.Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if docs, _ := exported(first); docs == 0 {
+		t.Fatal("nothing exported")
+	}
+	for i := 0; i < 2; i++ {
+		again, err := e.Run(ctx, pipeline.Request{})
+		if err != nil {
+			t.Fatalf("run %d on the same engine: %v", i+2, err)
+		}
+		if docs, rec := exported(again); docs != 0 || rec != 0 {
+			t.Fatalf("run %d wrote %d documents and recovered %d records, want none", i+2, docs, rec)
+		}
+	}
+}

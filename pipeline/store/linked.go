@@ -480,6 +480,28 @@ func (l *Linked) refreshOnce(ctx context.Context, db *sql.DB, cat *catalog.Catal
 		return err
 	}
 	defer conn.Close()
+	// The last copies go first, in a transaction of their own: DuckDB refuses a key
+	// deleted and inserted again in one transaction (a limitation of its indexes).
+	clear, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer clear.Rollback()
+	for _, side := range l.sides() {
+		if side.kind == duckFile {
+			continue
+		}
+		for _, name := range cat.Tables() {
+			if t, _ := cat.Table(name); t.Schema == side.schema {
+				if _, err := clear.ExecContext(ctx, "DELETE FROM "+t.SQLName()); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := clear.Commit(); err != nil {
+		return err
+	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -518,9 +540,6 @@ func (l *Linked) copyFromPG(ctx context.Context, tx *sql.Tx, p endpoint, cat *ca
 		if t.Schema != schema {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.SQLName()); err != nil {
-			return err
-		}
 		if !l.reads(t) {
 			continue
 		}
@@ -552,9 +571,6 @@ func copyFromFiles(ctx context.Context, tx *sql.Tx, dir string, cat *catalog.Cat
 		t, _ := cat.Table(name)
 		if t.Schema != "oim" {
 			continue
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.SQLName()); err != nil {
-			return err
 		}
 		if !reads(t) {
 			continue
