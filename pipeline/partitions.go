@@ -35,19 +35,19 @@ func (e *Engine) runPartitions(ctx context.Context, p *plan.Plan, req Request, s
 	for i, pt := range parts {
 		ranges[i] = fmt.Sprintf("(%d, %s, %s)", i, catalog.Literal(pt.From), catalog.Literal(pt.To))
 	}
-	counts := make([]int64, len(parts))
+	counts, fresh := make([]int64, len(parts)), make([]int64, len(parts))
 	rows, err := x.QueryContext(ctx, p.DateCounts(strings.Join(ranges, ", ")))
 	if err != nil {
 		return s, fmt.Errorf("count the candidates per partition: %w", err)
 	}
 	for rows.Next() {
 		var i int
-		var n int64
-		if err := rows.Scan(&i, &n); err != nil {
+		var n, f int64
+		if err := rows.Scan(&i, &n, &f); err != nil {
 			rows.Close()
 			return s, err
 		}
-		counts[i] = n
+		counts[i], fresh[i] = n, f
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -80,8 +80,12 @@ func (e *Engine) runPartitions(ctx context.Context, p *plan.Plan, req Request, s
 		return err
 	}
 	for i, pt := range parts {
+		// A partition done before is left out, its failed records with it, unless some
+		// of its records still say New: a linked source's write-back cut short after
+		// the target committed the documents with the mark (the run finds them and
+		// writes back only), or records dated there since.
 		mark := partitionMark(p.Flow, pt)
-		if done[mark] || counts[i] == 0 {
+		if (done[mark] && fresh[i] == 0) || counts[i] == 0 {
 			if err := flush(); err != nil {
 				return s, err
 			}

@@ -241,11 +241,17 @@ func (p *Plan) Reads(t *catalog.Table) bool {
 func (p *Plan) Dated() bool { return p.flow.Source.Date != "" }
 
 // DateCounts is a query counting the candidates per range of document date, given as
-// rows (i, from, to) of VALUES: (i, n).
+// rows (i, from, to) of VALUES: (i, n, fresh), where fresh counts those still New
+// (never tried, or exported by a run whose write-back to a linked source was cut
+// short), as against those that failed before.
 func (p *Plan) DateCounts(ranges string) string {
 	d := catalog.Ident(p.flow.Source.Date)
-	return fmt.Sprintf("SELECT r.i, count(c.%s) FROM (VALUES %s) r(i, f, t) LEFT JOIN %s c ON c.%s >= CAST(r.f AS DATE) AND c.%s < CAST(r.t AS DATE) GROUP BY 1 ORDER BY 1",
-		catalog.Ident(p.Source.Key), ranges, p.Candidates, d, d)
+	fresh := "count(c." + catalog.Ident(p.Source.Key) + ")"
+	if p.Status != "" {
+		fresh = fmt.Sprintf("count(c.%s) FILTER (WHERE c.%s = 'New')", catalog.Ident(p.Source.Key), catalog.Ident(p.Status))
+	}
+	return fmt.Sprintf("SELECT r.i, count(c.%s), %s FROM (VALUES %s) r(i, f, t) LEFT JOIN %s c ON c.%s >= CAST(r.f AS DATE) AND c.%s < CAST(r.t AS DATE) GROUP BY 1 ORDER BY 1",
+		catalog.Ident(p.Source.Key), fresh, ranges, p.Candidates, d, d)
 }
 
 // Within plans the same flow for the candidates whose document date is in [from, to):

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -81,33 +80,12 @@ func (p *partitionWorker) Work(ctx context.Context, job *river.Job[BackfillParti
 	if err != nil {
 		return river.JobCancel(err)
 	}
-	steps := []func(*pipeline.Engine) ([]pipeline.Summary, error){func(e *pipeline.Engine) ([]pipeline.Summary, error) {
+	// A rerun finishes what a killed attempt left half done: RunPartition runs a marked
+	// partition again while records of it still say New (the target committed the
+	// documents with the mark, the source's write-back never came), writing back only.
+	return p.w.run(ctx, job.JobRow, a.Tenant, func(e *pipeline.Engine) ([]pipeline.Summary, error) {
 		return backfill.RunPartition(ctx, e, b, a.Partition)
-	}}
-	if job.Attempt > 1 { // a rerun: an earlier attempt may have left the partition half done
-		steps = append(steps, func(e *pipeline.Engine) ([]pipeline.Summary, error) {
-			return recoverPartition(ctx, e, b, a.Partition)
-		})
-	}
-	return p.w.run(ctx, job.JobRow, a.Tenant, steps...)
-}
-
-// recoverPartition finishes a partition an earlier attempt may have left half done: a
-// worker killed between a linked target's commit (the documents, with the partition's
-// mark) and the source's write-back leaves records that say New while their documents
-// exist, and the rerun's backfill leaves the marked partition out. An ordinary run of
-// the partition's dates and scopes finds those documents and writes back only
-// (recovered, never exported twice); it also retries the partition's failed records.
-func recoverPartition(ctx context.Context, e *pipeline.Engine, b backfill.Request, part pipeline.Partition) ([]pipeline.Summary, error) {
-	var flows, scopes []string
-	for _, f := range e.Specs().Ordered() {
-		if f.Source.Date != "" && (len(b.Flows) == 0 || slices.Contains(b.Flows, f.Name)) {
-			flows = append(flows, f.Name)
-			scopes = append(scopes, f.Name+"/"+part.Name)
-		}
-	}
-	return e.Run(ctx, pipeline.Request{Flows: flows, Mode: pipeline.ModeBackfill, Detail: part.Name + " (rerun)",
-		From: part.From, To: part.To, Scopes: scopes})
+	})
 }
 
 // request is the backfill the partition belongs to.
