@@ -83,7 +83,9 @@ func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `
 func (s Secret) Format(f fmt.State, _ rune)   { _, _ = f.Write([]byte(Redacted)) }
 
 // IdleTimeout is how long an unused session lasts (the default when unset).
-func (c Console) IdleTimeout() time.Duration { return duration(c.SessionTimeout, DefaultSessionTimeout) }
+func (c Console) IdleTimeout() time.Duration {
+	return duration(c.SessionTimeout, DefaultSessionTimeout)
+}
 
 // MaxAge is how long any session lasts (the default when unset).
 func (c Console) MaxAge() time.Duration { return duration(c.SessionMaxAge, DefaultSessionMaxAge) }
