@@ -221,6 +221,45 @@ func (e *Engine) Documents(ctx context.Context, flow, id string) ([]Document, er
 	return out, nil
 }
 
+// Source is one source record of a flow as it is now, every column, with its source
+// lines (in source line order) when the flow has lines; nil when there is no such
+// record.
+func (e *Engine) Source(ctx context.Context, flow, id string) (*Document, error) {
+	f, t, m, err := e.flowTable(ctx, flow)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := e.rowsOf(ctx, t, catalog.Ident(t.Key)+" = "+catalog.Literal(id))
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	rec := &Document{Row: rows[0]}
+	if f.Source.Lines == nil {
+		return rec, nil
+	}
+	lt, ok := m.Catalog.Table(f.Source.Lines.Table)
+	if !ok {
+		return nil, fault.Inputf("flow %s: no table %s", flow, f.Source.Lines.Table)
+	}
+	order := []string{}
+	for _, c := range append(append([]string{}, f.Source.Lines.Order...), lt.Key) {
+		order = append(order, catalog.Ident(c))
+	}
+	res, _, err := e.store.Page(ctx, store.Query{Table: lt, Cols: lt.ColumnNames(),
+		Where: catalog.Ident(f.Source.Lines.Parent) + " = " + catalog.Literal(id), Order: strings.Join(order, ", ")})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range res {
+		row := Row{Table: lt.FullName()}
+		for j, c := range lt.ColumnNames() {
+			row.Fields = append(row.Fields, [2]string{c, r[j]})
+		}
+		rec.Lines = append(rec.Lines, row)
+	}
+	return rec, nil
+}
+
 // rowsOf reads every column of the rows where selects, by key.
 func (e *Engine) rowsOf(ctx context.Context, t *catalog.Table, where string) ([]Row, error) {
 	rows, _, err := e.store.Page(ctx, store.Query{Table: t, Cols: t.ColumnNames(), Where: where, Order: catalog.Ident(t.Key)})

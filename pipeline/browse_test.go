@@ -65,6 +65,17 @@ func TestBrowse(t *testing.T) {
 	if docs, err := e.Documents(ctx, "sales-invoices", "INV-NOCO"); err != nil || len(docs) != 0 {
 		t.Errorf("a failed record has no document: %v %v", docs, err)
 	}
+	src, err := e.Source(ctx, "sales-invoices", "INV-SPLIT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Table != "oim.invoice" || src.Get("id") != "INV-SPLIT" || src.Get("export_status") != "Exported" || len(src.Lines) < 4 ||
+		src.Lines[0].Table != "oim.invoice_line" || src.Lines[0].Get("invoice_id") != "INV-SPLIT" || src.Lines[0].Get("line_number") != "1" {
+		t.Errorf("INV-SPLIT as it is now, with its lines in order: %+v", src)
+	}
+	if src, err := e.Source(ctx, "sales-invoices", "INV-NONE"); err != nil || src != nil {
+		t.Errorf("no such record: %v %v", src, err)
+	}
 
 	runs, err := e.Runs(ctx, 5)
 	if err != nil || len(runs) != 1 || runs[0].By != "alice" {
