@@ -119,8 +119,16 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	if who, ok := whoOf(r); ok {
 		v.User, v.Role, v.CSRF = who.name, who.role, who.csrf
-		if v.Notice == "" && v.Error == "" {
-			v.Notice, v.Error = s.sessions.popFlash(who.sid)
+		notice, problem := s.sessions.popFlash(who.sid)
+		if v.Notice == "" {
+			v.Notice = notice
+		}
+		switch {
+		case problem == "":
+		case v.Error == "":
+			v.Error = problem
+		default:
+			v.Error = problem + " (" + v.Error + ")"
 		}
 	}
 	v.Flows = flowNames(s.specs)
@@ -204,6 +212,12 @@ func (s *Server) reason(err error) string {
 // errNotFound is a page of something that does not exist.
 var errNotFound = errors.New("not found")
 
+// notFoundError says what does not exist; it is errNotFound.
+type notFoundError struct{ msg string }
+
+func (e *notFoundError) Error() string        { return e.msg }
+func (e *notFoundError) Is(target error) bool { return target == errNotFound }
+
 func notFound(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errNotFound, fmt.Sprintf(format, args...))
+	return &notFoundError{msg: fmt.Sprintf(format, args...)}
 }
