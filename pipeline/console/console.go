@@ -29,6 +29,7 @@ import (
 
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/explain"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/host"
 	"github.com/oimconnect/oimconnect/pipeline/spec"
 )
@@ -82,7 +83,7 @@ func New(o Options) (*Server, error) {
 	}
 	cfg := o.Engine.Config()
 	if len(cfg.Console.Users) == 0 {
-		return nil, fmt.Errorf("console: no users: add one with `oimconnect user add --config FILE --name NAME --role admin`")
+		return nil, fault.Inputf("console: no users in the configuration, and nobody logs in anonymously: add one with `oimconnect user add --config FILE --name NAME --role admin`")
 	}
 	if o.Specs == nil {
 		set, err := pipeline.LoadSpecs(cfg.Specs)
@@ -113,10 +114,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // is done, then stops taking requests and waits for the exports it started: they
 // are rolled back with ctx. ready, when set, is told the address it listens on.
 func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
-	k := s.config.get().Console
+	cfg := s.config.get()
+	k := cfg.Console
+	var certs []tls.Certificate
+	if k.TLS() {
+		cert, err := tls.LoadX509KeyPair(k.TLSCert, k.TLSKey)
+		if err != nil {
+			return cfg.ErrorAt(fmt.Errorf("console: TLS certificate and key: %w", err), "console", "tls_cert")
+		}
+		certs = append(certs, cert)
+	}
 	ln, err := net.Listen("tcp", k.Listen)
 	if err != nil {
-		return fmt.Errorf("console: listen on %s: %w", k.Listen, err)
+		return cfg.ErrorAt(fmt.Errorf("console: %w", err), "console", "listen")
 	}
 	srv := &http.Server{
 		Handler:           s,
@@ -129,7 +139,7 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	scheme := "http"
 	if k.TLS() {
 		scheme = "https"
-		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: certs}
 	}
 	s.jobs.base, s.census.base, s.explains.base = ctx, ctx, ctx
 	s.log.Info("console listening", "url", scheme+"://"+ln.Addr().String())
@@ -139,7 +149,7 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	done := make(chan error, 1)
 	go func() {
 		if k.TLS() {
-			done <- srv.ServeTLS(ln, k.TLSCert, k.TLSKey)
+			done <- srv.ServeTLS(ln, "", "")
 		} else {
 			done <- srv.Serve(ln)
 		}

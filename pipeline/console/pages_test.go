@@ -82,7 +82,7 @@ func TestPages(t *testing.T) {
 		t.Errorf("a viewer gets the schedule forms")
 	}
 	r = c.fragment("/fragments/jobs")
-	wantIn(t, "jobs", r, "Exports from the console", "None yet")
+	wantIn(t, "jobs", r, "No export from the console yet")
 	for _, admin := range []string{"/users", "/audit"} {
 		if r := c.get(admin); r.status != http.StatusForbidden || !strings.Contains(r.body, "Your role (viewer) does not allow this: it needs admin.") {
 			t.Errorf("%s as a viewer: %d", admin, r.status)
