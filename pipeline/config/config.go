@@ -209,7 +209,14 @@ func (c *Config) Reload(data []byte) (*Config, error) {
 	if c.file == "" {
 		return nil, fault.Inputf("config: no configuration file to change (give --config FILE)")
 	}
-	return load(c.file, data, c.flags, nil)
+	return LoadData(c.file, data, c.flags)
+}
+
+// LoadData is Load with data standing for the file's contents (file names it in
+// messages, and relative paths are taken from its directory): an edit of the file,
+// checked before it is saved.
+func LoadData(file string, data []byte, flags *pflag.FlagSet) (*Config, error) {
+	return load(file, data, flags, nil)
 }
 
 // File is the configuration file this configuration was loaded from ("" without one).
@@ -270,6 +277,7 @@ func load(file string, data []byte, flags *pflag.FlagSet, over map[string]any) (
 	}
 	if file != "" {
 		c.resolvePluginPaths(filepath.Dir(file))
+		c.resolveConsolePaths(filepath.Dir(file))
 	}
 	return &c, nil
 }

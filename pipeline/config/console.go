@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,8 +19,9 @@ import (
 type Console struct {
 	// Listen is the address it listens on (default 127.0.0.1:8080: this machine only).
 	Listen string `koanf:"listen" doc:"host:port to listen on (default 127.0.0.1:8080)"`
-	// TLSCert and TLSKey, both or neither, are PEM files: with them the console speaks
-	// HTTPS only, and its cookies are Secure.
+	// TLSCert and TLSKey, both or neither, are PEM files (relative paths: to the
+	// configuration file's directory): with them the console speaks HTTPS only, and its
+	// cookies are Secure.
 	TLSCert string `koanf:"tls_cert" doc:"PEM certificate file: serve HTTPS (with tls_key)"`
 	TLSKey  string `koanf:"tls_key" doc:"PEM private key file of tls_cert"`
 	// SessionTimeout ends a session nobody used for that long (default 30m);
@@ -89,6 +91,16 @@ func (c Console) IdleTimeout() time.Duration {
 
 // MaxAge is how long any session lasts (the default when unset).
 func (c Console) MaxAge() time.Duration { return duration(c.SessionMaxAge, DefaultSessionMaxAge) }
+
+// resolveConsolePaths makes the certificate's and key's relative paths relative to
+// dir, the directory of the configuration file, as plugins' are.
+func (c *Config) resolveConsolePaths(dir string) {
+	for _, p := range []*string{&c.Console.TLSCert, &c.Console.TLSKey} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+}
 
 // TLS says the console serves HTTPS.
 func (c Console) TLS() bool { return c.TLSCert != "" }
