@@ -20,7 +20,9 @@ var wantFlags = map[string][]string{
 	"run":      {"db", "source", "target", "config", "specs", "log-level", "flow", "id", "dry-run", "report"},
 	"backfill": {"db", "source", "target", "config", "specs", "log-level", "flow", "from", "to", "partition", "dry-run", "report"},
 	"watch":    {"db", "source", "target", "config", "specs", "log-level"},
-	"serve":    {"db", "source", "target", "config", "specs", "log-level"},
+	"serve":    {"db", "source", "target", "config", "specs", "log-level", "listen"},
+	"console":  {"db", "source", "target", "config", "specs", "log-level", "listen"},
+	"user":     {"config", "name", "role"},
 	"runs":     {"db", "source", "target", "config", "log-level", "limit"},
 	"explain":  {"db", "source", "target", "config", "specs", "log-level", "flow", "id"},
 	"plan":     {"db", "source", "target", "config", "specs", "log-level", "flow", "id"},
@@ -33,7 +35,7 @@ var wantFlags = map[string][]string{
 }
 
 // pluginCommands say what they do with the plugins declared in the configuration.
-var pluginCommands = []string{"run", "backfill", "watch", "serve", "explain"}
+var pluginCommands = []string{"run", "backfill", "watch", "serve", "console", "explain"}
 
 func flagNames(c *command) []string {
 	var out []string
@@ -63,7 +65,7 @@ func flagArgs(t *testing.T, name, db, dir string) []string {
 		"config": writeFile(t, dir, "config.yaml", salesConfig), "db": db, "source": db, "target": db,
 		"specs": filepath.Join(fixture.Root(), "specs"), "log-level": "debug", "flow": "sales-invoices", "id": "INV-OK",
 		"report": filepath.Join(dir, "report.json"), "from": "2024-01-01", "to": "2024-12-31", "partition": "month",
-		"limit": "5", "invoices": "10", "seed": "2",
+		"limit": "5", "invoices": "10", "seed": "2", "listen": "127.0.0.1:0", "name": "ann", "role": "viewer",
 	}
 	if v, ok := values[name]; ok {
 		return []string{"--" + name, v}

@@ -19,6 +19,8 @@ type options struct {
 	limit         int
 	invoices      int
 	seed          int64
+	name, role    string
+	action        string // the user command's ACTION
 }
 
 // flagInfo is how a flag reads in help: the placeholder of its value ("" for a switch)
@@ -46,6 +48,9 @@ var flagInfos = map[string]flagInfo{
 	"invoices":  {"N", "how many invoices to generate; the other flows' records come in proportion (default 3000)"},
 	"seed":      {"N", "the random seed: the same seed and size give the same data (default 1)"},
 	"force":     {"", "replace a DuckDB file that already exists (never a PostgreSQL database's data)"},
+	"listen":    {"ADDR", "the web console's address, host:port (default console.listen, 127.0.0.1:8080; 0.0.0.0:PORT listens on every interface)"},
+	"name":      {"NAME", "the user's login name (letters, digits, . _ @ -)"},
+	"role":      {"ROLE", "viewer (reads every page), operator (also exports and dry runs) or admin (also settings, schedules and users); add's default is viewer"},
 }
 
 // defineFlag defines the named flag on fs, its value kept in o.
@@ -54,8 +59,12 @@ func defineFlag(fs *pflag.FlagSet, o *options, name string) {
 	switch name {
 	case "config":
 		fs.StringVar(&o.config, name, "", u)
-	case "db", "source", "target", "specs", "log-level":
+	case "db", "source", "target", "specs", "log-level", "listen":
 		fs.String(name, "", u)
+	case "name":
+		fs.StringVar(&o.name, name, "", u)
+	case "role":
+		fs.StringVar(&o.role, name, "", u)
 	case "flow":
 		fs.StringArrayVar(&o.flows, name, nil, u)
 	case "id":
