@@ -27,8 +27,8 @@ func TestPages(t *testing.T) {
 	}
 
 	r = c.fragment("/fragments/census/sales-invoices")
-	wantIn(t, "census", r, "<b>6</b> eligible now", "<b>6</b> would fail", `<b>2</b> waiting until shipment &gt; status is &#34;Completed&#34; or (some line has`,
-		`<b>2</b> not selected, failing: status is none of &#34;Open&#34;, &#34;Proforma&#34;`)
+	wantIn(t, "census", r, "<b>6</b> eligible now", "<b>6</b> would fail", `<b>2</b> waiting for: shipment &gt; status is &#34;Completed&#34; or (some line has`,
+		`<b>2</b> left untouched, as they need: status is none of &#34;Open&#34;, &#34;Proforma&#34;`)
 
 	r = c.get("/flows/sales-invoices/records?status=Export+Error")
 	wantIn(t, "records, failed", r, "1–2 of 2", "INV-NOCO", `not exported: no company: no Accounting company is named &#34;Nobody Ltd&#34;`,
