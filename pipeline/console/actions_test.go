@@ -1,9 +1,14 @@
 package console
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
+	"fmt"
+	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -170,4 +175,59 @@ func TestAuditsDuringAnExport(t *testing.T) {
 		t.Errorf("%s logins audited, want %d", got, logins)
 	}
 	t.Logf("%d logins during an export of %d invoices", logins, v.Summaries[0].Exported)
+}
+
+// While another process holds the DuckDB file (OIM writing to it), a page says so
+// after a while instead of hanging; once the file is free, it answers.
+func TestDatabaseHeldElsewhere(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.login("vic")
+	defer func(d time.Duration) { readTimeout = d }(readTimeout)
+	readTimeout = 500 * time.Millisecond
+	holder := exec.Command(os.Args[0], "-test.run=^TestHelperHolder$")
+	holder.Env = append(os.Environ(), "CONSOLE_TEST_HOLD="+h.db)
+	stdout, err := holder.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdin, err := holder.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, _ := bufio.NewReader(stdout).ReadString('\n'); line != "holding\n" {
+		t.Fatalf("the holder: %q", line)
+	}
+	r := c.get("/runs")
+	if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "the database stayed in use by another process") {
+		t.Errorf("a held file: %d\n%s", r.status, clip(r.body))
+	}
+	stdin.Close() // the holder lets go
+	if err := holder.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.get("/runs"); r.status != http.StatusOK {
+		t.Errorf("the file free again: %d", r.status)
+	}
+}
+
+// TestHelperHolder is the other process of TestDatabaseHeldElsewhere: it holds the
+// DuckDB file until its standard input closes.
+func TestHelperHolder(t *testing.T) {
+	path := os.Getenv("CONSOLE_TEST_HOLD")
+	if path == "" {
+		t.Skip("the holding process of TestDatabaseHeldElsewhere")
+	}
+	db, err := sql.Open("duckdb", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Ping(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("holding")
+	_, _ = io.Copy(io.Discard, os.Stdin)
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -86,9 +87,30 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "login", view{Title: "Log in", Data: loginView{Next: safeNext(r.FormValue("next"))}})
 }
 
-// dummyHash is compared against when the user does not exist, so that an unknown name
-// takes as long as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such user"), bcrypt.DefaultCost)
+// dummies are hashes compared against when the user does not exist, so that an unknown
+// name takes as long as a wrong password: one per cost, made when first needed.
+var dummies = struct {
+	sync.Mutex
+	byCost map[int][]byte
+}{byCost: map[int][]byte{}}
+
+// dummyHash is a hash of the cost the configured users' hashes have.
+func dummyHash(users []config.User) []byte {
+	cost := bcrypt.DefaultCost
+	if len(users) > 0 {
+		if c, err := bcrypt.Cost([]byte(users[0].PasswordHash.Reveal())); err == nil {
+			cost = c
+		}
+	}
+	dummies.Lock()
+	defer dummies.Unlock()
+	if h, ok := dummies.byCost[cost]; ok {
+		return h
+	}
+	h, _ := bcrypt.GenerateFromPassword([]byte("no such user"), cost)
+	dummies.byCost[cost] = h
+	return h
+}
 
 // login checks a user's password, rate-limited per user name and per client address,
 // and starts a session.
@@ -107,7 +129,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	cfg := s.config.get()
 	u, ok := cfg.Console.User(name)
-	hash := dummyHash
+	hash := dummyHash(cfg.Console.Users)
 	if ok {
 		hash = []byte(u.PasswordHash.Reveal())
 	}

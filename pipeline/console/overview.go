@@ -53,7 +53,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 	cfg := s.config.get()
 	data := overviewData{Database: database(cfg)}
 	var runs []store.Entry
-	err := s.engine.Use(r.Context(), func(e *pipeline.Engine) error {
+	err := s.read(r.Context(), func(e *pipeline.Engine) error {
 		var err error
 		if runs, err = e.Runs(r.Context(), 500); err != nil {
 			return err

@@ -66,7 +66,7 @@ func (s *Server) record(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := recordData{Flow: flow, ID: id, Tracked: f.Source.Status != "none"}
-	err := s.engine.Use(r.Context(), func(e *pipeline.Engine) error {
+	err := s.read(r.Context(), func(e *pipeline.Engine) error {
 		src, err := e.Source(r.Context(), flow, id)
 		if err != nil {
 			return err

@@ -50,7 +50,7 @@ func (s *Server) records(w http.ResponseWriter, r *http.Request) {
 	d.Page, _ = strconv.Atoi(q.Get("page"))
 	d.Page = max(d.Page, 1)
 	var page pipeline.RecordPage
-	err := s.engine.Use(r.Context(), func(e *pipeline.Engine) error {
+	err := s.read(r.Context(), func(e *pipeline.Engine) error {
 		var err error
 		page, err = e.Records(r.Context(), pipeline.RecordQuery{Flow: flow, Status: d.Status, Search: d.Search,
 			Offset: (d.Page - 1) * pageSize, Limit: pageSize})

@@ -185,7 +185,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusNotFound
 	case fault.IsInput(err):
 		status = http.StatusBadRequest
-	case store.Busy(err):
+	case store.Busy(err), errors.Is(err, errDatabaseHeld):
 		status = http.StatusServiceUnavailable
 	}
 	msg := s.reason(err)

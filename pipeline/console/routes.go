@@ -19,7 +19,7 @@ func (s *Server) routes() http.Handler {
 	)
 	mux := http.NewServeMux()
 	assets, _ := fs.Sub(assetFS, "assets")
-	mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assets)))
+	mux.Handle("GET /assets/{file}", http.StripPrefix("/assets/", http.FileServerFS(assets)))
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.login)
 	mux.Handle("POST /logout", s.allow(viewer, s.logout))

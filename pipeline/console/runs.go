@@ -57,7 +57,7 @@ func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
 		d.Limit = 100
 	}
 	var entries []store.Entry
-	err := s.engine.Use(r.Context(), func(e *pipeline.Engine) error {
+	err := s.read(r.Context(), func(e *pipeline.Engine) error {
 		var err error
 		entries, err = e.Runs(r.Context(), 5000)
 		return err
@@ -103,7 +103,7 @@ func (s *Server) runReport(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("run")
 	d := reportData{Limit: reportLimit}
 	found := false
-	err := s.engine.Use(r.Context(), func(e *pipeline.Engine) error {
+	err := s.read(r.Context(), func(e *pipeline.Engine) error {
 		entries, err := e.Runs(r.Context(), 5000)
 		if err != nil {
 			return err

@@ -88,7 +88,7 @@ func (s *Server) schedulesData(r *http.Request, edited *scheduleRow) (schedulesD
 	cfg := s.config.get()
 	d := schedulesData{File: cfg.File(), Frequencies: frequencies, Weekdays: weekdays, Now: s.now()}
 	var runs []store.Entry
-	err := s.engine.Use(r.Context(), func(e *pipeline.Engine) error {
+	err := s.read(r.Context(), func(e *pipeline.Engine) error {
 		var err error
 		runs, err = e.Runs(r.Context(), 1000)
 		return err

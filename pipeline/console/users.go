@@ -101,7 +101,7 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, change func(
 
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
 	var log []store.AuditEntry
-	err := s.engine.Use(r.Context(), func(e *pipeline.Engine) error {
+	err := s.read(r.Context(), func(e *pipeline.Engine) error {
 		var err error
 		log, err = e.AuditLog(r.Context(), 500)
 		return err
