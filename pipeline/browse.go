@@ -337,8 +337,11 @@ func (e *Engine) Census(ctx context.Context, flow string) (Census, error) {
 			c.ByStatus[st] = n
 		}
 	}
+	// A flow's candidates may run in several batches: look adds each batch's counts.
+	left, waiting := make([]int64, len(f.Select)), make([]int64, len(f.Ready))
+	var ready int64
 	look := func(ctx context.Context, tx *sql.Tx, p *plan.Plan, s Summary) error {
-		c.Failing = s.Errors
+		c.Failing += s.Errors
 		var cols []string
 		for i := range f.Select {
 			cols = append(cols, fmt.Sprintf("count(*) FILTER (WHERE NOT _sel%d)", i))
@@ -355,17 +358,13 @@ func (e *Engine) Census(ctx context.Context, flow string) (Census, error) {
 		if err := tx.QueryRowContext(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM "+p.Temp("h")).Scan(ptrs...); err != nil {
 			return err
 		}
-		for i, cond := range f.Select {
-			if vals[i] > 0 {
-				c.Left = append(c.Left, Reason{cond, vals[i]})
-			}
+		for i := range f.Select {
+			left[i] += vals[i]
 		}
-		for i, cond := range f.Ready {
-			if n := vals[len(f.Select)+i]; n > 0 {
-				c.Waiting = append(c.Waiting, Reason{cond, n})
-			}
+		for i := range f.Ready {
+			waiting[i] += vals[len(f.Select)+i]
 		}
-		c.Eligible = vals[len(vals)-1] - s.Errors
+		ready += vals[len(vals)-1]
 		return nil
 	}
 	e.mu.Lock()
@@ -378,6 +377,19 @@ func (e *Engine) Census(ctx context.Context, flow string) (Census, error) {
 	if err := e.store.Prepare(ctx, cat, plans, true); err != nil {
 		return c, err
 	}
-	_, err = e.runPlan(ctx, plans[0], req, false, nil)
-	return c, err
+	if _, err = e.runPlan(ctx, plans[0], req, false, nil); err != nil {
+		return c, err
+	}
+	for i, cond := range f.Select {
+		if left[i] > 0 {
+			c.Left = append(c.Left, Reason{cond, left[i]})
+		}
+	}
+	for i, cond := range f.Ready {
+		if waiting[i] > 0 {
+			c.Waiting = append(c.Waiting, Reason{cond, waiting[i]})
+		}
+	}
+	c.Eligible = ready - c.Failing
+	return c, nil
 }

@@ -2,11 +2,13 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 	"github.com/oimconnect/oimconnect/pipeline/store"
 )
@@ -29,6 +31,15 @@ func TestBrowse(t *testing.T) {
 	}
 	if len(c.Left) != 2 || c.Left[0].Records != 1 || c.Left[1].Records != 2 {
 		t.Errorf("untouched by a select condition (a billing document, Open or Proforma): %+v", c.Left)
+	}
+
+	// In batches (of 5 candidates here), the census adds them up: the same counts.
+	batched, err := engine(t, fixture.DB(t, "sales-invoices.sql"), func(c *config.Config) { salesSettings(c); c.BatchSize = 5 }).Census(ctx, "sales-invoices")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(batched) != fmt.Sprint(c) {
+		t.Errorf("census in batches:\n%+v\nwant\n%+v", batched, c)
 	}
 
 	sums := run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}, By: "alice"})
