@@ -33,7 +33,7 @@ type mappingTable struct {
 	WriteBack                   string
 }
 
-// phrase is an expression of the spec with its words and comment.
+// phraseView is an expression of the spec with its words and comment.
 type phraseView struct {
 	Name, Expr, Words, Note string
 }

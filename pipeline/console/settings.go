@@ -86,11 +86,10 @@ func (d settingDef) path() []string {
 // settingField is one setting on the page, with its value and any refusal.
 type settingField struct {
 	settingDef
-	Value   string   // as the form shows it
-	On      bool     // a switch's value
-	SetBy   string   // what overrides the file ("" the file)
-	Problem string   // why the value entered was refused
-	Lines   []string // a list's items
+	Value   string // as the form shows it
+	On      bool   // a switch's value
+	SetBy   string // what overrides the file ("" the file)
+	Problem string // why the value entered was refused
 }
 
 // settingsData is the settings page's.
@@ -116,7 +115,6 @@ func (s *Server) settingsData(cfg *config.Config, entered map[string]string, pro
 		case bool:
 			f.On = x
 		case []string:
-			f.Lines = x
 			f.Value = strings.Join(x, "\n")
 		default:
 			f.Value = fmt.Sprint(x)
