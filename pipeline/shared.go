@@ -18,8 +18,9 @@ import (
 // a run. Opening waits while another process holds the file.
 //
 // The configuration can change while the process runs (the console saves settings and
-// schedules): Reconfigure makes every engine opened afterwards use the new one, and
-// Changed tells the schedulers to look again.
+// schedules): Reconfigure puts the new one in use. Every run planned afterwards reads
+// its settings, also on an engine that was open already; the rest of it is used by the
+// next engine opened; Changed tells the schedulers to look again.
 type Shared struct {
 	log  *slog.Logger
 	opts []Option
@@ -52,8 +53,8 @@ func (s *Shared) current() (*config.Config, int) {
 	return s.cfg, s.gen
 }
 
-// Reconfigure puts cfg in use: the engine open now serves its current users, and the
-// next one opened (as soon as nobody uses this one) runs with cfg.
+// Reconfigure puts cfg in use: its settings for every run planned from now on, the rest
+// for the next engine opened (as soon as nobody uses the one open now).
 func (s *Shared) Reconfigure(cfg *config.Config) {
 	s.cfgMu.Lock()
 	defer s.cfgMu.Unlock()
@@ -92,7 +93,8 @@ func (s *Shared) acquire(ctx context.Context) (*Engine, error) {
 		s.closeEngine()
 	}
 	if s.eng == nil {
-		eng, err := OpenWhenFree(ctx, cfg, s.log, s.opts...)
+		opts := append(append([]Option{}, s.opts...), liveSettings(func() config.Settings { return s.Config().Settings }))
+		eng, err := OpenWhenFree(ctx, cfg, s.log, opts...)
 		if err != nil {
 			return nil, err
 		}

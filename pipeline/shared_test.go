@@ -50,6 +50,28 @@ func TestSharedReconfigure(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Settings changed while an engine is open are those of the next run it plans:
+	// INV-DEFCO names no company and takes the default one.
+	err = sh.Use(ctx, func(e *pipeline.Engine) error {
+		next := *sh.Config()
+		next.Settings.DefaultCompany = ""
+		sh.Reconfigure(&next)
+		sums, err := e.Run(ctx, pipeline.Request{Flows: []string{"sales-invoices"}, IDs: []string{"INV-DEFCO"}, DryRun: true})
+		if err != nil || sums[0].Errors != 1 {
+			t.Errorf("without a default company INV-DEFCO fails: %v %v", sums, err)
+		}
+		next.Settings.DefaultCompany = "Acme UK Ltd"
+		sh.Reconfigure(&next)
+		sums, err = e.Run(ctx, pipeline.Request{Flows: []string{"sales-invoices"}, IDs: []string{"INV-DEFCO"}})
+		if err != nil || sums[0].Exported != 1 {
+			t.Errorf("with the default company set on the open engine, INV-DEFCO is exported: %v %v", sums, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	held := make(chan struct{})
 	release := make(chan struct{})
 	go func() {
