@@ -6,7 +6,7 @@ PLUGINS := regiondims
 DEMO_DB ?= demo/oimconnect.duckdb
 PKGS    := ./...
 
-.PHONY: all build test test-reliability test-workers demo bench bench-incremental bench-workers lint clean
+.PHONY: all build test test-reliability test-workers demo bench bench-incremental bench-workers lint screenshots clean
 
 all: build
 
@@ -16,11 +16,16 @@ build:
 
 # Every test: unit, golden and end-to-end against real DuckDB files and a throwaway
 # PostgreSQL server (.ci/postgres starts it, installing it from Debian's packages when it
-# can; `.ci/postgres stop` removes it). Without one the PostgreSQL tests skip, saying so,
-# except under CI=true, where they fail.
+# can; `.ci/postgres stop` removes it), and the console in a headless Chromium
+# (.ci/chromium installs Debian's package when it is missing). Without them those tests
+# skip, saying so, except under CI=true, where they fail. Test artifacts go under
+# $(TEST_OUTPUT); the console's screenshots, one per page, also into $(TEST_OUTPUT)/console.
+TEST_OUTPUT ?= test-output
 test:
 	@if [ -z "$$TEST_POSTGRES_URL" ]; then pg=$$(.ci/postgres start) && eval "$$pg" || echo "no PostgreSQL server: its tests will skip (fail under CI=true)"; fi; \
-	$(GO) test -count=1 $(PKGS)
+	if [ -z "$$CHROMIUM" ]; then CHROMIUM=$$(.ci/chromium) && export CHROMIUM || echo "no Chromium: the console's browser test will skip (fail under CI=true)"; fi; \
+	mkdir -p $(TEST_OUTPUT)/console && \
+	CONSOLE_SCREENSHOTS=$(abspath $(TEST_OUTPUT))/console $(GO) test -count=1 -artifacts -outputdir $(abspath $(TEST_OUTPUT)) $(PKGS)
 
 # The crash test (cmd/oimconnect/reliability_test.go): a backfill over RELIABILITY_INVOICES
 # generated invoices is killed with SIGKILL at RELIABILITY_KILLS (20) random moments
@@ -77,5 +82,10 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
+# The README's screenshots of the console (pipeline/console/screenshots), taken by its
+# browser test.
+screenshots:
+	CHROMIUM=$$(.ci/chromium) CONSOLE_SCREENSHOTS=$(CURDIR)/pipeline/console/screenshots $(GO) test -count=1 -run '^TestBrowser$$' ./pipeline/console/
+
 clean:
-	rm -rf bin demo
+	rm -rf bin demo $(TEST_OUTPUT)

@@ -225,6 +225,45 @@ func (e *Engine) Documents(ctx context.Context, flow, id string) ([]Document, er
 	return out, nil
 }
 
+// Source is one source record of a flow as it is now, every column, with its source
+// lines (in source line order) when the flow has lines; nil when there is no such
+// record.
+func (e *Engine) Source(ctx context.Context, flow, id string) (*Document, error) {
+	f, t, m, err := e.flowTable(ctx, flow)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := e.rowsOf(ctx, t, catalog.Ident(t.Key)+" = "+catalog.Literal(id))
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	rec := &Document{Row: rows[0]}
+	if f.Source.Lines == nil {
+		return rec, nil
+	}
+	lt, ok := m.Catalog.Table(f.Source.Lines.Table)
+	if !ok {
+		return nil, fault.Inputf("flow %s: no table %s", flow, f.Source.Lines.Table)
+	}
+	order := []string{}
+	for _, c := range append(append([]string{}, f.Source.Lines.Order...), lt.Key) {
+		order = append(order, catalog.Ident(c))
+	}
+	res, _, err := e.store.Page(ctx, store.Query{Table: lt, Cols: lt.ColumnNames(),
+		Where: catalog.Ident(f.Source.Lines.Parent) + " = " + catalog.Literal(id), Order: strings.Join(order, ", ")})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range res {
+		row := Row{Table: lt.FullName()}
+		for j, c := range lt.ColumnNames() {
+			row.Fields = append(row.Fields, [2]string{c, r[j]})
+		}
+		rec.Lines = append(rec.Lines, row)
+	}
+	return rec, nil
+}
+
 // rowsOf reads every column of the rows where selects, by key.
 func (e *Engine) rowsOf(ctx context.Context, t *catalog.Table, where string) ([]Row, error) {
 	rows, _, err := e.store.Page(ctx, store.Query{Table: t, Cols: t.ColumnNames(), Where: where, Order: catalog.Ident(t.Key)})
@@ -323,8 +362,11 @@ func (e *Engine) Census(ctx context.Context, flow string) (Census, error) {
 			c.ByStatus[st] = n
 		}
 	}
+	// A flow's candidates may run in several batches: look adds each batch's counts.
+	left, waiting := make([]int64, len(f.Select)), make([]int64, len(f.Ready))
+	var ready int64
 	look := func(ctx context.Context, tx *sql.Tx, p *plan.Plan, s Summary) error {
-		c.Failing = s.Errors
+		c.Failing += s.Errors
 		var cols []string
 		for i := range f.Select {
 			cols = append(cols, fmt.Sprintf("count(*) FILTER (WHERE NOT _sel%d)", i))
@@ -341,17 +383,13 @@ func (e *Engine) Census(ctx context.Context, flow string) (Census, error) {
 		if err := tx.QueryRowContext(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM "+p.Temp("h")).Scan(ptrs...); err != nil {
 			return err
 		}
-		for i, cond := range f.Select {
-			if vals[i] > 0 {
-				c.Left = append(c.Left, Reason{cond, vals[i]})
-			}
+		for i := range f.Select {
+			left[i] += vals[i]
 		}
-		for i, cond := range f.Ready {
-			if n := vals[len(f.Select)+i]; n > 0 {
-				c.Waiting = append(c.Waiting, Reason{cond, n})
-			}
+		for i := range f.Ready {
+			waiting[i] += vals[len(f.Select)+i]
 		}
-		c.Eligible = vals[len(vals)-1] - s.Errors
+		ready += vals[len(vals)-1]
 		return nil
 	}
 	e.mu.Lock()
@@ -364,6 +402,19 @@ func (e *Engine) Census(ctx context.Context, flow string) (Census, error) {
 	if err := e.store.Prepare(ctx, cat, plans, true); err != nil {
 		return c, err
 	}
-	_, err = e.runPlan(ctx, plans[0], req, false, nil)
-	return c, err
+	if _, err = e.runPlan(ctx, plans[0], req, false, nil); err != nil {
+		return c, err
+	}
+	for i, cond := range f.Select {
+		if left[i] > 0 {
+			c.Left = append(c.Left, Reason{cond, left[i]})
+		}
+	}
+	for i, cond := range f.Ready {
+		if waiting[i] > 0 {
+			c.Waiting = append(c.Waiting, Reason{cond, waiting[i]})
+		}
+	}
+	c.Eligible = ready - c.Failing
+	return c, nil
 }

@@ -2,11 +2,13 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 	"github.com/oimconnect/oimconnect/pipeline/store"
 )
@@ -29,6 +31,15 @@ func TestBrowse(t *testing.T) {
 	}
 	if len(c.Left) != 2 || c.Left[0].Records != 1 || c.Left[1].Records != 2 {
 		t.Errorf("untouched by a select condition (a billing document, Open or Proforma): %+v", c.Left)
+	}
+
+	// In batches (of 5 candidates here), the census adds them up: the same counts.
+	batched, err := engine(t, fixture.DB(t, "sales-invoices.sql"), func(c *config.Config) { fixture.SalesInvoiceSettings(c); c.BatchSize = 5 }).Census(ctx, "sales-invoices")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(batched) != fmt.Sprint(c) {
+		t.Errorf("census in batches:\n%+v\nwant\n%+v", batched, c)
 	}
 
 	sums := run(t, e, pipeline.Request{Flows: []string{"sales-invoices"}, By: "alice"})
@@ -64,6 +75,17 @@ func TestBrowse(t *testing.T) {
 	}
 	if docs, err := e.Documents(ctx, "sales-invoices", "INV-NOCO"); err != nil || len(docs) != 0 {
 		t.Errorf("a failed record has no document: %v %v", docs, err)
+	}
+	src, err := e.Source(ctx, "sales-invoices", "INV-SPLIT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Table != "oim.invoice" || src.Get("id") != "INV-SPLIT" || src.Get("export_status") != "Exported" || len(src.Lines) < 4 ||
+		src.Lines[0].Table != "oim.invoice_line" || src.Lines[0].Get("invoice_id") != "INV-SPLIT" || src.Lines[0].Get("line_number") != "1" {
+		t.Errorf("INV-SPLIT as it is now, with its lines in order: %+v", src)
+	}
+	if src, err := e.Source(ctx, "sales-invoices", "INV-NONE"); err != nil || src != nil {
+		t.Errorf("no such record: %v %v", src, err)
 	}
 
 	runs, err := e.Runs(ctx, 5)

@@ -19,7 +19,7 @@ var layers = [][]string{
 	{"pipeline/store", "pipeline/host", "plugins/examples/*"},
 	{"pipeline"},
 	{"pipeline/watch", "pipeline/backfill", "pipeline/explain", "pipeline/reconcile", "pipeline/spectest", "pipeline/fixture", "pipeline/tenant"},
-	{"pipeline/queue"},
+	{"pipeline/queue", "pipeline/console"},
 	{"cmd/*"},
 }
 

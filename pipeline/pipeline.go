@@ -86,7 +86,8 @@ type Engine struct {
 	transform Transformer
 	ownsHost  *host.Host // the plugins the engine started itself
 	hooks     store.Hooks
-	mu        sync.Mutex // one run, dry run, explain or census at a time
+	settings  func() config.Settings // the settings in use (nil: cfg's), read when a run is planned
+	mu        sync.Mutex             // one run, dry run, explain or census at a time
 	modelMu   sync.Mutex
 	cached    *plan.Model // the object model over the catalog, for reads
 }
@@ -100,6 +101,10 @@ func WithTransform(t Transformer) Option { return func(e *Engine) { e.transform 
 
 // WithHooks sets the store's test hooks (failures injected at commit).
 func WithHooks(h store.Hooks) Option { return func(e *Engine) { e.hooks = h } }
+
+// liveSettings makes the engine read the settings in use each time it plans a run
+// (pipeline.Shared's, which the console changes while the engine is open).
+func liveSettings(get func() config.Settings) Option { return func(e *Engine) { e.settings = get } }
 
 // WithSpecs uses specs already loaded instead of loading cfg.Specs.
 func WithSpecs(set *spec.Set) Option { return func(e *Engine) { e.specs = set } }
@@ -267,11 +272,15 @@ func (e *Engine) plan(ctx context.Context, req Request) (*catalog.Catalog, []*pl
 	}
 	var probs spec.Problems
 	var plans []*plan.Plan
+	settings := e.cfg.Settings
+	if e.settings != nil {
+		settings = e.settings()
+	}
 	for _, f := range flows {
-		opt := plan.Options{IDs: req.IDs, Settings: e.cfg.Settings.Map(), Explain: req.explain, From: req.From, To: req.To,
+		opt := plan.Options{IDs: req.IDs, Settings: settings.Map(), Explain: req.explain, From: req.From, To: req.To,
 			Recover: e.store.Recovers(), Materialize: e.transforms(f.Name)}
 		if req.Mode == ModeAutomatic {
-			_, opt.Criteria = e.cfg.Settings.Automation.Automated(f.Name)
+			_, opt.Criteria = settings.Automation.Automated(f.Name)
 		}
 		if req.Retries != nil {
 			opt.Deferred = deferredTable

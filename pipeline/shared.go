@@ -16,19 +16,59 @@ import (
 // the last is done, so OIM, which writes the same DuckDB file from another process,
 // gets in between. Runs still take turns (the engine's own lock); reads never wait for
 // a run. Opening waits while another process holds the file.
+//
+// The configuration can change while the process runs (the console saves settings and
+// schedules): Reconfigure puts the new one in use. Every run planned afterwards reads
+// its settings, also on an engine that was open already; the rest of it is used by the
+// next engine opened; Changed tells the schedulers to look again.
 type Shared struct {
-	cfg  *config.Config
 	log  *slog.Logger
 	opts []Option
 
-	mu    sync.Mutex
-	eng   *Engine
-	users int
+	lock   chan struct{} // held while opening; waiting for it ends with the caller's ctx
+	eng    *Engine
+	engGen int // the configuration generation eng was opened with
+	users  int
+
+	cfgMu   sync.Mutex // never held while opening: Config answers at once
+	cfg     *config.Config
+	gen     int           // counts Reconfigure calls
+	changed chan struct{} // closed by Reconfigure
 }
 
 // NewShared is a shared engine of the configuration, opened on demand with opts.
 func NewShared(cfg *config.Config, log *slog.Logger, opts ...Option) *Shared {
-	return &Shared{cfg: cfg, log: log, opts: opts}
+	return &Shared{cfg: cfg, log: log, opts: opts, lock: make(chan struct{}, 1), changed: make(chan struct{})}
+}
+
+// Config is the configuration in use.
+func (s *Shared) Config() *config.Config {
+	cfg, _ := s.current()
+	return cfg
+}
+
+func (s *Shared) current() (*config.Config, int) {
+	s.cfgMu.Lock()
+	defer s.cfgMu.Unlock()
+	return s.cfg, s.gen
+}
+
+// Reconfigure puts cfg in use: its settings for every run planned from now on, the rest
+// for the next engine opened (as soon as nobody uses the one open now).
+func (s *Shared) Reconfigure(cfg *config.Config) {
+	s.cfgMu.Lock()
+	defer s.cfgMu.Unlock()
+	s.cfg = cfg
+	s.gen++
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// Changed is closed when the configuration changes (then call it again).
+func (s *Shared) Changed() <-chan struct{} {
+	s.cfgMu.Lock()
+	defer s.cfgMu.Unlock()
+	return s.changed
 }
 
 // Use runs use with the engine, opening it when nobody has it open.
@@ -42,28 +82,41 @@ func (s *Shared) Use(ctx context.Context, use func(*Engine) error) error {
 }
 
 func (s *Shared) acquire(ctx context.Context) (*Engine, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	select {
+	case s.lock <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("stopped while waiting for the database: %w", ctx.Err())
+	}
+	defer func() { <-s.lock }()
+	cfg, gen := s.current()
+	if s.eng != nil && s.engGen != gen && s.users == 0 {
+		s.closeEngine()
+	}
 	if s.eng == nil {
-		eng, err := OpenWhenFree(ctx, s.cfg, s.log, s.opts...)
+		opts := append(append([]Option{}, s.opts...), liveSettings(func() config.Settings { return s.Config().Settings }))
+		eng, err := OpenWhenFree(ctx, cfg, s.log, opts...)
 		if err != nil {
 			return nil, err
 		}
-		s.eng = eng
+		s.eng, s.engGen = eng, gen
 	}
 	s.users++
 	return s.eng, nil
 }
 
 func (s *Shared) release() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.lock <- struct{}{}
+	defer func() { <-s.lock }()
 	if s.users--; s.users == 0 {
-		if err := s.eng.Close(); err != nil {
-			s.log.Warn("close the database", "error", err)
-		}
-		s.eng = nil
+		s.closeEngine()
 	}
+}
+
+func (s *Shared) closeEngine() {
+	if err := s.eng.Close(); err != nil {
+		s.log.Warn("close the database", "error", err)
+	}
+	s.eng = nil
 }
 
 // OpenWhenFree opens the engine, waiting while another process holds the DuckDB file

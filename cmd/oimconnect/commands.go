@@ -10,11 +10,17 @@ type command struct {
 	synopsis string    // the usage line, after "oimconnect "
 	about    string    // what it does
 	flags    []flagUse // its flags, in help order
-	arg      string    // the positional argument it takes (SPEC_DIR, ID), if any
-	argUse   string    // what the argument is, when not the spec directory
-	plugins  string    // what it does with the plugins declared in the configuration
-	examples []string
-	do       func(ctx context.Context, inv *invocation) int
+	arg      string    // the positional argument it takes (SPEC_DIR, ACTION, ID), if any
+	// argMeaning says what arg is (default: the spec directory); actions, when set, are
+	// the values it may take.
+	argMeaning string
+	actions    []string
+	// editsConfig says the command reads and writes the --config file itself (it may
+	// not exist yet): only the environment and the flags are loaded before it runs.
+	editsConfig bool
+	plugins     string // what it does with the plugins declared in the configuration
+	examples    []string
+	do          func(ctx context.Context, inv *invocation) int
 }
 
 // flagUse is one of a command's flags; meaning, when set, says it the command's way.
@@ -127,14 +133,17 @@ var commands = []*command{
 	{
 		name:     "serve",
 		summary:  "watch, plus the scheduled jobs of settings.schedules",
-		synopsis: "serve --db FILE|URL [--config FILE]",
+		synopsis: "serve --db FILE|URL [--config FILE] [--listen ADDR]",
 		about: "Does what watch does, and runs the scheduled jobs of settings.schedules: per flow (the flow name with _ for -), Hourly, Daily, " +
 			"Weekly (days) or Monthly (day) at a start time, each exporting all eligible records. Runs of a flow never overlap. " +
+			"When the configuration has console users (console.users), it also serves the web console (see `oimconnect help console`) " +
+			"on the same engine: its exports take turns with watch's and the schedules', and the schedules it saves take effect at once. " +
 			"Runs until Ctrl-C or SIGTERM.",
-		flags:   connection,
+		flags:   append(append([]flagUse{}, connection...), use("listen")...),
 		plugins: pluginsRun,
 		examples: []string{
 			"oimconnect serve --db oimconnect.duckdb --config schedules.yaml",
+			"oimconnect serve --db oimconnect.duckdb --config tenant.yaml --listen 127.0.0.1:8080",
 			"oimconnect serve --source postgres://user:pw@host/erp --target postgres://user:pw@host/ledger --config tenant.yaml",
 		},
 		do: doServe,
@@ -180,9 +189,9 @@ var commands = []*command{
 		synopsis: "queue retry ID... --queue URL",
 		about: "Makes each job available again at once: a cancelled or discarded job is retried (after the mistake that failed it was fixed), " +
 			"a retryable or scheduled one runs now instead of after its back-off. A completed job is left as it is. Rerunning a job is safe: what it exported is not exported again.",
-		flags:  []flagUse{{"queue", "the queue database (required)"}, {name: "log-level"}},
-		arg:    "ID",
-		argUse: "a job's id, as `oimconnect queue` lists it (one or more)",
+		flags:      []flagUse{{"queue", "the queue database (required)"}, {name: "log-level"}},
+		arg:        "ID",
+		argMeaning: "a job's id, as `oimconnect queue` lists it (one or more)",
 		examples: []string{
 			"oimconnect queue retry 4021 --queue postgres://user:pw@host/queue",
 			"oimconnect queue retry 4021 4022 --queue postgres://user:pw@host/queue",
@@ -195,14 +204,55 @@ var commands = []*command{
 		synopsis: "queue cancel ID... --queue URL",
 		about: "Cancels each job: one waiting never runs; one running is told to stop, and its run rolls back the batch in progress " +
 			"(batches and partitions already committed stay, as after Ctrl-C). No data is deleted, so no --force: `oimconnect queue retry ID` runs it again.",
-		flags:  []flagUse{{"queue", "the queue database (required)"}, {name: "log-level"}},
-		arg:    "ID",
-		argUse: "a job's id, as `oimconnect queue` lists it (one or more)",
+		flags:      []flagUse{{"queue", "the queue database (required)"}, {name: "log-level"}},
+		arg:        "ID",
+		argMeaning: "a job's id, as `oimconnect queue` lists it (one or more)",
 		examples: []string{
 			"oimconnect queue cancel 4021 --queue postgres://user:pw@host/queue",
 			"oimconnect queue cancel 4021 4022 --queue postgres://user:pw@host/queue",
 		},
 		do: doQueueAct,
+	},
+	{
+		name:     "console",
+		summary:  "serve the web console only (no watch, no schedules)",
+		synopsis: "console --db FILE|URL --config FILE [--listen ADDR]",
+		about: "Serves the web console for the accounting staff: per flow, the records by state (eligible now, waiting and for what, Export Error, Exported), " +
+			"each record's reason and what it would become, exports of one record or of every eligible one and dry runs (with their progress), " +
+			"the run history and reports, the mappings drawn from the specs, reconciliation, and, for admins, the settings, schedules and users. " +
+			"Every page needs a login: users and roles are in the configuration's console.users (add one with `oimconnect user add`). " +
+			"It listens on console.listen (default 127.0.0.1:8080: this machine only), over HTTPS with console.tls_cert and console.tls_key. " +
+			"Settings and schedules saved there are written into the --config file. Runs until Ctrl-C or SIGTERM; an export in progress is rolled back.",
+		flags:   append(append([]flagUse{}, connection...), use("listen")...),
+		plugins: pluginsRun,
+		examples: []string{
+			"oimconnect console --db oimconnect.duckdb --config tenant.yaml",
+			"oimconnect console --db oimconnect.duckdb --config tenant.yaml --listen 0.0.0.0:8443",
+		},
+		do: doConsole,
+	},
+	{
+		name:     "user",
+		summary:  "add a console user, set a password, or remove a user",
+		synopsis: "user add|passwd|remove --config FILE --name NAME [--role viewer|operator|admin]",
+		about: "Changes the console's users in the configuration file (console.users): add makes a user (with --role, default viewer), passwd sets a " +
+			"user's password (and role, with --role), remove removes one. The password is read from standard input: typed twice, not shown, on a terminal; " +
+			"the first line when piped. At least 10 characters. Only its bcrypt hash is written, into the file (created, readable by its owner only, when missing), " +
+			"which is saved all at once and keeps its other content and comments. A running console takes the change at its next request.",
+		flags: []flagUse{
+			{"config", "the configuration file holding the users (required; created when missing)"},
+			{name: "name"}, {name: "role"},
+		},
+		arg:         "ACTION",
+		argMeaning:  "add, passwd or remove",
+		actions:     []string{"add", "passwd", "remove"},
+		editsConfig: true,
+		examples: []string{
+			"oimconnect user add --config tenant.yaml --name ann --role admin",
+			"echo \"$NEW_PASSWORD\" | oimconnect user passwd --config tenant.yaml --name ann",
+			"oimconnect user remove --config tenant.yaml --name bob",
+		},
+		do: doUser,
 	},
 	{
 		name:     "runs",

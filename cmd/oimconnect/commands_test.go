@@ -21,7 +21,9 @@ var wantFlags = map[string][]string{
 	"backfill":        {"db", "source", "target", "config", "specs", "log-level", "flow", "from", "to", "partition", "dry-run", "report", "tenant", "queue"},
 	"backfill status": {"tenant", "queue", "log-level"},
 	"watch":           {"db", "source", "target", "config", "specs", "log-level"},
-	"serve":           {"db", "source", "target", "config", "specs", "log-level"},
+	"serve":           {"db", "source", "target", "config", "specs", "log-level", "listen"},
+	"console":         {"db", "source", "target", "config", "specs", "log-level", "listen"},
+	"user":            {"config", "name", "role"},
 	"worker":          {"queue", "tenants", "concurrency", "lease", "shutdown-timeout", "time-scale", "log-level"},
 	"queue":           {"queue", "tenant", "state", "limit", "log-level"},
 	"queue retry":     {"queue", "log-level"},
@@ -39,7 +41,7 @@ var wantFlags = map[string][]string{
 }
 
 // pluginCommands say what they do with the plugins declared in the configuration.
-var pluginCommands = []string{"run", "backfill", "watch", "serve", "explain", "worker"}
+var pluginCommands = []string{"run", "backfill", "watch", "serve", "console", "explain", "worker"}
 
 // words is the command line naming c: one word, or two for a subcommand (queue retry).
 func words(c *command) []string { return strings.Fields(c.name) }
@@ -74,6 +76,7 @@ func flagArgs(t *testing.T, name, db, dir string) []string {
 		"report": filepath.Join(dir, "report.json"), "from": "2024-01-01", "to": "2024-12-31", "partition": "month",
 		"limit": "5", "invoices": "10", "seed": "2", "queue": "postgres://postgres@127.0.0.1:1/queue", "tenant": "acme",
 		"tenants": dir, "state": "running", "concurrency": "2", "lease": "1h", "shutdown-timeout": "30s", "time-scale": "60",
+		"listen": "127.0.0.1:0", "name": "ann", "role": "viewer",
 	}
 	if v, ok := values[name]; ok {
 		return []string{"--" + name, v}

@@ -27,6 +27,8 @@ type options struct {
 	lease, shutdown        time.Duration
 	timeScale              float64
 	args                   []string // the command's arguments (queue retry's and cancel's job ids)
+	name, role             string
+	action                 string // the user command's ACTION
 }
 
 // flagInfo is how a flag reads in help: the placeholder of its value ("" for a switch)
@@ -62,6 +64,9 @@ var flagInfos = map[string]flagInfo{
 	"lease":            {"DURATION", "how long a job may run before it is cancelled, rolled back and retried; a job whose worker died is run again by another once its lease has passed (River looks every 30s; default 1h)"},
 	"shutdown-timeout": {"TIME", "on SIGTERM or Ctrl-C, how long the jobs in progress may take to finish before they are cancelled, rolled back and handed back to the queue (default 30s)"},
 	"time-scale":       {"N", "for tests and demos: the schedules' clock runs N times as fast (every worker of the queue must use the same N; default 1)"},
+	"listen":           {"ADDR", "the web console's address, host:port (default console.listen, 127.0.0.1:8080; 0.0.0.0:PORT listens on every interface)"},
+	"name":             {"NAME", "the user's login name (letters, digits, . _ @ -)"},
+	"role":             {"ROLE", "viewer (reads every page), operator (also exports and dry runs) or admin (also settings, schedules and users); add's default is viewer"},
 }
 
 // defineFlag defines the named flag on fs, its value kept in o.
@@ -70,8 +75,12 @@ func defineFlag(fs *pflag.FlagSet, o *options, name string) {
 	switch name {
 	case "config":
 		fs.StringVar(&o.config, name, "", u)
-	case "db", "source", "target", "specs", "log-level":
+	case "db", "source", "target", "specs", "log-level", "listen":
 		fs.String(name, "", u)
+	case "name":
+		fs.StringVar(&o.name, name, "", u)
+	case "role":
+		fs.StringVar(&o.role, name, "", u)
 	case "flow":
 		fs.StringArrayVar(&o.flows, name, nil, u)
 	case "id":

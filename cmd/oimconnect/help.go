@@ -61,11 +61,11 @@ func usage(w io.Writer, c *command) {
 	fmt.Fprintf(w, "Usage:\n  oimconnect %s\n\n", c.synopsis)
 	if c.arg != "" {
 		fmt.Fprintf(w, "Arguments:\n")
-		what := "the spec directory (the same as --specs)"
-		if c.argUse != "" {
-			what = c.argUse
+		meaning := c.argMeaning
+		if meaning == "" {
+			meaning = "the spec directory (the same as --specs)"
 		}
-		writeItem(w, c.arg, what, 24)
+		writeItem(w, c.arg, meaning, 24)
 		fmt.Fprintln(w)
 	}
 	fmt.Fprint(w, "Flags:\n")

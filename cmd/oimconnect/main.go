@@ -11,16 +11,15 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
-	"github.com/oimconnect/oimconnect/pipeline/watch"
 )
 
 func main() {
@@ -110,7 +109,11 @@ func parse(c *command, args []string, stdout, stderr io.Writer) (*invocation, in
 	if c.name == "demo" && !fs.Changed("db") {
 		_ = fs.Set("db", "demo.duckdb")
 	}
-	cfg, err := config.Load(opt.config, fs)
+	file := opt.config
+	if c.editsConfig {
+		file = "" // the command reads it itself: it may not exist yet
+	}
+	cfg, err := config.Load(file, fs)
 	if err != nil {
 		return nil, fail(stderr, err)
 	}
@@ -135,8 +138,8 @@ func flagError(c *command, err error) error {
 	return err
 }
 
-// positional takes the command's argument (validate's and test's SPEC_DIR, the job ids
-// of queue retry and cancel) and refuses any other.
+// positional takes the command's argument (validate's and test's SPEC_DIR, user's
+// ACTION, the job ids of queue retry and cancel) and refuses any other.
 func positional(c *command, fs *pflag.FlagSet, opt *options) error {
 	switch {
 	case c.arg == "ID":
@@ -146,6 +149,12 @@ func positional(c *command, fs *pflag.FlagSet, opt *options) error {
 		return nil
 	case c.arg == "" || fs.NArg() > 1:
 		return fmt.Errorf("unexpected argument %q", fs.Arg(fs.NArg()-1))
+	case c.actions != nil:
+		if !slices.Contains(c.actions, fs.Arg(0)) {
+			return fmt.Errorf("no action %q: %s", fs.Arg(0), strings.Join(c.actions, ", "))
+		}
+		opt.action = fs.Arg(0)
+		return nil
 	case fs.Changed("specs"):
 		return fmt.Errorf("give the spec directory once: %s or --specs", c.arg)
 	}
@@ -259,27 +268,6 @@ func writeReport(path string, req pipeline.Request, sums []pipeline.Summary, run
 		return err
 	}
 	return os.WriteFile(path, append(data, '\n'), 0o644)
-}
-
-// doServe is watch, and serve (watch plus the schedules).
-func doServe(ctx context.Context, inv *invocation) int {
-	stdout, stderr := inv.stdout, inv.stderr
-	err := watch.Serve(ctx, inv.cfg, inv.log, watch.Options{Watch: true, Schedules: inv.cmd.name == "serve",
-		Report: func(mode string, sums []pipeline.Summary, err error) {
-			stamp := time.Now().Format("15:04:05")
-			for _, s := range sums {
-				if s.Selected > 0 || s.Errors > 0 || mode == pipeline.ModeScheduled {
-					fmt.Fprintf(stdout, "%s %s %s\n", stamp, mode, s)
-				}
-			}
-			if err != nil {
-				fmt.Fprintf(stderr, "%s oimconnect: %s: %v\n", stamp, mode, err)
-			}
-		}})
-	if err != nil {
-		return fail(stderr, err)
-	}
-	return fault.ExitOK
 }
 
 func isTerminal(w io.Writer) bool {

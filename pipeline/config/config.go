@@ -49,9 +49,15 @@ type Config struct {
 	BatchSize int `koanf:"batch_size" doc:"records per transaction (0: all in one)"`
 	// Plugins are the tenant's transform plugins (plugins.go).
 	Plugins []Plugin `koanf:"plugins" doc:"transform plugins: executables that change documents before the write"`
+	// Console is the web console's: where it listens, TLS, sessions and users
+	// (console.go).
+	Console Console `koanf:"console" doc:"the web console: listen address, TLS, sessions, users"`
 
 	// origin says where each value above the defaults came from, for messages.
 	origin *origins
+	// file and flags are the layers this configuration was loaded from, for Reload.
+	file  string
+	flags *pflag.FlagSet
 }
 
 // DuckDB bounds the embedded database's resources; empty values keep DuckDB's defaults
@@ -101,6 +107,8 @@ type Schedule struct {
 	At        string   `koanf:"at"`        // HH:MM; Hourly uses the minutes
 	Days      []string `koanf:"days"`      // Weekly: Mon, Tue, Wed, Thu, Fri, Sat, Sun
 	Day       int      `koanf:"day"`       // Monthly: 1-31 (the month's last day when shorter)
+	// Disabled keeps the job in the configuration without running it.
+	Disabled bool `koanf:"disabled"`
 }
 
 // Automation says which flows run automatically and how often sources are polled.
@@ -170,6 +178,9 @@ func Defaults() map[string]any {
 		"settings.vendor_duplicate_check":           "name",
 		"settings.journal_custom_transaction_types": []string{},
 		"settings.automation.poll_interval":         "200ms",
+		"console.listen":                            DefaultListen,
+		"console.session_timeout":                   DefaultSessionTimeout,
+		"console.session_max_age":                   DefaultSessionMaxAge,
 	}
 }
 
@@ -178,15 +189,16 @@ func Defaults() map[string]any {
 const EnvPrefix = "OIMCONNECT_"
 
 // Load builds the configuration from the layers. file may be empty; flags may be nil.
-// Of the flags, --db, --source, --target, --specs and --log-level are configuration
-// (db, source, target, specs, log.level), when given; the others are the command's.
+// Of the flags, --db, --source, --target, --specs, --log-level and --listen are
+// configuration (db, source, target, specs, log.level, console.listen), when given; the
+// others are the command's.
 // A plugin's relative path is taken relative to the file's directory.
 //
 // Every mistake is a *fault.InputError whose spec.Problems say where the value came
 // from: file:line:column for the file (at the key, for an unknown key), the variable
 // for the environment, the flag for a flag.
 func Load(file string, flags *pflag.FlagSet) (*Config, error) {
-	return load(file, flags, nil)
+	return load(file, nil, flags, nil)
 }
 
 // LoadFile builds a configuration from the defaults and the file alone: a tenant's
@@ -195,7 +207,7 @@ func Load(file string, flags *pflag.FlagSet) (*Config, error) {
 // directories of files as db, source or target, plugins) are taken relative to the
 // file's directory. Mistakes are positioned as Load's.
 func LoadFile(file string) (*Config, error) {
-	c, err := loadLayers(file, nil, nil, false)
+	c, err := loadLayers(file, nil, nil, nil, false)
 	if err != nil {
 		return nil, err
 	}
@@ -203,17 +215,41 @@ func LoadFile(file string) (*Config, error) {
 	return c, nil
 }
 
+// Reload is the configuration loaded again from the same layers (environment and flags
+// included), with data in place of the file's contents: a file edited in the console,
+// checked exactly as Load checks the file before it is saved. Mistakes are placed at
+// their line and column in data, under the file's name.
+func (c *Config) Reload(data []byte) (*Config, error) {
+	if c.file == "" {
+		return nil, fault.Inputf("config: no configuration file to change (give --config FILE)")
+	}
+	return LoadData(c.file, data, c.flags)
+}
+
+// LoadData is Load with data standing for the file's contents (file names it in
+// messages, and relative paths are taken from its directory): an edit of the file,
+// checked before it is saved.
+func LoadData(file string, data []byte, flags *pflag.FlagSet) (*Config, error) {
+	return load(file, data, flags, nil)
+}
+
+// File is the configuration file this configuration was loaded from ("" without one).
+func (c *Config) File() string { return c.file }
+
 // WithSettings is the default configuration with these settings over the defaults (as
 // a nested map, the way they are written under settings: in YAML).
 func WithSettings(settings map[string]any) (*Config, error) {
-	return load("", nil, map[string]any{"settings": settings})
+	return load("", nil, nil, map[string]any{"settings": settings})
 }
 
 // flagKeys maps the flags that are configuration to their keys.
-var flagKeys = map[string]string{"db": "db", "source": "source", "target": "target", "specs": "specs", "log-level": "log.level"}
+var flagKeys = map[string]string{"db": "db", "source": "source", "target": "target", "specs": "specs", "log-level": "log.level",
+	"listen": "console.listen"}
 
-func load(file string, flags *pflag.FlagSet, over map[string]any) (*Config, error) {
-	return loadLayers(file, flags, over, true)
+// load builds the configuration from the layers; data, when not nil, stands for the
+// file's contents.
+func load(file string, data []byte, flags *pflag.FlagSet, over map[string]any) (*Config, error) {
+	return loadLayers(file, data, flags, over, true)
 }
 
 // resolvePaths makes a tenant file's relative locations relative to dir: the specs
@@ -228,9 +264,9 @@ func (c *Config) resolvePaths(dir string) {
 	}
 }
 
-// loadLayers loads the defaults, over, the file, the environment (when withEnv) and
-// the flags.
-func loadLayers(file string, flags *pflag.FlagSet, over map[string]any, withEnv bool) (*Config, error) {
+// loadLayers loads the defaults, over, the file (data standing for its contents when
+// not nil), the environment (when withEnv) and the flags.
+func loadLayers(file string, data []byte, flags *pflag.FlagSet, over map[string]any, withEnv bool) (*Config, error) {
 	k := koanf.New(".")
 	if err := k.Load(confmap.Provider(Defaults(), "."), nil); err != nil {
 		return nil, err
@@ -242,7 +278,7 @@ func loadLayers(file string, flags *pflag.FlagSet, over map[string]any, withEnv 
 	}
 	o := &origins{env: map[string]string{}, flags: map[string]string{}}
 	if file != "" {
-		pos, err := loadFile(k, file)
+		pos, err := loadFile(k, file, data)
 		if err != nil {
 			return nil, err
 		}
@@ -269,22 +305,25 @@ func loadLayers(file string, flags *pflag.FlagSet, over map[string]any, withEnv 
 	if err != nil {
 		return nil, fault.Inputf("config: %s", cleanDecodeError(err))
 	}
-	c.origin = o
+	c.origin, c.file, c.flags = o, file, flags
 	if err := c.check(); err != nil {
 		return nil, err
 	}
 	if file != "" {
 		c.resolvePluginPaths(filepath.Dir(file))
+		c.resolveConsolePaths(filepath.Dir(file))
 	}
 	return &c, nil
 }
 
 // loadFile checks the YAML file's shape (unknown keys, wrong types, with positions)
-// and loads it.
-func loadFile(k *koanf.Koanf, file string) (*spec.Positions, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fault.Inputf("config: %w", err)
+// and loads it; data, when not nil, stands for its contents.
+func loadFile(k *koanf.Koanf, file string, data []byte) (*spec.Positions, error) {
+	if data == nil {
+		var err error
+		if data, err = os.ReadFile(file); err != nil {
+			return nil, fault.Inputf("config: %w", err)
+		}
 	}
 	pos, err := spec.Check(file, data, &Config{})
 	if err != nil {
@@ -391,6 +430,7 @@ func (c *Config) check() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		bad("log.format", "log.format must be text or json, got %q", c.Log.Format)
 	}
+	probs = append(probs, c.checkConsole()...)
 	if len(probs) > 0 {
 		return &fault.InputError{Err: probs}
 	}

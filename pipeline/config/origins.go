@@ -264,3 +264,30 @@ func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
 	}
 	return reflect.StructField{}, false
 }
+
+// SetBy names what overrides the file for the value at path: "environment variable
+// OIMCONNECT_...", "flag --..." or "" when the file (or the default) decides it. The
+// console shows it beside a setting whose file value would not take effect.
+func (c *Config) SetBy(path ...string) string {
+	o := c.origin
+	if o == nil {
+		return ""
+	}
+	dotted := strings.Join(path, ".")
+	for i := len(path); i > 0; i-- {
+		at := strings.Join(path[:i], ".")
+		if f, ok := o.flags[at]; ok {
+			return "flag " + f
+		}
+		if v, ok := o.env[at]; ok {
+			return "environment variable " + v
+		}
+	}
+	if f, ok := setBy(o.flags, dotted); ok {
+		return "flag " + f
+	}
+	if v, ok := setBy(o.env, dotted); ok {
+		return "environment variable " + v
+	}
+	return ""
+}

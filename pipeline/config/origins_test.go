@@ -72,7 +72,7 @@ plugins:
 func TestEnvironmentRefusalsNameTheVariable(t *testing.T) {
 	t.Setenv("OIMCONNECT_FOO", "1")
 	_, err := config.Load("", nil)
-	wantInput(t, err, `environment variable OIMCONNECT_FOO: no setting "foo" (settings are read from OIMCONNECT_DB, OIMCONNECT_SOURCE, OIMCONNECT_TARGET, OIMCONNECT_SPECS, OIMCONNECT_SETTINGS__*, OIMCONNECT_LOG__*, OIMCONNECT_DUCKDB__*, OIMCONNECT_BATCH_SIZE)`)
+	wantInput(t, err, `environment variable OIMCONNECT_FOO: no setting "foo" (settings are read from OIMCONNECT_DB, OIMCONNECT_SOURCE, OIMCONNECT_TARGET, OIMCONNECT_SPECS, OIMCONNECT_SETTINGS__*, OIMCONNECT_LOG__*, OIMCONNECT_DUCKDB__*, OIMCONNECT_BATCH_SIZE, OIMCONNECT_CONSOLE__*)`)
 	os.Unsetenv("OIMCONNECT_FOO")
 
 	t.Setenv("OIMCONNECT_SETTINGS__TAX_SUMARY_LINE", "true")

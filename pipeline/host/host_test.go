@@ -325,10 +325,15 @@ func TestCrashingPluginIsNotRestartedForever(t *testing.T) {
 	t.Parallel()
 	p := declare(t, "faulty", "faulty", map[string]any{"mode": "crash"})
 	p.BatchSize = 1
-	e, _ := engine(t, p)
+	e, h := engine(t, p)
 	s := runSales(t, e)
 	if s.Exported != 0 || s.Errors != 13 {
 		t.Errorf("every document fails: %v", s)
+	}
+	// Health counts it: three starts, two of them restarts, three crashes, down.
+	if hs := h.Health(); len(hs) != 1 || hs[0].Name != "faulty" || hs[0].Loaded || hs[0].Starts != 3 || hs[0].Restarts != 2 ||
+		hs[0].Crashes != 3 || !hs[0].Down || !strings.Contains(hs[0].LastFailure, "crashing on purpose") {
+		t.Errorf("health: %+v", hs)
 	}
 	crashed := "plugin faulty: crashed (exit status 3): faulty: crashing on purpose"
 	for i, id := range valid { // batches run in key order
@@ -396,10 +401,16 @@ func TestPluginStartsOncePerHost(t *testing.T) {
 	p := declare(t, "faulty", "faulty", map[string]any{"mode": "ok", "mark": "MARK"})
 	p.BatchSize = 1
 	e, h := engine(t, p)
+	if hs := h.Health(); len(hs) != 1 || hs[0].Loaded || hs[0].Starts != 0 {
+		t.Errorf("health before any run: %+v", hs)
+	}
 	runSales(t, e)
 	before := children(t)
 	if len(before) != 1 {
 		t.Fatalf("want one plugin process after a run of 7 batches, got %v", before)
+	}
+	if hs := h.Health(); !hs[0].Loaded || hs[0].Starts != 1 || hs[0].Restarts != 0 || hs[0].Crashes != 0 || hs[0].Flows[0] != "sales-invoices" {
+		t.Errorf("health after a run: %+v", hs)
 	}
 	runSales(t, e)
 	if after := children(t); strings.Join(after, ",") != strings.Join(before, ",") {

@@ -60,6 +60,7 @@ type runner struct {
 	cur      *instance
 	failures int   // crashes and timeouts in a row, in this transform
 	broken   error // why the plugin is not started again in this transform
+	stats    stats // for Health
 }
 
 func (r *runner) applies(flow string) bool {
@@ -111,6 +112,7 @@ func (r *runner) instance() (*instance, error) {
 	}
 	r.log.Debug("plugin ready", "plugin", r.name)
 	r.cur = inst
+	r.stats.started()
 	return inst, nil
 }
 
@@ -183,6 +185,7 @@ func (r *runner) counted(f *fail) *fail {
 	if r.failures >= maxFailures {
 		r.broken = failf("not restarted after %d crashes or timeouts in a row (the last: %s)", r.failures, f.msg)
 	}
+	r.stats.crashed(f.msg, r.broken != nil)
 	return f
 }
 
@@ -219,6 +222,7 @@ func (r *runner) stop(hard bool) {
 		c.Kill()
 	}
 	r.cur = nil
+	r.stats.stopped()
 }
 
 // processStarter starts the plugin's executable, verified against its checksum.

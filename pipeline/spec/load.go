@@ -65,6 +65,28 @@ func (p *Positions) Node(pathSegs ...string) *yaml.Node {
 	return p.nodes[strings.Join(pathSegs, keyDelim)]
 }
 
+// Comment is what the file says about the value at path, in its comments: those above
+// its key and on its line, and above and beside the value itself (without the #).
+func (p *Positions) Comment(pathSegs ...string) string {
+	if p == nil {
+		return ""
+	}
+	var parts []string
+	for _, n := range []*yaml.Node{p.keys[strings.Join(pathSegs, keyDelim)], p.nodes[strings.Join(pathSegs, keyDelim)]} {
+		if n == nil {
+			continue
+		}
+		for _, c := range []string{n.HeadComment, n.LineComment} {
+			for _, l := range strings.Split(c, "\n") {
+				if l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "#")); l != "" {
+					parts = append(parts, l)
+				}
+			}
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
 // Errorf makes a Problem at the value at path.
 func (p *Positions) Errorf(pathSegs []string, format string, args ...any) Problem {
 	line, col := p.At(pathSegs...)

@@ -43,6 +43,9 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 
 // Options say what Serve runs.
 type Options struct {
+	// Idle keeps Serve running with nothing automated or scheduled (serve's console is
+	// there, and schedules saved in it start at once).
+	Idle bool
 	// Watch runs the automated flows (settings.automation) when OIM changes something.
 	Watch bool
 	// Schedules runs the scheduled jobs (settings.schedules).
@@ -120,18 +123,15 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 		}
 		return err
 	}
-	scheduled := map[string]config.Schedule{}
 	if o.Schedules {
-		for key, sc := range cfg.Settings.Schedules {
-			flow := strings.ReplaceAll(key, "_", "-")
-			if specs.Flows[flow] == nil {
+		for key := range cfg.Settings.Schedules {
+			if flow := strings.ReplaceAll(key, "_", "-"); specs.Flows[flow] == nil {
 				return fault.Inputf("settings.schedules.%s: no flow %s", key, flow)
 			}
-			scheduled[flow] = sc
 		}
 	}
 	watch := o.Watch && len(automated) > 0
-	if !watch && len(scheduled) == 0 {
+	if !watch && !o.Idle && len(s.schedules(specs)) == 0 {
 		return fault.Inputf("nothing to do: no flow is automated (settings.automation.flows) or scheduled (settings.schedules)")
 	}
 	src := cfg.Source
@@ -150,24 +150,11 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 		report = func(string, []pipeline.Summary, error) {}
 	}
 	var wg sync.WaitGroup
-	for flow, sc := range scheduled {
+	if o.Schedules {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				next := sc.Next(o.Clock.Now())
-				log.Info("scheduled", "flow", flow, "next", next.Format(time.RFC3339))
-				select {
-				case <-ctx.Done():
-					return
-				case <-o.Clock.After(next.Sub(o.Clock.Now())):
-				}
-				sums, err := s.run(ctx, pipeline.Request{Flows: []string{flow}, Mode: pipeline.ModeScheduled})
-				if ctx.Err() != nil {
-					return
-				}
-				report(pipeline.ModeScheduled, sums, err)
-			}
+			s.schedule(ctx, o, specs, report)
 		}()
 	}
 	if watch {
@@ -181,7 +168,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 // watch runs the automated flows whenever the source changed, a NOTIFY woke it, or a
 // failed record's retry is due; until ctx is done.
 func (s *server) watch(ctx context.Context, o Options, automated []string, src string, report func(string, []pipeline.Summary, error)) {
-	interval := s.cfg.Settings.Automation.Interval()
+	interval := s.engine.Config().Settings.Automation.Interval()
 	wake := make(chan struct{}, 1)
 	if postgres.IsURL(src) {
 		// OIM's changes are announced (init installs the triggers): export at once.
@@ -208,6 +195,7 @@ func (s *server) watch(ctx context.Context, o Options, automated []string, src s
 			}
 		}
 		woken = false
+		interval = s.engine.Config().Settings.Automation.Interval() // the console may change it
 		select {
 		case <-ctx.Done():
 		case <-o.Clock.After(interval):
@@ -224,6 +212,67 @@ func busy(sums []pipeline.Summary) bool {
 		}
 	}
 	return false
+}
+
+// schedule runs each flow's scheduled job at its times (settings.schedules, disabled
+// ones left out) until ctx is done. When the configuration changes (the console saved
+// it), the jobs start over from the new schedules; a job that is running finishes
+// first.
+func (s *server) schedule(ctx context.Context, o Options, specs *spec.Set, report func(string, []pipeline.Summary, error)) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		changed := s.engine.Changed()
+		stop := make(chan struct{})
+		for flow, sc := range s.schedules(specs) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.job(ctx, stop, o.Clock, flow, sc, report)
+			}()
+		}
+		select {
+		case <-ctx.Done():
+			close(stop)
+			return
+		case <-changed:
+			close(stop)
+			s.log.Info("schedules changed")
+		}
+	}
+}
+
+// job runs one flow's scheduled job at each of its times, until ctx is done or stop
+// is closed (while it waits).
+func (s *server) job(ctx context.Context, stop <-chan struct{}, clock Clock, flow string, sc config.Schedule, report func(string, []pipeline.Summary, error)) {
+	for {
+		next := sc.Next(clock.Now())
+		s.log.Info("scheduled", "flow", flow, "next", next.Format(time.RFC3339))
+		select {
+		case <-ctx.Done():
+			return
+		case <-stop:
+			return
+		case <-clock.After(next.Sub(clock.Now())):
+		}
+		sums, err := s.run(ctx, pipeline.Request{Flows: []string{flow}, Mode: pipeline.ModeScheduled})
+		if ctx.Err() != nil {
+			return
+		}
+		report(pipeline.ModeScheduled, sums, err)
+	}
+}
+
+// schedules are the jobs of the configuration in use, by flow: the disabled ones and
+// keys naming no flow (refused when Serve starts) left out.
+func (s *server) schedules(specs *spec.Set) map[string]config.Schedule {
+	out := map[string]config.Schedule{}
+	for key, sc := range s.engine.Config().Settings.Schedules {
+		if flow := strings.ReplaceAll(key, "_", "-"); specs.Flows[flow] != nil && !sc.Disabled {
+			out[flow] = sc
+		}
+	}
+	return out
 }
 
 // run runs the request on the shared engine (opened for it when nobody has it open, and

@@ -275,3 +275,56 @@ func fileState(t *testing.T, path string) string {
 	}
 	return out
 }
+
+// Schedules saved while serve runs (the console) take effect at once: a disabled job
+// does not run, a changed time is the new one, and Serve with nothing scheduled stays
+// up when Idle.
+func TestServeFollowsScheduleChanges(t *testing.T) {
+	path := fixture.DB(t)
+	cfg, err := config.WithSettings(map[string]any{
+		"schedules": map[string]any{"vendor_accounts": map[string]any{"frequency": "Hourly", "at": "00:15", "disabled": true}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DB = path
+	shared := pipeline.NewShared(cfg, fixture.Quiet)
+	clock := &fastClock{now: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)}
+	jobs := make(chan []pipeline.Summary, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- watch.Serve(ctx, cfg, fixture.Quiet, watch.Options{Schedules: true, Idle: true, Clock: clock, Engine: shared,
+			Report: func(mode string, sums []pipeline.Summary, err error) { jobs <- sums }})
+	}()
+	time.Sleep(200 * time.Millisecond)
+	clock.mu.Lock()
+	waiting := len(clock.waiters)
+	clock.mu.Unlock()
+	if waiting != 0 {
+		t.Fatalf("a disabled job waits for its time")
+	}
+
+	next := *cfg
+	next.Settings.Schedules = map[string]config.Schedule{"vendor_accounts": {Frequency: "Hourly", At: "00:30"}}
+	shared.Reconfigure(&next)
+	clock.advance(t, 15*time.Minute) // 10:15: the old time, nothing
+	select {
+	case s := <-jobs:
+		t.Fatalf("the job ran at its old time: %v", s)
+	case <-time.After(200 * time.Millisecond):
+	}
+	clock.advance(t, 15*time.Minute) // 10:30: the new time
+	select {
+	case s := <-jobs:
+		if len(s) != 1 || s[0].Flow != "vendor-accounts" {
+			t.Errorf("the job at its new time: %v", s)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the job did not run at its new time")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,188 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/store"
+)
+
+// who is the logged-in user of a request: checked against the configuration in use at
+// every request, so a user removed or given another role is so at once.
+type who struct {
+	name, role string
+	sid, csrf  string
+}
+
+type whoKey struct{}
+
+func whoOf(r *http.Request) (who, bool) {
+	w, ok := r.Context().Value(whoKey{}).(who)
+	return w, ok
+}
+
+// allow serves h to logged-in users whose role allows at least role; state-changing
+// requests must also carry the session's form token. Anyone else gets the login page
+// (a page), 401 (a fragment or an action), or 403 with what their role allows.
+func (s *Server) allow(role string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cfg := s.config.get()
+		k := cfg.Console
+		c, _ := r.Cookie(cookieName(k.TLS()))
+		var se session
+		ok := false
+		if c != nil {
+			se, ok = s.sessions.get(c.Value, k.IdleTimeout(), k.MaxAge())
+		}
+		u, known := k.User(se.user)
+		if !ok || !known {
+			s.anonymous(w, r)
+			return
+		}
+		me := who{name: u.Name, role: u.Role, sid: c.Value, csrf: se.csrf}
+		r = r.WithContext(context.WithValue(r.Context(), whoKey{}, me))
+		if config.RoleRank(u.Role) < config.RoleRank(role) {
+			s.log.Warn("refused: role", "user", u.Name, "role", u.Role, "needs", role, "method", r.Method, "path", r.URL.Path)
+			s.render(w, r, http.StatusForbidden, "error", view{Title: "Not allowed",
+				Error: fmt.Sprintf("Your role (%s) does not allow this: it needs %s.", u.Role, role)})
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !se.tokenOK(r.PostFormValue("csrf")) {
+			s.log.Warn("refused: no form token", "user", u.Name, "method", r.Method, "path", r.URL.Path)
+			s.render(w, r, http.StatusForbidden, "error", view{Title: "Refused",
+				Error: "This form is out of date or did not come from the console: reload the page and try again."})
+			return
+		}
+		h(w, r)
+	})
+}
+
+// anonymous answers a request without a live session.
+func (s *Server) anonymous(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.Header.Get("X-Fragment") == "" {
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusUnauthorized)
+	fmt.Fprintln(w, "Your session has ended: log in again.")
+}
+
+// loginView is the login page's data.
+type loginView struct {
+	Next, Name string
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "login", view{Title: "Log in", Data: loginView{Next: safeNext(r.FormValue("next"))}})
+}
+
+// dummies are hashes compared against when the user does not exist, so that an unknown
+// name takes as long as a wrong password: one per cost, made when first needed.
+var dummies = struct {
+	sync.Mutex
+	byCost map[int][]byte
+}{byCost: map[int][]byte{}}
+
+// dummyHash is a hash of the cost the configured users' hashes have.
+func dummyHash(users []config.User) []byte {
+	cost := bcrypt.DefaultCost
+	if len(users) > 0 {
+		if c, err := bcrypt.Cost([]byte(users[0].PasswordHash.Reveal())); err == nil {
+			cost = c
+		}
+	}
+	dummies.Lock()
+	defer dummies.Unlock()
+	if h, ok := dummies.byCost[cost]; ok {
+		return h
+	}
+	h, _ := bcrypt.GenerateFromPassword([]byte("no such user"), cost)
+	dummies.byCost[cost] = h
+	return h
+}
+
+// login checks a user's password, rate-limited per user name and per client address,
+// and starts a session.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	name, password := strings.TrimSpace(r.PostFormValue("name")), r.PostFormValue("password")
+	next := safeNext(r.PostFormValue("next"))
+	addr := clientAddr(r)
+	again := func(status int, msg string) {
+		s.render(w, r, status, "login", view{Title: "Log in", Error: msg, Data: loginView{Next: next, Name: name}})
+	}
+	if d := s.limiter.wait(name, addr); d > 0 {
+		s.log.Warn("login refused: too many failed attempts", "user", name, "addr", addr)
+		w.Header().Set("Retry-After", fmt.Sprint(int(d.Seconds())+1))
+		again(http.StatusTooManyRequests, fmt.Sprintf("Too many failed logins: try again in %s.", d.Round(time.Minute)))
+		return
+	}
+	cfg := s.config.get()
+	u, ok := cfg.Console.User(name)
+	hash := dummyHash(cfg.Console.Users)
+	if ok {
+		hash = []byte(u.PasswordHash.Reveal())
+	}
+	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !ok {
+		s.limiter.failed(name, addr)
+		s.log.Warn("login failed", "user", name, "addr", addr)
+		s.audit(r.Context(), name, "login failed", "from "+addr)
+		again(http.StatusUnauthorized, "The name or the password is wrong.")
+		return
+	}
+	s.limiter.succeeded(name)
+	id := s.sessions.start(u.Name)
+	http.SetCookie(w, sessionCookie(id, cfg.Console.TLS()))
+	s.log.Info("login", "user", u.Name, "addr", addr)
+	s.audit(r.Context(), u.Name, "login", "from "+addr)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// logout ends the session.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	me, _ := whoOf(r)
+	s.sessions.end(me.sid)
+	http.SetCookie(w, clearCookie(s.config.get().Console.TLS()))
+	s.audit(r.Context(), me.name, "logout", "")
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// safeNext keeps a redirect after login inside the console.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.HasPrefix(next, "/login") {
+		return "/"
+	}
+	return next
+}
+
+// clientAddr is the address a request came from (the connection's, never a header a
+// client could forge).
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// audit records an action in the connector's audit log; a failure to record it is
+// logged (the action itself is done or refused on its own).
+func (s *Server) audit(ctx context.Context, actor, action, detail string) {
+	ctx = context.WithoutCancel(ctx)
+	err := s.engine.Use(ctx, func(e *pipeline.Engine) error {
+		return e.Audit(ctx, store.AuditEntry{At: s.now(), Actor: actor, Action: action, Detail: detail})
+	})
+	if err != nil {
+		s.log.Error("audit log", "actor", actor, "action", action, "error", s.reason(err))
+	}
+}

@@ -1,0 +1,101 @@
+package console
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oimconnect/oimconnect/pipeline"
+)
+
+// Every page and fragment, as a viewer: what each shows of the sales fixture, after one
+// run of two records (one exported, one failed) and one of all.
+func TestPages(t *testing.T) {
+	h := newHarness(t, nil)
+	h.run(pipeline.Request{Flows: []string{"sales-invoices"}, IDs: []string{"INV-DISC", "INV-NOCO"}, By: "cli-user"})
+	runID := h.query("SELECT run_id FROM connector.run ORDER BY started_at DESC LIMIT 1")
+	c := h.login("vic")
+
+	r := c.get("/")
+	wantIn(t, "overview", r, "<h1>Overview</h1>", "sales-invoices", "OIM invoices to Accounting sales invoices",
+		`<b>15</b>New`, `<b>2</b>Export Error`, `<b>1</b>Exported`, // INV-OK's old error, INV-NOCO's
+		`data-src="/fragments/census/sales-invoices"`, "manual: 1 exported, 1 errors", "vendor-accounts",
+		"every day at 02:00", "No plugins are configured")
+	if strings.Contains(r.body, "Export all eligible") {
+		t.Errorf("a viewer sees the operators' buttons")
+	}
+
+	r = c.fragment("/fragments/census/sales-invoices")
+	wantIn(t, "census", r, "<b>6</b> eligible now", "<b>6</b> would fail", `<b>2</b> waiting for: shipment &gt; status is &#34;Completed&#34; or (some line has`,
+		`<b>2</b> left untouched, as they need: status is none of &#34;Open&#34;, &#34;Proforma&#34;`)
+
+	r = c.get("/flows/sales-invoices/records?status=Export+Error")
+	wantIn(t, "records, failed", r, "1–2 of 2", "INV-NOCO", `not exported: no company: no Accounting company is named &#34;Nobody Ltd&#34;`,
+		"INV-OK", "an old reason")
+	r = c.get("/flows/sales-invoices/records?q=drop")
+	wantIn(t, "records, searched", r, "INV-DROP", "INV-MIXED", "1–3 of 3")
+	r = c.get("/flows/sales-invoices/records?status=Exported")
+	wantIn(t, "records, exported", r, "INV-DISC", "exported: its last document is SIN-INV-DISC/1", `href="/flows/sales-invoices/records/INV-DISC#documents"`)
+
+	r = c.get("/flows/sales-invoices/records/INV-DISC")
+	wantIn(t, "record, exported", r, `<h1>INV-DISC <span class="badge st-exported" id="status">Exported</span>`,
+		"oim.invoice, as it is now", "discount and tax", "acct.sales_invoice SIN-INV-DISC/1", "3 lines", "Gadget", "IL-DISC-1",
+		`data-src="/fragments/explain/sales-invoices/INV-DISC"`)
+	r = c.get("/flows/sales-invoices/records/INV-NOCO")
+	wantIn(t, "record, failed", r, `<p class="problem" id="reason"><b>Why it was not exported:</b> no company: no Accounting company is named &#34;Nobody Ltd&#34;</p>`,
+		"None created yet")
+	r = c.fragment("/fragments/explain/sales-invoices/INV-NOCO")
+	wantIn(t, "explanation, failed", r, `Outcome:</b> Export Error: no company: no Accounting company is named &#34;Nobody Ltd&#34;`,
+		"billing document id is empty", "holds", "company name", "fails")
+	r = c.fragment("/fragments/explain/sales-invoices/INV-OK")
+	wantIn(t, "explanation, eligible", r, "Outcome:</b> exported: 3 row(s) written", "What it would create", "acct.sales_invoice", "SIN-INV-OK/1", "acct.sales_invoice_line_item")
+	r = c.fragment("/fragments/explain/sales-invoices/INV-SHIPOPEN")
+	wantIn(t, "explanation, waiting", r, "waits: a ready condition does not hold yet", "waits")
+	if r := c.get("/flows/sales-invoices/records/INV-NONE"); r.status != http.StatusNotFound || !strings.Contains(r.body, `oim.invoice has no record &#34;INV-NONE&#34;`) {
+		t.Errorf("no such record: %d\n%s", r.status, clip(r.body))
+	}
+	if r := c.get("/flows/ledger/records"); r.status != http.StatusNotFound {
+		t.Errorf("no such flow: %d", r.status)
+	}
+
+	r = c.get("/runs")
+	wantIn(t, "runs", r, "sales-invoices", "manual", "cli-user", `href="/runs/`+runID+`"`)
+	r = c.get("/runs/" + runID)
+	wantIn(t, "run report", r, "Records not exported (1)", "INV-NOCO", "Nobody Ltd", "Documents created (1 records)", "SIN-INV-DISC/1", "started by cli-user")
+
+	r = c.get("/mappings")
+	wantIn(t, "mappings", r, "journals", "oim.inventory_transaction", "billing document id is empty")
+	r = c.get("/mappings/sales-invoices")
+	wantIn(t, "mapping", r, "Mappings between Invoice Fields and Sales Invoice Fields", "<th>Invoice Field</th><th>Static Value</th><th>Sales Invoice Field</th>",
+		"<td>Sales Order &gt; Engagement</td><td class=\"static\"></td><td>Engagement</td>", "Deselected (false)</td><td>Derive Currency", "Selected (true)</td><td>Derive Period",
+		"Billing Account, else Customer", "Eligible invoices. A record that fails one of these is left untouched.",
+		"Invoice Line Field", "Item &gt; Product Group &gt; Dimension 1", "Discount lines (one extra line per record)", "when <span>discount amount is more than 0</span>",
+		"sales order {sales_order_id} does not exist in OIM", "settings.sales_invoice_line_limit")
+	r = c.get("/reconciliation")
+	wantIn(t, "reconciliation", r, `name="from"`, `name="to"`, `<option value="sales-invoices"`)
+	r = c.get("/settings")
+	wantIn(t, "settings", r, "Default company", `value="Acme UK Ltd"`, "The Accounting company (by name) of the records that name none", "Only an admin changes settings", "disabled")
+	r = c.get("/schedules")
+	wantIn(t, "schedules", r, "journals", "every day at 02:00", `id="next-journals">`+h.clock.Now().Add(24 * time.Hour).Format("2006-01-02")[:4])
+	if strings.Contains(r.body, `action="/schedules/`) {
+		t.Errorf("a viewer gets the schedule forms")
+	}
+	r = c.fragment("/fragments/jobs")
+	wantIn(t, "jobs", r, "No export from the console yet")
+	for _, admin := range []string{"/users", "/audit"} {
+		if r := c.get(admin); r.status != http.StatusForbidden || !strings.Contains(r.body, "Your role (viewer) does not allow this: it needs admin.") {
+			t.Errorf("%s as a viewer: %d", admin, r.status)
+		}
+	}
+
+	a := h.login("ann")
+	r = a.get("/users")
+	wantIn(t, "users", r, "ann", "(you)", "olga", "vic", `action="/users/vic/role"`)
+	r = a.get("/audit")
+	wantIn(t, "audit", r, "<td>vic</td><td>login</td>", "<td>ann</td><td>login</td>")
+	r = a.get("/settings")
+	wantIn(t, "settings as admin", r, `id="save"`)
+	r = a.get("/schedules")
+	wantIn(t, "schedules as admin", r, `action="/schedules/journals"`, `action="/schedules/sales-invoices"`)
+}

@@ -1,0 +1,305 @@
+package console
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oimconnect/oimconnect/pipeline"
+)
+
+// action is one request of the roles matrix, and the least role it needs.
+type action struct {
+	name, method, path string
+	form               url.Values
+	role               string // "" anyone logged in
+}
+
+// settingsForm is the settings form as the page sends it unchanged.
+func settingsForm() url.Values {
+	f := url.Values{}
+	for _, d := range settingDefs {
+		f.Set("s."+d.Key, map[string]string{"default_company": "Acme UK Ltd", "sales_invoice_line_limit": "3", "sales_credit_note_line_limit": "1000",
+			"payable_invoice_line_limit": "1000", "payable_credit_note_line_limit": "1000", "vendor_duplicate_check": "name",
+			"automation.poll_interval": "200ms", "tax_summary_line": "on"}[d.Key])
+	}
+	return f
+}
+
+var actions = []action{
+	{"overview", "GET", "/", nil, "viewer"},
+	{"census", "GET", "/fragments/census/sales-invoices", nil, "viewer"},
+	{"records", "GET", "/flows/sales-invoices/records", nil, "viewer"},
+	{"record", "GET", "/flows/sales-invoices/records/INV-OK", nil, "viewer"},
+	{"explain", "GET", "/fragments/explain/sales-invoices/INV-OK", nil, "viewer"},
+	{"runs", "GET", "/runs", nil, "viewer"},
+	{"mappings", "GET", "/mappings/sales-invoices", nil, "viewer"},
+	{"reconciliation", "GET", "/reconciliation", nil, "viewer"},
+	{"settings page", "GET", "/settings", nil, "viewer"},
+	{"schedules page", "GET", "/schedules", nil, "viewer"},
+	{"jobs", "GET", "/fragments/jobs", nil, "viewer"},
+	{"users page", "GET", "/users", nil, "admin"},
+	{"audit log", "GET", "/audit", nil, "admin"},
+	{"export all eligible", "POST", "/flows/sales-invoices/export", nil, "operator"},
+	{"dry run", "POST", "/flows/sales-invoices/dry-run", nil, "operator"},
+	{"export a record", "POST", "/flows/sales-invoices/records/INV-DISC/export", nil, "operator"},
+	{"save settings", "POST", "/settings", settingsForm(), "admin"},
+	{"save a schedule", "POST", "/schedules/journals", url.Values{"frequency": {"Daily"}, "at": {"03:00"}, "enabled": {"on"}}, "admin"},
+	{"change a role", "POST", "/users/vic/role", url.Values{"role": {"viewer"}}, "admin"},
+	{"log out", "POST", "/logout", nil, "viewer"},
+}
+
+// Each action as each role and anonymously: allowed to its role and above, refused
+// below (403, saying which role it needs) and to anyone not logged in (the login page
+// for a page, 401 for a fragment or an action); a refused action changes nothing.
+func TestRolesMatrix(t *testing.T) {
+	h := newHarness(t, nil)
+	h.run(pipeline.Request{Flows: []string{"sales-invoices"}, IDs: []string{"INV-NOCO"}}) // the run history exists
+	rank := map[string]int{"": 0, "viewer": 1, "operator": 2, "admin": 3}
+	for _, who := range []string{"", "vic", "olga", "ann"} {
+		role := testUsers[who]
+		c := h.anonymous()
+		var token string
+		if who != "" {
+			c = h.login(who)
+			token = c.token()
+		}
+		for _, a := range actions { // logging out comes last
+			t.Run(fmt.Sprintf("%s as %s", a.name, or(who, "anonymous")), func(t *testing.T) {
+				runsBefore, fileBefore := h.query("SELECT count(*) FROM connector.run"), h.fileText()
+				var r response
+				if a.method == "GET" {
+					req, _ := http.NewRequest("GET", h.ts.URL+a.path, nil)
+					if strings.HasPrefix(a.path, "/fragments/") {
+						req.Header.Set("X-Fragment", "1")
+					}
+					r = c.do(req)
+				} else {
+					form := url.Values{}
+					for k, v := range a.form {
+						form[k] = v
+					}
+					form.Set("csrf", token)
+					r = c.post(a.path, form)
+				}
+				h.waitJobs()
+				allowed := rank[role] >= rank[a.role]
+				switch {
+				case who == "" && a.method == "GET" && !strings.HasPrefix(a.path, "/fragments/"):
+					if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/login?next=") {
+						t.Errorf("anonymous: want the login page, got %d %s", r.status, r.location)
+					}
+				case who == "":
+					if r.status != http.StatusUnauthorized {
+						t.Errorf("anonymous: want 401, got %d", r.status)
+					}
+				case !allowed:
+					if r.status != http.StatusForbidden || !strings.Contains(r.body, "Your role ("+role+") does not allow this: it needs "+a.role+".") {
+						t.Errorf("%s: want 403 naming the role it needs, got %d\n%s", role, r.status, clip(r.body))
+					}
+				case a.method == "GET":
+					if r.status != http.StatusOK {
+						t.Errorf("%s: want 200, got %d\n%s", role, r.status, clip(r.body))
+					}
+				default:
+					if r.status != http.StatusSeeOther {
+						t.Errorf("%s: want 303, got %d\n%s", role, r.status, clip(r.body))
+					}
+				}
+				if !allowed || who == "" {
+					if h.query("SELECT count(*) FROM connector.run") != runsBefore || h.fileText() != fileBefore {
+						t.Errorf("a refused %s changed something", a.name)
+					}
+				}
+			})
+		}
+	}
+	// What the operators' and admins' actions did, done as themselves.
+	if got := h.query("SELECT string_agg(DISTINCT started_by, ',' ORDER BY started_by) FROM connector.run"); got != "ann,olga" {
+		t.Errorf("runs started by %q, want ann and olga", got)
+	}
+	if got := h.query("SELECT count(*) FROM connector.audit WHERE action = 'export' AND actor = 'olga' AND detail = 'sales-invoices: INV-DISC'"); got != "1" {
+		t.Errorf("olga's export of INV-DISC audited %s times", got)
+	}
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// A state-changing request from another site, or without the session's form token, is
+// refused and does nothing; the token of another session does not do either.
+func TestCrossSiteRequestsRefused(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.login("olga")
+	token := c.token()
+	other := h.login("ann").token()
+	export := "/flows/sales-invoices/export"
+	for _, tc := range []struct {
+		name    string
+		form    url.Values
+		headers []string
+		want    string
+	}{
+		{"cross-site fetch", url.Values{"csrf": {token}}, []string{"Sec-Fetch-Site", "cross-site"}, "A request from another site was refused."},
+		{"another origin", url.Values{"csrf": {token}}, []string{"Origin", "https://evil.example"}, "A request from another site was refused."},
+		{"no token", url.Values{}, nil, "This form is out of date or did not come from the console"},
+		{"another session's token", url.Values{"csrf": {other}}, nil, "This form is out of date or did not come from the console"},
+	} {
+		r := c.post(export, tc.form, tc.headers...)
+		if r.status != http.StatusForbidden || !strings.Contains(r.body, tc.want) {
+			t.Errorf("%s: want 403 %q, got %d\n%s", tc.name, tc.want, r.status, clip(r.body))
+		}
+	}
+	// A cross-site login form is refused too.
+	r := h.anonymous().post("/login", url.Values{"name": {"olga"}, "password": {password("olga")}}, "Sec-Fetch-Site", "cross-site")
+	if r.status != http.StatusForbidden {
+		t.Errorf("cross-site login: %d", r.status)
+	}
+	h.waitJobs()
+	if n := h.query("SELECT count(*) FROM connector.audit WHERE action = 'export'"); n != "0" {
+		t.Errorf("a refused request exported: %s audit rows", n)
+	}
+	// The same request from the console's own page goes through.
+	r = c.post(export, url.Values{"csrf": {token}}, "Origin", h.ts.URL, "Sec-Fetch-Site", "same-origin")
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/jobs/") {
+		t.Errorf("same origin: %d %s", r.status, r.location)
+	}
+}
+
+// Sessions end when unused for the idle timeout, when older than the maximum age
+// however used, and at logout; the cookie is HttpOnly and SameSite=Strict, and Secure
+// (with the __Host- prefix) under TLS.
+func TestSessionsExpire(t *testing.T) {
+	h := newHarness(t, func(s string) string { return strings.Replace(s, "session_max_age: 12h", "session_max_age: 1h", 1) })
+	c := h.login("vic")
+	for i := 0; i < 3; i++ { // used every 20 minutes: alive for the hour
+		h.clock.advance(20 * time.Minute)
+		if r := c.get("/"); r.status != http.StatusOK {
+			t.Fatalf("after %d minutes of use: %d %s", 20*(i+1), r.status, r.location)
+		}
+	}
+	h.clock.advance(5 * time.Minute) // 65 minutes old
+	if r := c.get("/runs"); r.status != http.StatusSeeOther || r.location != "/login?next=%2Fruns" {
+		t.Errorf("past the maximum age: %d %s", r.status, r.location)
+	}
+	if r := c.fragment("/fragments/jobs"); r.status != http.StatusUnauthorized || !strings.Contains(r.body, "Your session has ended") {
+		t.Errorf("a fragment past the maximum age: %d", r.status)
+	}
+
+	c = h.login("vic")
+	h.clock.advance(31 * time.Minute)
+	if r := c.get("/"); r.status != http.StatusSeeOther {
+		t.Errorf("idle past the timeout: %d", r.status)
+	}
+
+	c = h.login("vic")
+	if r := c.act("/logout", nil); r.status != http.StatusSeeOther || r.location != "/login" {
+		t.Errorf("logout: %d %s", r.status, r.location)
+	}
+	if r := c.get("/"); r.status != http.StatusSeeOther {
+		t.Errorf("after logout: %d", r.status)
+	}
+
+	res := h.anonymous().post("/login", url.Values{"name": {"vic"}, "password": {password("vic")}})
+	cookie := res.header.Get("Set-Cookie")
+	for _, want := range []string{"oimconnect_session=", "Path=/", "HttpOnly", "SameSite=Strict"} {
+		if !strings.Contains(cookie, want) {
+			t.Errorf("cookie %q lacks %s", cookie, want)
+		}
+	}
+	if strings.Contains(cookie, "Secure") || strings.Contains(cookie, "Max-Age") || strings.Contains(cookie, "Expires") {
+		t.Errorf("without TLS no Secure, and the cookie ends with the browser: %q", cookie)
+	}
+	tls := newHarness(t, func(s string) string {
+		return strings.Replace(s, "console:\n", "console:\n  tls_cert: cert.pem\n  tls_key: key.pem\n", 1)
+	})
+	cookie = tls.anonymous().post("/login", url.Values{"name": {"vic"}, "password": {password("vic")}}).header.Get("Set-Cookie")
+	if !strings.HasPrefix(cookie, "__Host-oimconnect_session=") || !strings.Contains(cookie, "; Secure") || !strings.Contains(cookie, "HttpOnly") {
+		t.Errorf("under TLS: %q", cookie)
+	}
+}
+
+// Wrong passwords are rate-limited per user name (5 in 15 minutes lock it for 15
+// minutes, the right password included) and per address (20); each failure is in the
+// audit log; the lockout ends.
+func TestWrongPasswordsRateLimited(t *testing.T) {
+	h := newHarness(t, nil)
+	try := func(name, pw string) response {
+		return h.anonymous().post("/login", url.Values{"name": {name}, "password": {pw}})
+	}
+	for i := 0; i < userAttempts; i++ {
+		if r := try("ann", "guess"); r.status != http.StatusUnauthorized || !strings.Contains(r.body, "The name or the password is wrong.") {
+			t.Fatalf("wrong password %d: %d", i, r.status)
+		}
+	}
+	r := try("ann", password("ann"))
+	if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "Too many failed logins: try again in 15m0s.") || r.header.Get("Retry-After") == "" {
+		t.Errorf("locked: want 429, got %d\n%s", r.status, clip(r.body))
+	}
+	if r := try("olga", password("olga")); r.status != http.StatusSeeOther {
+		t.Errorf("another user is not locked: %d", r.status)
+	}
+	if n := h.query("SELECT count(*) FROM connector.audit WHERE action = 'login failed' AND actor = 'ann'"); n != "5" {
+		t.Errorf("%s failures audited, want 5", n)
+	}
+	h.clock.advance(16 * time.Minute)
+	if r := try("ann", password("ann")); r.status != http.StatusSeeOther {
+		t.Errorf("after the lockout: %d", r.status)
+	}
+
+	// From one address, many names.
+	for i := 0; i < addrAttempts; i++ {
+		try(fmt.Sprintf("nobody%d", i), "guess")
+	}
+	if r := try("vic", password("vic")); r.status != http.StatusTooManyRequests {
+		t.Errorf("the address is locked: %d", r.status)
+	}
+}
+
+// No secret reaches a page or a message: a plugin setting named like a secret is
+// masked, password hashes never show, a database password is taken out of errors.
+func TestNoSecretsShown(t *testing.T) {
+	plugin := filepath.Join(t.TempDir(), "regiondims") // checked by its checksum, never started here
+	if err := os.WriteFile(plugin, []byte("#!/bin/false\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte("#!/bin/false\n"))
+	h := newHarness(t, func(s string) string {
+		return s + `plugins:
+  - name: region-dims
+    path: ` + plugin + `
+    sha256: ` + hex.EncodeToString(sum[:]) + `
+    flows: [sales-invoices]
+    settings: {api_key: s3cr3t-api-value, region: north, auth: {password: hunter2-pass}}
+`
+	})
+	a := h.login("ann")
+	for _, path := range []string{"/", "/users", "/settings", "/audit"} {
+		r := a.get(path)
+		for _, secret := range []string{"s3cr3t-api-value", "hunter2-pass", "$2a$04$"} {
+			if strings.Contains(r.body, secret) {
+				t.Errorf("%s shows a secret %q", path, secret)
+			}
+		}
+		if path == "/" {
+			wantIn(t, "plugin settings", r, "region-dims", "&#34;api_key&#34;:&#34;xxxxx&#34;", "&#34;region&#34;:&#34;north&#34;", "not started yet")
+		}
+	}
+	cfg := h.engine.Config()
+	cfg.DB = "postgres://ledger:pg-pass-123@db.example/erp"
+	msg := scrub(cfg, "connect to postgres://ledger:pg-pass-123@db.example/erp: refused; plugin said s3cr3t-api-value")
+	if strings.Contains(msg, "pg-pass-123") || strings.Contains(msg, "s3cr3t-api-value") || !strings.Contains(msg, "postgres://ledger:xxxxx@db.example/erp") {
+		t.Errorf("scrub: %s", msg)
+	}
+}

@@ -1,0 +1,114 @@
+package console
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/store"
+)
+
+// The users page (admins): who may log in, with which role. Admins change a role or
+// remove a user here (their sessions end at once); passwords are set only with
+// `oimconnect user`, so no password ever crosses a form. The audit page lists what
+// users did.
+
+// userRow is one user (never their hash).
+type userRow struct {
+	Name, Role string
+	Me         bool
+}
+
+// usersData is the users page's.
+type usersData struct {
+	Users []userRow
+	Roles []string
+	File  string
+}
+
+func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) {
+	me, _ := whoOf(r)
+	cfg := s.config.get()
+	d := usersData{Roles: config.Roles, File: cfg.File()}
+	for _, u := range cfg.Console.Users {
+		d.Users = append(d.Users, userRow{Name: u.Name, Role: u.Role, Me: u.Name == me.name})
+	}
+	s.render(w, r, http.StatusOK, "users", view{Title: "Users", Nav: "users", Data: d})
+}
+
+// userIndex finds a user in the configuration in use.
+func (s *Server) userIndex(name string) (int, config.User, error) {
+	for i, u := range s.config.get().Console.Users {
+		if u.Name == name {
+			return i, u, nil
+		}
+	}
+	return 0, config.User{}, notFound("no user %s", name)
+}
+
+// setRole gives a user another role.
+func (s *Server) setRole(w http.ResponseWriter, r *http.Request) {
+	s.changeUser(w, r, func(i int, u config.User, doc *config.Document) (string, error) {
+		role := r.PostFormValue("role")
+		if config.RoleRank(role) == 0 {
+			return "", fmt.Errorf("no role %q (roles: viewer, operator, admin)", role)
+		}
+		return fmt.Sprintf("%s: role %s -> %s", u.Name, u.Role, role), doc.Set(role, "console", "users", strconv.Itoa(i), "role")
+	})
+}
+
+// removeUser removes a user.
+func (s *Server) removeUser(w http.ResponseWriter, r *http.Request) {
+	s.changeUser(w, r, func(i int, u config.User, doc *config.Document) (string, error) {
+		return u.Name + ": removed", doc.Delete("console", "users", strconv.Itoa(i))
+	})
+}
+
+// changeUser edits one user in the configuration file, audited; admins change others,
+// never themselves (`oimconnect user` does that), so the console keeps an admin.
+func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, change func(int, config.User, *config.Document) (string, error)) {
+	me, _ := whoOf(r)
+	name := r.PathValue("name")
+	i, u, err := s.userIndex(name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if name == me.name {
+		s.sessions.flash(me.sid, "", "You cannot change your own account here: use `oimconnect user` on the server.")
+		http.Redirect(w, r, "/users", http.StatusSeeOther)
+		return
+	}
+	var detail string
+	_, err = s.config.edit(func(doc *config.Document) error {
+		var err error
+		detail, err = change(i, u, doc)
+		return err
+	})
+	if err != nil {
+		s.sessions.flash(me.sid, "", "Nothing was saved: "+s.reason(err))
+		http.Redirect(w, r, "/users", http.StatusSeeOther)
+		return
+	}
+	s.sessions.endUser(name)
+	s.audit(r.Context(), me.name, "user", detail)
+	s.log.Info("user changed", "by", me.name, "change", detail)
+	s.sessions.flash(me.sid, "Saved: "+detail+".", "")
+	http.Redirect(w, r, "/users", http.StatusSeeOther)
+}
+
+func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
+	var log []store.AuditEntry
+	err := s.read(r.Context(), func(e *pipeline.Engine) error {
+		var err error
+		log, err = e.AuditLog(r.Context(), 500)
+		return err
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "audit", view{Title: "Audit log", Nav: "audit", Data: log})
+}
