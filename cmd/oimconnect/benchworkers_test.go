@@ -52,7 +52,7 @@ func TestBenchWorkers(t *testing.T) {
 			t.Fatalf("init: %s", r.stderr)
 		}
 		dir := t.TempDir()
-		body := fmt.Sprintf("source: %s\ntarget: %s\n%s  automation:\n    flows:\n", src, tgt, tenantSettings)
+		body := fmt.Sprintf("source: %s\ntarget: %s\n%s  automation:\n    flows:\n", src, tgt, crashSettings)
 		for _, f := range []string{"vendor_accounts", "payable_invoices", "payable_credit_notes", "sales_invoices", "sales_credit_notes", "journals"} {
 			body += "      " + f + ": {disabled: true}\n"
 		}

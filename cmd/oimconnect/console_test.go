@@ -18,23 +18,6 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 )
 
-// cliInput runs the built binary with standard input.
-func cliInput(t *testing.T, input string, args ...string) result {
-	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Stdin = strings.NewReader(input)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
-}
-
 // `oimconnect user` adds a user, sets a password, removes one: only the bcrypt hash of
 // the password read from standard input goes into the file, which keeps its comments
 // and other keys, is created private, and is left as it was by a refusal.

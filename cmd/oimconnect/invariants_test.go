@@ -434,3 +434,18 @@ func snapshot(t *testing.T, path string) string {
 	}
 	return cp
 }
+
+// crashSettings are the crash test's and the workers' test's settings: short line
+// limits, so records split into several documents.
+const crashSettings = `settings:
+  default_company: Acme UK Ltd
+  sales_invoice_line_limit: 5
+  payable_invoice_line_limit: 3
+  sales_credit_note_line_limit: 4
+  payable_credit_note_line_limit: 2
+  auto_post: {sales_invoices: true, sales_credit_notes: true, payable_invoices: true, payable_credit_notes: true, journals: true}
+`
+
+// crashLimits are crashSettings' line limits, for violations.
+var crashLimits = map[string]int{"sales_invoice_line_limit": 5, "payable_invoice_line_limit": 3,
+	"sales_credit_note_line_limit": 4, "payable_credit_note_line_limit": 2}

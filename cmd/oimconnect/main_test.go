@@ -46,6 +46,17 @@ type result struct {
 // cli runs the built binary with args and a clean OIMCONNECT_ environment.
 func cli(t *testing.T, env []string, args ...string) result {
 	t.Helper()
+	return cliWith(t, "", env, args...)
+}
+
+// cliInput runs the built binary with standard input.
+func cliInput(t *testing.T, input string, args ...string) result {
+	t.Helper()
+	return cliWith(t, input, nil, args...)
+}
+
+func cliWith(t *testing.T, input string, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "OIMCONNECT_") {
@@ -53,6 +64,7 @@ func cli(t *testing.T, env []string, args ...string) result {
 		}
 	}
 	cmd.Env = append(cmd.Env, env...)
+	cmd.Stdin = strings.NewReader(input)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

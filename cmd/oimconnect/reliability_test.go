@@ -32,19 +32,6 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
 )
 
-// The run's settings: short line limits, so records split into several documents.
-const reliabilityConfig = `settings:
-  default_company: Acme UK Ltd
-  sales_invoice_line_limit: 5
-  payable_invoice_line_limit: 3
-  sales_credit_note_line_limit: 4
-  payable_credit_note_line_limit: 2
-  auto_post: {sales_invoices: true, sales_credit_notes: true, payable_invoices: true, payable_credit_notes: true, journals: true}
-`
-
-var reliabilityLimits = map[string]int{"sales_invoice_line_limit": 5, "payable_invoice_line_limit": 3,
-	"sales_credit_note_line_limit": 4, "payable_credit_note_line_limit": 2}
-
 func envInt(t *testing.T, name string, def int) int {
 	t.Helper()
 	v := os.Getenv(name)
@@ -71,7 +58,7 @@ func TestReliabilityCrash(t *testing.T) {
 	}
 	t.Logf("RELIABILITY_SEED=%d RELIABILITY_INVOICES=%d RELIABILITY_KILLS=%d (the same values replay the same kill plan: where in the backfill each kill is armed and its delay)", seed, invoices, kills)
 	dir := t.TempDir()
-	cfg := writeFile(t, dir, "config.yaml", reliabilityConfig)
+	cfg := writeFile(t, dir, "config.yaml", crashSettings)
 
 	start := time.Now()
 	gen := filepath.Join(dir, "generated.duckdb")
@@ -103,7 +90,7 @@ func TestReliabilityCrash(t *testing.T) {
 	refDB := openDuck(t, ref)
 	docs := queryInt(t, ref, documentCount)
 	t.Logf("uninterrupted backfill: %s, %d documents\n%s", took.Round(time.Millisecond), docs, r.stdout)
-	if bad := violations(t, refDB, reliabilityLimits); len(bad) > 0 {
+	if bad := violations(t, refDB, crashLimits); len(bad) > 0 {
 		t.Fatalf("the uninterrupted backfill breaks invariants (an engine bug, not a crash):\n%s", strings.Join(bad, "\n"))
 	}
 	refDB.Close()
@@ -126,7 +113,7 @@ func TestReliabilityCrash(t *testing.T) {
 				t.Fatalf("kill %d left a file DuckDB cannot open, and so cannot the next run (see TestTwoCrashesInARowKeepTheFile in pipeline/durability_test.go): %v", kill, err)
 			}
 			defer c.Close()
-			if bad := violations(t, c, reliabilityLimits); len(bad) > 0 {
+			if bad := violations(t, c, crashLimits); len(bad) > 0 {
 				t.Errorf("the file as the kill left it breaks invariants:\n%s", strings.Join(bad, "\n"))
 			}
 		})
@@ -165,7 +152,7 @@ func TestReliabilityCrash(t *testing.T) {
 			c := openDuck(t, m)
 			defer c.Close()
 			var bad []string
-			for _, v := range violations(t, c, reliabilityLimits) {
+			for _, v := range violations(t, c, crashLimits) {
 				if !strings.Contains(v, ": a document whose source is not exported:") && !strings.Contains(v, ": a document line not linked back") {
 					bad = append(bad, v)
 				}
@@ -220,7 +207,7 @@ func assertFinal(t *testing.T, path, ref string) {
 	start := time.Now()
 	db := openDuck(t, path)
 	defer db.Close()
-	if bad := violations(t, db, reliabilityLimits); len(bad) > 0 {
+	if bad := violations(t, db, crashLimits); len(bad) > 0 {
 		t.Errorf("invariants broken after the kills:\n%s", strings.Join(bad, "\n"))
 	}
 	attach(t, db, ref, "ref")
@@ -422,7 +409,7 @@ func TestReliabilityPostgresRestart(t *testing.T) {
 	t.Logf("RELIABILITY_SEED=%d", seed)
 	rng := rand.New(rand.NewPCG(seed, 0x9e57a27))
 	dir := t.TempDir()
-	cfg := writeFile(t, dir, "config.yaml", reliabilityConfig+"batch_size: 300\n")
+	cfg := writeFile(t, dir, "config.yaml", crashSettings+"batch_size: 300\n")
 	gen := filepath.Join(dir, "generated.duckdb")
 	if r := cli(t, nil, "generate", "--db", gen, "--invoices", strconv.Itoa(envInt(t, "RELIABILITY_RESTART_INVOICES", 8000))); r.code != 0 {
 		t.Fatalf("generate: %d %s", r.code, r.stderr)

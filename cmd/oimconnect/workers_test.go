@@ -37,20 +37,6 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/queue"
 )
 
-// tenantSettings are every tenant's settings: the crash test's short line limits, so
-// records split into several documents.
-const tenantSettings = `settings:
-  default_company: Acme UK Ltd
-  sales_invoice_line_limit: 5
-  payable_invoice_line_limit: 3
-  sales_credit_note_line_limit: 4
-  payable_credit_note_line_limit: 2
-  auto_post: {sales_invoices: true, sales_credit_notes: true, payable_invoices: true, payable_credit_notes: true, journals: true}
-`
-
-var tenantLimits = map[string]int{"sales_invoice_line_limit": 5, "payable_invoice_line_limit": 3,
-	"sales_credit_note_line_limit": 4, "payable_credit_note_line_limit": 2}
-
 // timeScale makes an hour 12 seconds.
 const timeScale = 300
 
@@ -101,7 +87,7 @@ func TestWorkersManyTenants(t *testing.T) {
 		if r := cli(t, nil, "init", "--source", td.src); r.code != 0 { // change triggers and indexes
 			t.Fatalf("init --source: %s", r.stderr)
 		}
-		body := fmt.Sprintf("source: %s\ntarget: %s\n%s", td.src, td.tgt, tenantSettings)
+		body := fmt.Sprintf("source: %s\ntarget: %s\n%s", td.src, td.tgt, crashSettings)
 		if i == 0 {
 			// The backfill's tenant: nothing automated or scheduled, so its history is
 			// exported by the backfill's partitions alone.
@@ -210,7 +196,7 @@ func TestWorkersManyTenants(t *testing.T) {
 	// Every tenant's invariants.
 	for _, td := range tenants {
 		db := openDuck(t, merged(t, td.tgt, td.src))
-		if bad := violations(t, db, tenantLimits); len(bad) > 0 {
+		if bad := violations(t, db, crashLimits); len(bad) > 0 {
 			t.Errorf("tenant %s: invariants broken:\n%s", td.name, strings.Join(bad, "\n"))
 		}
 		var exported int
