@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -101,10 +103,26 @@ func (t *timed) Transform(ctx context.Context, tx *sql.Tx, conn *sql.Conn, p *pl
 	return t.t.Transform(ctx, tx, conn, p)
 }
 
+// exported is what one run of exportWith measured.
+type exported struct {
+	sum        pipeline.Summary
+	run, stage time.Duration
+	// host and plugins are peak resident memory (VmHWM) during the run, in bytes: this
+	// process's (from a reset at the start of the run) and its plugin processes' summed.
+	host, plugins int64
+}
+
 // exportWith runs the sales-invoices flow on the file at path with the transform made
 // by mk (given the engine's specs), and returns the summary, the run's time and the
 // transform's own.
 func exportWith(t testing.TB, path string, mk func(*spec.Set) pipeline.Transformer) (pipeline.Summary, time.Duration, time.Duration) {
+	t.Helper()
+	x := exportMeasured(t, path, mk)
+	return x.sum, x.run, x.stage
+}
+
+// exportMeasured is exportWith, measuring peak memory too.
+func exportMeasured(t testing.TB, path string, mk func(*spec.Set) pipeline.Transformer) exported {
 	t.Helper()
 	cfg, err := config.Load("", nil)
 	if err != nil {
@@ -123,16 +141,58 @@ func exportWith(t testing.TB, path string, mk func(*spec.Set) pipeline.Transform
 		t.Fatal(err)
 	}
 	defer e.Close()
+	runtime.GC()
+	debug.FreeOSMemory()
+	resetPeak()
 	start := time.Now()
 	sums, err := e.Run(context.Background(), pipeline.Request{Flows: []string{"sales-invoices"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := time.Since(start)
+	x := exported{sum: sums[0], run: d, stage: tr.d, host: peak("self"), plugins: childPeaks()}
 	if c, ok := tr.t.(interface{ Close() error }); ok {
 		c.Close()
 	}
-	return sums[0], d, tr.d
+	return x
+}
+
+// resetPeak resets this process's peak resident memory (Linux: clear_refs 5).
+func resetPeak() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peak is a process's peak resident memory (VmHWM) in bytes, 0 when unknown.
+func peak(pid string) int64 {
+	data, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// childPeaks sums the peak resident memory of this process's children (the plugins).
+func childPeaks() int64 {
+	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	me := strconv.Itoa(os.Getpid())
+	var sum int64
+	for _, d := range dirs {
+		data, err := os.ReadFile(d)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		s := string(data)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) > 1 && f[1] == me {
+			sum += peak(filepath.Base(filepath.Dir(d)))
+		}
+	}
+	return sum
 }
 
 func throughPlugin(t testing.TB, batch int) func(*spec.Set) pipeline.Transformer {
@@ -220,17 +280,21 @@ func BenchmarkPluginSalesInvoices(b *testing.B) {
 	dir := b.TempDir()
 	src := fixture.Generated(b, dir, n)
 	var plug, in, stage, inStage, sdkRun, sdkStage []time.Duration
+	var plugHost, plugPlugin, inHost []int64
 	var lines int64
-	run := func(name string, mk func(*spec.Set) pipeline.Transformer, runs, stages *[]time.Duration) {
+	run := func(name string, mk func(*spec.Set) pipeline.Transformer, runs, stages *[]time.Duration) exported {
 		b.StopTimer()
 		path := fixture.Copy(b, src, filepath.Join(dir, name+".duckdb"))
 		b.StartTimer()
-		s, d, st := exportWith(b, path, mk)
-		*runs, *stages, lines = append(*runs, d), append(*stages, st), s.Lines
+		x := exportMeasured(b, path, mk)
+		*runs, *stages, lines = append(*runs, x.run), append(*stages, x.stage), x.sum.Lines
+		return x
 	}
 	for i := 0; i < b.N*rounds; i++ {
-		run("plugin", throughPlugin(b, batch), &plug, &stage)
-		run("inprocess", inProcessSQL, &in, &inStage)
+		x := run("plugin", throughPlugin(b, batch), &plug, &stage)
+		plugHost, plugPlugin = append(plugHost, x.host), append(plugPlugin, x.plugins)
+		x = run("inprocess", inProcessSQL, &in, &inStage)
+		inHost = append(inHost, x.host)
 		if sdk {
 			run("sdk", inProcessSDK(batch), &sdkRun, &sdkStage)
 		}
@@ -255,4 +319,6 @@ func BenchmarkPluginSalesInvoices(b *testing.B) {
 	}
 	fmt.Printf("bench plugin lines=%d plugin=%.2fs inprocess=%.2fs ratio=%.2f stage_us_per_line=%.2f\n",
 		lines, med(plug).Seconds(), med(in).Seconds(), ratio, usPerLine(med(stage)))
+	mib := func(v []int64) string { return fmt.Sprintf("%d MiB", slices.Max(v)>>20) }
+	fmt.Printf("bench plugin peak RSS: host %s + plugin %s (in-process run: host %s)\n", mib(plugHost), mib(plugPlugin), mib(inHost))
 }
