@@ -19,22 +19,18 @@ import (
 	"github.com/oimconnect/oimconnect/plugins/shared"
 )
 
-// The host's own columns in the copies it reads batches from: the batch number, and
-// the row's rowid in the output (not sent to the plugin).
-const (
-	batchColumn = "_px_b"
-	rowColumn   = "_px_r"
-)
+// rowColumn holds, in the changes the host stages, the row's rowid in the output.
+const rowColumn = "_px_r"
 
 // pass runs one plugin over one flow's staged outputs, in the flow's transaction.
 //
-// The documents not already failed are numbered into batches of about the plugin's
+// The documents not already failed are split into batches of about the plugin's
 // batch size (contiguous ranges of the source record key, so a document is never
-// split). Each output the plugin wants is copied once, narrowed to the columns it
-// wants (plus each row's rowid) and sorted by batch, so a batch is a cheap contiguous
-// read. Each batch is read with the driver's Arrow interface, sent and checked; the
-// columns the plugin changed are loaded back, with the rows' rowids, through Arrow
-// views into staging tables. At the end the changes go into the outputs: an UPDATE
+// split). Each batch is read once from each output the plugin wants, straight from
+// the staged table by its key range, narrowed to the columns the plugin wants (plus
+// each row's rowid, kept by the host), with the driver's Arrow interface; it is sent
+// and its reply checked; the columns the plugin changed are loaded back, with the
+// rows' rowids, through Arrow views into staging tables. At the end the changes go into the outputs: an UPDATE
 // when they touch few rows; else the output becomes a view of itself joined to the
 // changes, which the write reads once (an UPDATE of every row costs more, and DuckDB
 // then scans the table much more slowly; a copy of every row costs more too). The
@@ -52,15 +48,15 @@ type pass struct {
 
 	prefix string   // starts every temp table of the pass
 	temps  []string // dropped when the pass ends
-	docs   string   // (_hkey, _px_b) of every document the pass handles
+	docs   string   // (_hkey, n) of every document the pass handles, n its rows
 	msgs   string   // (_hkey as text, _msg): the pass's refusals and failures
 	nb     int
-	bucket string // SQL numbering a row's _hkey into its batch
+	ranges []string // per batch, the SQL condition on _hkey selecting its documents
 	tables []*sent
 	stages []*stage
 	start  time.Time
 	failed int // batches failed
-	// time spent: preparing (numbering, copies), reading batches, in the plugin,
+	// time spent: preparing (batches, columns), reading batches, in the plugin,
 	// checking and staging replies, applying the changes
 	prep, read, call, keep, finish time.Duration
 }
@@ -69,7 +65,6 @@ type pass struct {
 type sent struct {
 	out       plan.Output
 	name      string // the target table
-	pin       string // the narrowed copy, sorted by batch
 	cols      []string
 	protected map[string]bool
 	key       string // the target's key column
@@ -135,11 +130,6 @@ func (s *pass) run() error {
 	if len(s.tables) == 0 {
 		return nil
 	}
-	for _, t := range s.tables {
-		if err := s.copyOut(t); err != nil {
-			return err
-		}
-	}
 	s.prep = time.Since(s.start)
 	for b := 0; b < s.nb; b++ {
 		if err := s.batch(b); err != nil {
@@ -158,21 +148,22 @@ func (s *pass) run() error {
 	return nil
 }
 
-// batches numbers the documents not failed yet into batches of about the plugin's
-// batch size (rows of every output), in key order, into the docs table.
+// batches splits the documents not failed yet into batches of about the plugin's
+// batch size (rows of every output), in key order: the docs table lists them, and
+// s.ranges holds each batch's key range.
 func (s *pass) batches() (int, error) {
 	var rows []string
 	for _, o := range s.p.Outputs {
 		rows = append(rows, "SELECT _hkey FROM "+o.Temp)
 	}
-	w := s.temp("w")
+	s.docs = s.temp("docs")
 	if err := s.exec(fmt.Sprintf(`CREATE TEMP TABLE %s AS SELECT _hkey, count(*) AS n FROM (%s) WHERE _hkey NOT IN (SELECT _hkey FROM %s) GROUP BY 1`,
-		w, strings.Join(rows, " UNION ALL "), s.p.Bad)); err != nil {
+		s.docs, strings.Join(rows, " UNION ALL "), s.p.Bad)); err != nil {
 		return 0, fmt.Errorf("number batches: %w", err)
 	}
 	var docs, total int64
 	var typ sql.NullString
-	if err := s.tx.QueryRowContext(s.ctx, fmt.Sprintf("SELECT count(*), coalesce(sum(n), 0), any_value(typeof(_hkey)) FROM %s", w)).Scan(&docs, &total, &typ); err != nil {
+	if err := s.tx.QueryRowContext(s.ctx, fmt.Sprintf("SELECT count(*), coalesce(sum(n), 0), any_value(typeof(_hkey)) FROM %s", s.docs)).Scan(&docs, &total, &typ); err != nil {
 		return 0, fmt.Errorf("number batches: %w", err)
 	}
 	if docs == 0 {
@@ -182,7 +173,7 @@ func (s *pass) batches() (int, error) {
 	if total > int64(s.r.rows) {
 		q := fmt.Sprintf(`SELECT CAST(_hkey AS VARCHAR) FROM (
 			SELECT _hkey, (sum(n) OVER (ORDER BY _hkey ROWS UNBOUNDED PRECEDING) - n) // %d AS b FROM %s)
-			QUALIFY row_number() OVER (PARTITION BY b ORDER BY _hkey) = 1 ORDER BY _hkey`, s.r.rows, w)
+			QUALIFY row_number() OVER (PARTITION BY b ORDER BY _hkey) = 1 ORDER BY _hkey`, s.r.rows, s.docs)
 		rs, err := s.tx.QueryContext(s.ctx, q)
 		if err != nil {
 			return 0, fmt.Errorf("number batches: %w", err)
@@ -203,32 +194,34 @@ func (s *pass) batches() (int, error) {
 		}
 	}
 	s.nb = len(bounds) + 1
-	s.bucket = bucket(bounds, typ.String)
-	s.docs = s.temp("docs")
-	if err := s.exec(fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT _hkey, %s AS %s FROM %s", s.docs, s.bucket, batchColumn, w)); err != nil {
-		return 0, fmt.Errorf("number batches: %w", err)
-	}
+	s.ranges = ranges(bounds, typ.String)
 	return int(docs), nil
 }
 
-// bucket is the SQL numbering a key into its batch: a balanced tree of comparisons
-// with the batches' first keys.
-func bucket(bounds []string, typ string) string {
+// ranges is, per batch, the SQL condition on _hkey selecting its keys: batch i holds
+// the keys from bounds[i-1] (included) to bounds[i] (excluded).
+func ranges(bounds []string, typ string) []string {
 	lit := func(v string) string {
 		if typ == "VARCHAR" || typ == "" {
 			return catalog.Literal(v)
 		}
 		return "CAST(" + catalog.Literal(v) + " AS " + typ + ")"
 	}
-	var tree func(lo, hi int) string
-	tree = func(lo, hi int) string {
-		if lo == hi {
-			return fmt.Sprint(lo)
+	out := make([]string, len(bounds)+1)
+	for i := range out {
+		var c []string
+		if i > 0 {
+			c = append(c, "_hkey >= "+lit(bounds[i-1]))
 		}
-		mid := (lo + hi + 1) / 2 // batch mid starts at bounds[mid-1]
-		return fmt.Sprintf("CASE WHEN _hkey < %s THEN %s ELSE %s END", lit(bounds[mid-1]), tree(lo, mid-1), tree(mid, hi))
+		if i < len(bounds) {
+			c = append(c, "_hkey < "+lit(bounds[i]))
+		}
+		if len(c) == 0 {
+			c = append(c, "TRUE")
+		}
+		out[i] = strings.Join(c, " AND ")
 	}
-	return "CAST(" + tree(0, len(bounds)) + " AS INTEGER)"
+	return out
 }
 
 // choose asks the plugin what it wants of each output. An unknown table or column is
@@ -297,22 +290,17 @@ func (s *pass) columnsOf(table string) ([]string, error) {
 	return rows.Columns()
 }
 
-// copyOut copies an output's wanted columns for the pass's documents (those not in
-// Bad when the pass started), with each row's rowid in the output, sorted by batch.
-// The batch number is computed from the record key rather than joined from the docs
-// table: cheaper on a million lines.
-func (s *pass) copyOut(t *sent) error {
-	t.pin = s.temp(fmt.Sprintf("in%d", len(s.temps)))
+// readQuery reads batch b of an output: each row's rowid, then the columns the plugin
+// gets, of the batch's documents not failed when the pass started. The staged
+// outputs are not in key order, so this scans the key column each time; that costs
+// less than a sorted copy of the output.
+func (s *pass) readQuery(t *sent, b int) string {
 	cols := make([]string, len(t.cols))
 	for i, c := range t.cols {
 		cols[i] = catalog.Ident(c)
 	}
-	order := ""
-	if s.nb > 1 {
-		order = " ORDER BY " + batchColumn
-	}
-	return s.exec(fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT %s AS %s, rowid AS %s, %s FROM %s WHERE _hkey NOT IN (SELECT _hkey FROM %s)%s",
-		t.pin, s.bucket, batchColumn, rowColumn, strings.Join(cols, ", "), t.out.Temp, s.p.Bad, order))
+	return fmt.Sprintf("SELECT rowid AS %s, %s FROM %s WHERE %s AND _hkey NOT IN (SELECT _hkey FROM %s)",
+		rowColumn, strings.Join(cols, ", "), t.out.Temp, s.ranges[b], s.p.Bad)
 }
 
 // batch sends batch b through the plugin and keeps what it changed, or fails its
@@ -331,7 +319,7 @@ func (s *pass) batch(b int) error {
 	rows := 0
 	for i, t := range s.tables {
 		// the rowid, then t.cols
-		rr, err := s.ar.QueryContext(s.ctx, fmt.Sprintf("SELECT * EXCLUDE (%s) FROM %s WHERE %s = %d", batchColumn, t.pin, batchColumn, b))
+		rr, err := s.ar.QueryContext(s.ctx, s.readQuery(t, b))
 		if err != nil {
 			return fmt.Errorf("read batch %d of %s: %w", b, t.name, err)
 		}
@@ -377,8 +365,8 @@ func (s *pass) batch(b int) error {
 		}
 		s.failed++
 		s.r.log.Warn("plugin failed a batch", "plugin", s.r.name, "flow", s.p.Flow, "batch", b+1, "of", s.nb, "reason", f.msg)
-		return s.exec(fmt.Sprintf("INSERT INTO %s SELECT CAST(_hkey AS VARCHAR), %s FROM %s WHERE %s = %d",
-			s.msgs, catalog.Literal(s.message(f.msg)), s.docs, batchColumn, b))
+		return s.exec(fmt.Sprintf("INSERT INTO %s SELECT CAST(_hkey AS VARCHAR), %s FROM %s WHERE %s",
+			s.msgs, catalog.Literal(s.message(f.msg)), s.docs, s.ranges[b]))
 	}
 	for i, t := range s.tables {
 		if got := batch.Tables[i]; got.Changed() {
