@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -55,10 +57,12 @@ type pass struct {
 	tables []*sent
 	stages []*stage
 	start  time.Time
-	failed int // batches failed
-	// time spent: preparing (batches, columns), reading batches, in the plugin,
-	// checking and staging replies, applying the changes
-	prep, read, call, keep, finish time.Duration
+	failed int        // batches failed
+	db     sync.Mutex // the connection runs one statement at a time: reads overlap the plugin's work
+	// time spent: preparing (batches, columns), sending every batch, and, overlapping
+	// within that, reading batches, in the plugin, checking and staging replies; then
+	// applying the changes
+	prep, batched, read, call, keep, finish time.Duration
 }
 
 // sent is an output the plugin gets.
@@ -79,6 +83,13 @@ type stage struct {
 }
 
 func (s *pass) exec(query string) error {
+	s.db.Lock()
+	defer s.db.Unlock()
+	return s.execLocked(query)
+}
+
+// execLocked is exec for a caller holding s.db.
+func (s *pass) execLocked(query string) error {
 	t := time.Now()
 	if _, err := s.tx.ExecContext(s.ctx, query); err != nil {
 		return fmt.Errorf("%w\n%s", err, query)
@@ -131,20 +142,20 @@ func (s *pass) run() error {
 		return nil
 	}
 	s.prep = time.Since(s.start)
-	for b := 0; b < s.nb; b++ {
-		if err := s.batch(b); err != nil {
-			return err
-		}
-	}
 	t := time.Now()
+	if err := s.each(); err != nil {
+		return err
+	}
+	s.batched = time.Since(t)
+	t = time.Now()
 	if err := s.merge(); err != nil {
 		return err
 	}
 	s.finish = time.Since(t)
 	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	s.r.log.Debug("plugin pass done", "plugin", s.r.name, "flow", s.p.Flow, "documents", n, "batches", s.nb,
-		"failed_batches", s.failed, "duration", ms(time.Since(s.start)), "prepare", ms(s.prep), "read", ms(s.read),
-		"plugin", ms(s.call), "stage", ms(s.keep), "apply", ms(s.finish))
+		"failed_batches", s.failed, "duration", ms(time.Since(s.start)), "prepare", ms(s.prep), "batches_took", ms(s.batched),
+		"read", ms(s.read), "plugin", ms(s.call), "stage", ms(s.keep), "apply", ms(s.finish))
 	return nil
 }
 
@@ -303,25 +314,142 @@ func (s *pass) readQuery(t *sent, b int) string {
 		rowColumn, strings.Join(cols, ", "), t.out.Temp, s.ranges[b], s.p.Bad)
 }
 
-// batch sends batch b through the plugin and keeps what it changed, or fails its
-// documents.
-func (s *pass) batch(b int) error {
-	var hold []arrow.Record
-	defer func() {
-		for _, r := range hold {
-			r.Release()
+// inFlight bounds the batches alive at once per pass: the one the plugin is working
+// on and the next, read meanwhile.
+const inFlight = 2
+
+// loaded is one batch read from the outputs, ready for the plugin.
+type loaded struct {
+	b      int
+	batch  *shared.Batch
+	orig   []arrow.Record // per table, what was sent
+	rowids []arrow.Array  // per table, each row's rowid in the output
+	rows   int
+	hold   []arrow.Record
+	err    error // reading it failed
+	called error // the plugin's call failed (a *fail)
+}
+
+func (l *loaded) release() {
+	for _, r := range l.hold {
+		r.Release()
+	}
+	l.hold = nil
+	if live := liveBatches.Add(-1); live < 0 {
+		panic("plugin host: batch released twice")
+	}
+}
+
+// liveBatches counts the batches read and not yet released, in every pass (tests
+// check that a pass never holds more than inFlight).
+var liveBatches, peakBatches atomic.Int64
+
+// each sends every batch through the plugin, in three steps that overlap: one
+// goroutine reads batch n+1 while the plugin works on batch n, and another checks
+// and stages the reply to batch n-1 meanwhile. A batch holds one of inFlight slots
+// from its read until its reply is staged, so at most inFlight batches (with their
+// replies) are in memory, and the connection, which runs one statement at a time
+// (s.db), works while the plugin does.
+func (s *pass) each() error {
+	slots := make(chan struct{}, inFlight)
+	read := make(chan *loaded)
+	called := make(chan *loaded)
+	stop := make(chan struct{})
+	var once sync.Once
+	halt := func() { once.Do(func() { close(stop) }) }
+	halted := func() bool {
+		select {
+		case <-stop:
+			return true
+		default:
+			return false
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // reads
+		defer wg.Done()
+		defer close(read)
+		for b := 0; b < s.nb; b++ {
+			select {
+			case slots <- struct{}{}:
+			case <-stop:
+				return
+			}
+			if halted() {
+				<-slots
+				return
+			}
+			l := s.readBatch(b)
+			select {
+			case read <- l:
+			case <-stop:
+				l.release()
+				<-slots
+				return
+			}
+			if l.err != nil {
+				return
+			}
 		}
 	}()
+	var stageErr error
+	go func() { // checks and stages the replies
+		defer wg.Done()
+		for l := range called {
+			if !halted() {
+				if err := s.keepReply(l); err != nil {
+					stageErr = err
+					halt()
+				}
+			}
+			l.release()
+			<-slots
+		}
+	}()
+	var err error
+	for l := range read {
+		switch {
+		case halted():
+		case l.err != nil:
+			err = l.err
+			halt()
+		case l.rows > 0:
+			t := time.Now()
+			l.called = s.r.transform(s.ctx, l.batch)
+			s.call += time.Since(t)
+			if _, ok := isFail(l.called); l.called != nil && !ok {
+				err = l.called // the run is stopping
+				halt()
+			}
+		}
+		called <- l
+	}
+	close(called)
+	wg.Wait()
+	if err == nil {
+		err = stageErr
+	}
+	return err
+}
+
+// readBatch reads batch b of every output the plugin wants.
+func (s *pass) readBatch(b int) *loaded {
 	t0 := time.Now()
-	orig := make([]arrow.Record, len(s.tables))
-	rowids := make([]arrow.Array, len(s.tables))
-	batch := &shared.Batch{Flow: s.p.Flow, Settings: s.r.settings}
-	rows := 0
+	s.db.Lock()
+	defer s.db.Unlock()
+	defer func() { s.read += time.Since(t0) }()
+	n := liveBatches.Add(1)
+	for p := peakBatches.Load(); n > p && !peakBatches.CompareAndSwap(p, n); p = peakBatches.Load() {
+	}
+	l := &loaded{b: b, orig: make([]arrow.Record, len(s.tables)), rowids: make([]arrow.Array, len(s.tables)),
+		batch: &shared.Batch{Flow: s.p.Flow, Settings: s.r.settings}}
 	for i, t := range s.tables {
 		// the rowid, then t.cols
 		rr, err := s.ar.QueryContext(s.ctx, s.readQuery(t, b))
 		if err != nil {
-			return fmt.Errorf("read batch %d of %s: %w", b, t.name, err)
+			l.err = fmt.Errorf("read batch %d of %s: %w", b, t.name, err)
+			return l
 		}
 		var chunks []arrow.Record
 		for rr.Next() {
@@ -331,32 +459,36 @@ func (s *pass) batch(b int) error {
 		}
 		schema := rr.Schema()
 		rr.Release()
-		hold = append(hold, chunks...)
+		l.hold = append(l.hold, chunks...)
 		all, err := shared.Concat(schema, chunks)
 		if err != nil {
-			return fmt.Errorf("read batch %d of %s: %w", b, t.name, err)
+			l.err = fmt.Errorf("read batch %d of %s: %w", b, t.name, err)
+			return l
 		}
-		rowids[i] = all.Column(0)
+		l.rowids[i] = all.Column(0)
 		rec := array.NewRecord(arrow.NewSchema(schema.Fields()[1:], nil), all.Columns()[1:], all.NumRows())
 		if len(chunks) != 1 {
-			hold = append(hold, all) // else all is the chunk, held already
+			l.hold = append(l.hold, all) // else all is the chunk, held already
 		}
-		hold = append(hold, rec)
-		orig[i] = rec
-		rows += int(rec.NumRows())
-		batch.Tables = append(batch.Tables, shared.NewTable(t.name, t.out.Header, rec))
+		l.hold = append(l.hold, rec)
+		l.orig[i] = rec
+		l.rows += int(rec.NumRows())
+		l.batch.Tables = append(l.batch.Tables, shared.NewTable(t.name, t.out.Header, rec))
 	}
-	if rows == 0 {
+	return l
+}
+
+// keepReply checks the plugin's reply to a batch and stages what it changed and
+// refused, or fails the batch's documents.
+func (s *pass) keepReply(l *loaded) error {
+	if l.rows == 0 {
 		return nil
 	}
-	t1 := time.Now()
-	s.read += t1.Sub(t0)
-	err := s.r.transform(s.ctx, batch)
-	t2 := time.Now()
-	s.call += t2.Sub(t1)
-	defer func() { s.keep += time.Since(t2) }()
+	t := time.Now()
+	defer func() { s.keep += time.Since(t) }()
+	err := l.called
 	if err == nil {
-		err = s.check(batch, orig)
+		err = s.check(l.batch, l.orig)
 	}
 	if err != nil {
 		f, ok := isFail(err)
@@ -364,18 +496,18 @@ func (s *pass) batch(b int) error {
 			return err
 		}
 		s.failed++
-		s.r.log.Warn("plugin failed a batch", "plugin", s.r.name, "flow", s.p.Flow, "batch", b+1, "of", s.nb, "reason", f.msg)
+		s.r.log.Warn("plugin failed a batch", "plugin", s.r.name, "flow", s.p.Flow, "batch", l.b+1, "of", s.nb, "reason", f.msg)
 		return s.exec(fmt.Sprintf("INSERT INTO %s SELECT CAST(_hkey AS VARCHAR), %s FROM %s WHERE %s",
-			s.msgs, catalog.Literal(s.message(f.msg)), s.docs, s.ranges[b]))
+			s.msgs, catalog.Literal(s.message(f.msg)), s.docs, s.ranges[l.b]))
 	}
 	for i, t := range s.tables {
-		if got := batch.Tables[i]; got.Changed() {
-			if err := s.stageChanges(t, rowids[i], orig[i], got.Record()); err != nil {
+		if got := l.batch.Tables[i]; got.Changed() {
+			if err := s.stageChanges(t, l.rowids[i], l.orig[i], got.Record()); err != nil {
 				return err
 			}
 		}
 	}
-	return s.refuse(batch.Invalid())
+	return s.refuse(l.batch.Invalid())
 }
 
 func (s *pass) message(msg string) string { return "plugin " + s.r.name + ": " + msg }
@@ -528,6 +660,8 @@ func (s *pass) refuse(inv []shared.Invalid) error {
 
 // load appends a record to a table of the same columns through an Arrow view.
 func (s *pass) load(table string, rec arrow.Record) error {
+	s.db.Lock()
+	defer s.db.Unlock()
 	rec.Retain()
 	reader := &viewReader{schema: rec.Schema(), recs: []arrow.Record{rec}}
 	defer reader.drop()
@@ -537,10 +671,10 @@ func (s *pass) load(table string, rec arrow.Record) error {
 		return fmt.Errorf("register arrow view: %w", err)
 	}
 	defer release()
-	if err := s.exec(fmt.Sprintf("INSERT INTO %s SELECT * FROM %s", table, view)); err != nil {
+	if err := s.execLocked(fmt.Sprintf("INSERT INTO %s SELECT * FROM %s", table, view)); err != nil {
 		return err
 	}
-	return s.exec("DROP VIEW IF EXISTS " + view)
+	return s.execLocked("DROP VIEW IF EXISTS " + view)
 }
 
 // viewReader feeds an Arrow view. DuckDB (1.1, through go-duckdb) never releases the
