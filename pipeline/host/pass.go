@@ -57,8 +57,9 @@ type pass struct {
 	tables []*sent
 	stages []*stage
 	start  time.Time
-	failed int        // batches failed
-	db     sync.Mutex // the connection runs one statement at a time: reads overlap the plugin's work
+	failed int          // batches failed
+	db     sync.Mutex   // the connection runs one statement at a time: reads overlap the plugin's work
+	live   atomic.Int64 // batches read and not yet released
 	// time spent: preparing (batches, columns), sending every batch, and, overlapping
 	// within that, reading batches, in the plugin, checking and staging replies; then
 	// applying the changes
@@ -72,6 +73,7 @@ type sent struct {
 	cols      []string
 	protected map[string]bool
 	key       string // the target's key column
+	sorted    string // when set, the copy batches are read from (sortOutputs)
 }
 
 // stage holds one output's changed values for one set of changed columns.
@@ -141,6 +143,9 @@ func (s *pass) run() error {
 	if len(s.tables) == 0 {
 		return nil
 	}
+	if err := s.sortOutputs(); err != nil {
+		return err
+	}
 	s.prep = time.Since(s.start)
 	t := time.Now()
 	if err := s.each(); err != nil {
@@ -153,7 +158,13 @@ func (s *pass) run() error {
 	}
 	s.finish = time.Since(t)
 	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
-	s.r.log.Debug("plugin pass done", "plugin", s.r.name, "flow", s.p.Flow, "documents", n, "batches", s.nb,
+	sorted := 0
+	for _, t := range s.tables {
+		if t.sorted != "" {
+			sorted++
+		}
+	}
+	s.r.log.Debug("plugin pass done", "plugin", s.r.name, "flow", s.p.Flow, "documents", n, "batches", s.nb, "sorted_copies", sorted,
 		"failed_batches", s.failed, "duration", ms(time.Since(s.start)), "prepare", ms(s.prep), "batches_took", ms(s.batched),
 		"read", ms(s.read), "plugin", ms(s.call), "stage", ms(s.keep), "apply", ms(s.finish))
 	return nil
@@ -301,17 +312,48 @@ func (s *pass) columnsOf(table string) ([]string, error) {
 	return rows.Columns()
 }
 
+// sortedFrom is how many batches a pass has before it reads them from sorted copies
+// of the outputs rather than from the outputs themselves (sortOutputs).
+var sortedFrom = 40
+
 // readQuery reads batch b of an output: each row's rowid, then the columns the plugin
-// gets, of the batch's documents not failed when the pass started. The staged
-// outputs are not in key order, so this scans the key column each time; that costs
-// less than a sorted copy of the output.
+// gets, of the batch's documents not failed when the pass started.
 func (s *pass) readQuery(t *sent, b int) string {
+	cols := s.columns(t)
+	if t.sorted != "" {
+		return fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s", rowColumn, cols, t.sorted, s.ranges[b])
+	}
+	return fmt.Sprintf("SELECT rowid AS %s, %s FROM %s WHERE %s AND _hkey NOT IN (SELECT _hkey FROM %s)",
+		rowColumn, cols, t.out.Temp, s.ranges[b], s.p.Bad)
+}
+
+func (s *pass) columns(t *sent) string {
 	cols := make([]string, len(t.cols))
 	for i, c := range t.cols {
 		cols[i] = catalog.Ident(c)
 	}
-	return fmt.Sprintf("SELECT rowid AS %s, %s FROM %s WHERE %s AND _hkey NOT IN (SELECT _hkey FROM %s)",
-		rowColumn, strings.Join(cols, ", "), t.out.Temp, s.ranges[b], s.p.Bad)
+	return strings.Join(cols, ", ")
+}
+
+// sortOutputs copies, for a pass of many batches, the columns the plugin gets of each
+// output (and each row's rowid) in key order, once. The staged outputs are not in key
+// order, so reading a batch straight from one scans its whole key column, and the rows
+// come from everywhere in it: cheaper than a sorted copy up to a few dozen batches
+// (at 20 batches of 50,000 rows, reading straight took 0.6 s against 0.43 s for the
+// copy and 0.39 s for reading it), but that scan is repeated for every batch, so
+// passes of more batches pay for the copy, which is read by ranges of its key.
+func (s *pass) sortOutputs() error {
+	if s.nb < sortedFrom {
+		return nil
+	}
+	for _, t := range s.tables {
+		t.sorted = s.temp(fmt.Sprintf("sorted%d", len(s.temps)))
+		if err := s.exec(fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT rowid AS %s, %s FROM %s WHERE _hkey NOT IN (SELECT _hkey FROM %s) ORDER BY _hkey",
+			t.sorted, rowColumn, s.columns(t), t.out.Temp, s.p.Bad)); err != nil {
+			return fmt.Errorf("sort %s: %w", t.name, err)
+		}
+	}
+	return nil
 }
 
 // inFlight bounds the batches alive at once per pass: the one the plugin is working
@@ -320,6 +362,7 @@ const inFlight = 2
 
 // loaded is one batch read from the outputs, ready for the plugin.
 type loaded struct {
+	live   *atomic.Int64 // the pass's batches in memory
 	b      int
 	batch  *shared.Batch
 	orig   []arrow.Record // per table, what was sent
@@ -335,14 +378,10 @@ func (l *loaded) release() {
 		r.Release()
 	}
 	l.hold = nil
-	if live := liveBatches.Add(-1); live < 0 {
+	if l.live.Add(-1) < 0 {
 		panic("plugin host: batch released twice")
 	}
 }
-
-// liveBatches counts the batches read and not yet released, in every pass (tests
-// check that a pass never holds more than inFlight).
-var liveBatches, peakBatches atomic.Int64
 
 // each sends every batch through the plugin, in three steps that overlap: one
 // goroutine reads batch n+1 while the plugin works on batch n, and another checks
@@ -439,10 +478,10 @@ func (s *pass) readBatch(b int) *loaded {
 	s.db.Lock()
 	defer s.db.Unlock()
 	defer func() { s.read += time.Since(t0) }()
-	n := liveBatches.Add(1)
-	for p := peakBatches.Load(); n > p && !peakBatches.CompareAndSwap(p, n); p = peakBatches.Load() {
+	if n := s.live.Add(1); n > s.r.peak.Load() {
+		s.r.peak.Store(n) // one reading goroutine per pass, and passes take turns
 	}
-	l := &loaded{b: b, orig: make([]arrow.Record, len(s.tables)), rowids: make([]arrow.Array, len(s.tables)),
+	l := &loaded{live: &s.live, b: b, orig: make([]arrow.Record, len(s.tables)), rowids: make([]arrow.Array, len(s.tables)),
 		batch: &shared.Batch{Flow: s.p.Flow, Settings: s.r.settings}}
 	for i, t := range s.tables {
 		// the rowid, then t.cols
