@@ -4,11 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -101,10 +105,29 @@ func (t *timed) Transform(ctx context.Context, tx *sql.Tx, conn *sql.Conn, p *pl
 	return t.t.Transform(ctx, tx, conn, p)
 }
 
+// exported is what one run of exportWith measured.
+type exported struct {
+	sum        pipeline.Summary
+	run, stage time.Duration
+	// host and plugins are peak resident memory (VmHWM) during the run, in bytes: this
+	// process's (from a reset at the start of the run) and its plugin processes' summed.
+	host, plugins int64
+	// hostCPU and pluginCPU are the CPU time this process and its plugin processes
+	// spent in the run (user and system).
+	hostCPU, pluginCPU time.Duration
+}
+
 // exportWith runs the sales-invoices flow on the file at path with the transform made
 // by mk (given the engine's specs), and returns the summary, the run's time and the
 // transform's own.
 func exportWith(t testing.TB, path string, mk func(*spec.Set) pipeline.Transformer) (pipeline.Summary, time.Duration, time.Duration) {
+	t.Helper()
+	x := exportMeasured(t, path, mk)
+	return x.sum, x.run, x.stage
+}
+
+// exportMeasured is exportWith, measuring peak memory too.
+func exportMeasured(t testing.TB, path string, mk func(*spec.Set) pipeline.Transformer) exported {
 	t.Helper()
 	cfg, err := config.Load("", nil)
 	if err != nil {
@@ -118,28 +141,93 @@ func exportWith(t testing.TB, path string, mk func(*spec.Set) pipeline.Transform
 		t.Fatal(err)
 	}
 	tr := &timed{t: mk(set)}
-	e, err := pipeline.Open(context.Background(), cfg, quiet, pipeline.WithSpecs(set), pipeline.WithTransform(tr))
+	e, err := pipeline.Open(context.Background(), cfg, benchLog(), pipeline.WithSpecs(set), pipeline.WithTransform(tr))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
+	runtime.GC()
+	debug.FreeOSMemory()
+	resetPeak()
+	cpu0 := selfCPU()
 	start := time.Now()
 	sums, err := e.Run(context.Background(), pipeline.Request{Flows: []string{"sales-invoices"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := time.Since(start)
+	x := exported{sum: sums[0], run: d, stage: tr.d, host: peak("self"), hostCPU: selfCPU() - cpu0}
+	x.plugins, x.pluginCPU = childUsage()
 	if c, ok := tr.t.(interface{ Close() error }); ok {
 		c.Close()
 	}
-	return sums[0], d, tr.d
+	return x
+}
+
+// resetPeak resets this process's peak resident memory (Linux: clear_refs 5).
+func resetPeak() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peak is a process's peak resident memory (VmHWM) in bytes, 0 when unknown.
+func peak(pid string) int64 {
+	data, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// childUsage sums the peak resident memory and the CPU time of this process's running
+// children (the plugins).
+func childUsage() (mem int64, cpu time.Duration) {
+	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	me := strconv.Itoa(os.Getpid())
+	for _, d := range dirs {
+		data, err := os.ReadFile(d)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ... utime (14th field) stime (15th)
+		s := string(data)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) > 12 && f[1] == me {
+			mem += peak(filepath.Base(filepath.Dir(d)))
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			st, _ := strconv.ParseInt(f[12], 10, 64)
+			cpu += time.Duration(u+st) * time.Second / 100 // clock ticks (USER_HZ 100)
+		}
+	}
+	return mem, cpu
+}
+
+// selfCPU is the CPU time this process has spent (user and system).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchLog is the benchmark's log: quiet, or every step's timing on standard error
+// with BENCH_LOG=debug.
+func benchLog() *slog.Logger {
+	if os.Getenv("BENCH_LOG") == "debug" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return quiet
 }
 
 func throughPlugin(t testing.TB, batch int) func(*spec.Set) pipeline.Transformer {
 	return func(set *spec.Set) pipeline.Transformer {
 		p := declare(t, "region-dims", "regiondims", benchSettings())
 		p.BatchSize = batch
-		h, err := host.New([]config.Plugin{p}, set, quiet)
+		h, err := host.New([]config.Plugin{p}, set, benchLog())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,7 +239,7 @@ func inProcessSQL(*spec.Set) pipeline.Transformer { return sqlRegions{} }
 
 func inProcessSDK(batch int) func(*spec.Set) pipeline.Transformer {
 	return func(set *spec.Set) pipeline.Transformer {
-		return host.NewInProcess(set, quiet, host.InProcess{Name: "region-dims", Flows: []string{"sales-invoices"},
+		return host.NewInProcess(set, benchLog(), host.InProcess{Name: "region-dims", Flows: []string{"sales-invoices"},
 			Settings: benchSettings(), BatchSize: batch, Impl: regions.Transform{}})
 	}
 }
@@ -202,7 +290,8 @@ func TestPluginMatchesInProcess(t *testing.T) {
 // invoices, about 1.1M lines); BENCH_PLUGIN_BATCH the plugin's batch size (default
 // 50000); BENCH_ROUNDS runs both that many times, alternating, and reports medians
 // (identical runs vary up to 2x on a shared machine); BENCH_PLUGIN_SDK=1 adds a run
-// with the plugin's transform in process (no gRPC, no IPC), to split the overhead.
+// with the plugin's transform in process (no gRPC, no IPC), to split the overhead;
+// BENCH_LOG=debug logs every step's timing.
 func BenchmarkPluginSalesInvoices(b *testing.B) {
 	n := 120000
 	if v, err := strconv.Atoi(os.Getenv("BENCH_INVOICES")); err == nil && v > 0 {
@@ -220,17 +309,23 @@ func BenchmarkPluginSalesInvoices(b *testing.B) {
 	dir := b.TempDir()
 	src := fixture.Generated(b, dir, n)
 	var plug, in, stage, inStage, sdkRun, sdkStage []time.Duration
+	var plugHost, plugPlugin, inHost []int64
+	var plugCPU, plugPluginCPU, inCPU []time.Duration
 	var lines int64
-	run := func(name string, mk func(*spec.Set) pipeline.Transformer, runs, stages *[]time.Duration) {
+	run := func(name string, mk func(*spec.Set) pipeline.Transformer, runs, stages *[]time.Duration) exported {
 		b.StopTimer()
 		path := fixture.Copy(b, src, filepath.Join(dir, name+".duckdb"))
 		b.StartTimer()
-		s, d, st := exportWith(b, path, mk)
-		*runs, *stages, lines = append(*runs, d), append(*stages, st), s.Lines
+		x := exportMeasured(b, path, mk)
+		*runs, *stages, lines = append(*runs, x.run), append(*stages, x.stage), x.sum.Lines
+		return x
 	}
 	for i := 0; i < b.N*rounds; i++ {
-		run("plugin", throughPlugin(b, batch), &plug, &stage)
-		run("inprocess", inProcessSQL, &in, &inStage)
+		x := run("plugin", throughPlugin(b, batch), &plug, &stage)
+		plugHost, plugPlugin = append(plugHost, x.host), append(plugPlugin, x.plugins)
+		plugCPU, plugPluginCPU = append(plugCPU, x.hostCPU), append(plugPluginCPU, x.pluginCPU)
+		x = run("inprocess", inProcessSQL, &in, &inStage)
+		inHost, inCPU = append(inHost, x.host), append(inCPU, x.hostCPU)
 		if sdk {
 			run("sdk", inProcessSDK(batch), &sdkRun, &sdkStage)
 		}
@@ -249,10 +344,13 @@ func BenchmarkPluginSalesInvoices(b *testing.B) {
 	b.ReportMetric(usPerLine(med(inStage)), "inprocess-stage-us/line")
 	b.ReportMetric(float64(lines), "lines")
 	b.Logf("batch_size=%d rounds=%d: plugin runs %v (stage %v), in-process SQL runs %v (stage %v)", batch, len(plug), plug, stage, in, inStage)
+	b.Logf("CPU time: plugin runs: host %v, plugin %v; in-process SQL runs %v", plugCPU, plugPluginCPU, inCPU)
 	if sdk {
 		b.ReportMetric(usPerLine(med(sdkStage)), "sdk-stage-us/line")
 		b.Logf("plugin transform in process: runs %v, stage %v (%.2f µs/line)", sdkRun, sdkStage, usPerLine(med(sdkStage)))
 	}
 	fmt.Printf("bench plugin lines=%d plugin=%.2fs inprocess=%.2fs ratio=%.2f stage_us_per_line=%.2f\n",
 		lines, med(plug).Seconds(), med(in).Seconds(), ratio, usPerLine(med(stage)))
+	mib := func(v []int64) string { return fmt.Sprintf("%d MiB", slices.Max(v)>>20) }
+	fmt.Printf("bench plugin peak RSS: host %s + plugin %s (in-process run: host %s)\n", mib(plugHost), mib(plugPlugin), mib(inHost))
 }

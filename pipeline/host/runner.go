@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
@@ -58,9 +59,10 @@ type runner struct {
 	start    func() (*instance, error)
 
 	cur      *instance
-	failures int   // crashes and timeouts in a row, in this transform
-	broken   error // why the plugin is not started again in this transform
-	stats    stats // for Health
+	peak     atomic.Int64 // the most batches in memory at once, in any pass (for tests)
+	failures int          // crashes and timeouts in a row, in this transform
+	broken   error        // why the plugin is not started again in this transform
+	stats    stats        // for Health
 }
 
 func (r *runner) applies(flow string) bool {

@@ -356,7 +356,8 @@ func (x *Invalid) GetReason() string {
 
 type TransformResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// tables holds the tables the plugin changed, whole; a table left out is unchanged.
+	// tables holds the tables the plugin changed: of each, the columns it changed, in
+	// the order sent (or the whole table); a table or column left out is unchanged.
 	Tables []*Table `protobuf:"bytes,1,rep,name=tables,proto3" json:"tables,omitempty"`
 	// invalid lists the documents the plugin refuses, with the reason.
 	Invalid       []*Invalid `protobuf:"bytes,2,rep,name=invalid,proto3" json:"invalid,omitempty"`

@@ -74,9 +74,9 @@ func (c *GRPCClient) Columns(ctx context.Context, flow string) (map[string][]str
 	return out, nil
 }
 
-// Transform sends the batch and applies the reply to it: the tables the plugin changed
-// replace the batch's (Changed reports them) and the invalid documents are added.
-// Nothing is checked beyond readability: that is the host's job.
+// Transform sends the batch and applies the reply to it: the columns the plugin
+// changed replace the batch's (Changed reports their tables) and the invalid
+// documents are added. Nothing is checked beyond readability: that is the host's job.
 func (c *GRPCClient) Transform(ctx context.Context, b *Batch) error {
 	req := &proto.TransformRequest{Flow: b.Flow}
 	if b.Settings != nil {
@@ -108,7 +108,7 @@ func (c *GRPCClient) Transform(ctx context.Context, b *Batch) error {
 		if err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrBadReply, rt.Name, err)
 		}
-		t.Replace(rec)
+		t.merge(rec)
 	}
 	for _, v := range resp.Invalid {
 		b.Invalidate(v.Key, v.Reason)
@@ -117,7 +117,8 @@ func (c *GRPCClient) Transform(ctx context.Context, b *Batch) error {
 }
 
 // GRPCServer is the plugin's side: it decodes batches for the Transform and encodes
-// what it changed.
+// what it changed: of each table it changed, only the columns whose values differ
+// from those received (Table.changes).
 type GRPCServer struct {
 	proto.UnimplementedTransformerServer
 	Impl Transform
@@ -164,7 +165,11 @@ func (s *GRPCServer) Transform(ctx context.Context, req *proto.TransformRequest)
 		if !t.changed {
 			continue
 		}
-		data, err := Encode(t.rec)
+		rec := t.changes()
+		if rec == nil {
+			continue // set, to the same values
+		}
+		data, err := Encode(rec)
 		if err != nil {
 			return nil, status.Errorf(codes.Internal, "encode %s: %v", t.Name, err)
 		}

@@ -14,6 +14,7 @@ import (
 // Encode writes a record as an Arrow IPC stream.
 func Encode(rec arrow.Record) ([]byte, error) {
 	var buf bytes.Buffer
+	buf.Grow(encodedSize(rec)) // one allocation, rather than doubling a batch's megabytes
 	w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()), ipc.WithAllocator(memory.DefaultAllocator))
 	if err := w.Write(rec); err != nil {
 		return nil, err
@@ -22,6 +23,37 @@ func Encode(rec arrow.Record) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// encodedSize is about the size of a record's IPC stream: its buffers, their padding
+// and the messages' metadata (more for a record sliced from a larger one).
+func encodedSize(rec arrow.Record) int {
+	n := 1024
+	for _, f := range rec.Schema().Fields() {
+		n += 128 + len(f.Name)
+	}
+	for _, c := range rec.Columns() {
+		n += dataSize(c.Data())
+	}
+	return n
+}
+
+func dataSize(d arrow.ArrayData) int {
+	n := 0
+	for _, b := range d.Buffers() {
+		if b != nil {
+			n += b.Len() + 64
+		}
+	}
+	for _, c := range d.Children() {
+		if c, ok := c.(*array.Data); ok && c != nil {
+			n += dataSize(c)
+		}
+	}
+	if dict, ok := d.Dictionary().(*array.Data); ok && dict != nil {
+		n += dataSize(dict)
+	}
+	return n
 }
 
 // Decode reads an Arrow IPC stream into one record (its batches concatenated). Bytes

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"net"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,6 +14,8 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/decimal128"
 	"github.com/apache/arrow/go/v17/arrow/memory"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/oimconnect/oimconnect/plugins/proto"
 	"github.com/oimconnect/oimconnect/plugins/shared"
@@ -131,8 +136,8 @@ type panicky struct{}
 
 func (panicky) Transform(context.Context, *shared.Batch) error { panic("boom") }
 
-// The server side decodes, transforms and encodes only what changed; a panic becomes
-// the batch's error.
+// The server side decodes, transforms and encodes only what changed (of a changed
+// table, the columns whose values differ); a panic becomes the batch's error.
 func TestServer(t *testing.T) {
 	data, err := shared.Encode(lines(t))
 	if err != nil {
@@ -151,10 +156,100 @@ func TestServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := rec.Column(1).(*array.String).Value(2); v != "THREE" {
+	if rec.NumCols() != 1 || rec.ColumnName(0) != "line_description" || rec.NumRows() != 3 {
+		t.Fatalf("the reply holds line_description alone: %v", rec.Schema())
+	}
+	if v := rec.Column(0).(*array.String).Value(2); v != "THREE" {
 		t.Errorf("row 2: %q", v)
 	}
 	if _, err := (&shared.GRPCServer{Impl: panicky{}}).Transform(context.Background(), req); err == nil || !strings.Contains(err.Error(), "panic: boom") {
 		t.Errorf("a panic fails the batch: %v", err)
+	}
+}
+
+// client is a host's client of a transform served in process over a Unix socket.
+func client(t testing.TB, impl shared.Transform) *shared.GRPCClient {
+	t.Helper()
+	lis, err := net.Listen("unix", filepath.Join(t.TempDir(), "s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := shared.NewGRPCServer(nil)
+	proto.RegisterTransformerServer(srv, &shared.GRPCServer{Impl: impl})
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient("unix://"+lis.Addr().String(), append(shared.DialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	raw, err := (&shared.GRPCPlugin{}).GRPCClient(context.Background(), nil, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw.(*shared.GRPCClient)
+}
+
+type same struct{}
+
+func (same) Transform(_ context.Context, b *shared.Batch) error {
+	return b.Lines()[0].MapText("line_description", func(_ int, v sql.NullString) sql.NullString { return v })
+}
+
+type replaceWith func(rec arrow.Record) arrow.Record
+
+func (f replaceWith) Transform(_ context.Context, b *shared.Batch) error {
+	t := b.Lines()[0]
+	t.Replace(f(t.Record()))
+	return nil
+}
+
+// The columns a transform leaves as they were do not travel back: the host's batch
+// keeps the very arrays it sent, and gets the changed ones; a column the transform
+// dropped keeps its values too. A reply that no longer matches what was sent (a
+// column retyped) comes back whole, for the host to refuse.
+func TestReplyCarriesOnlyChangedColumns(t *testing.T) {
+	sent := lines(t)
+	send := func(impl shared.Transform) *shared.Table {
+		b := &shared.Batch{Flow: "f", Tables: []*shared.Table{shared.NewTable("acct.sales_invoice_line_item", false, sent)}}
+		if err := client(t, impl).Transform(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+		return b.Tables[0]
+	}
+	got := send(upper{})
+	if !got.Changed() || !got.Record().Schema().Equal(sent.Schema()) {
+		t.Fatalf("changed with the columns sent: %v %v", got.Changed(), got.Record().Schema())
+	}
+	for i, name := range []string{"_hkey", "line_description", "quantity"} {
+		kept := got.Record().Column(i) == sent.Column(i)
+		if kept != (name != "line_description") {
+			t.Errorf("%s: the array sent kept is %v", name, kept)
+		}
+	}
+	if v := got.TextAt("line_description", 2).String; v != "THREE" {
+		t.Errorf("row 2: %q", v)
+	}
+	if got := send(same{}); got.Changed() {
+		t.Errorf("a transform that sets values to what they were changes nothing")
+	}
+	// quantity dropped, then line_description's type changed: the reply is whole.
+	dropped := send(replaceWith(func(rec arrow.Record) arrow.Record {
+		return array.NewRecord(arrow.NewSchema(rec.Schema().Fields()[:2], nil), rec.Columns()[:2], rec.NumRows())
+	}))
+	if dropped.Record().NumCols() != 3 || dropped.Record().Column(2) != sent.Column(2) {
+		t.Errorf("a dropped column keeps its values: %v", dropped.Record().Schema())
+	}
+	retyped := send(replaceWith(func(rec arrow.Record) arrow.Record {
+		b := array.NewBinaryBuilder(memory.DefaultAllocator, arrow.BinaryTypes.Binary)
+		b.AppendValues([][]byte{[]byte("a"), nil, []byte("c")}, []bool{true, false, true})
+		fields := slices.Clone(rec.Schema().Fields())
+		fields[1].Type = arrow.BinaryTypes.Binary
+		cols := slices.Clone(rec.Columns())
+		cols[1] = b.NewArray()
+		return array.NewRecord(arrow.NewSchema(fields, nil), cols, rec.NumRows())
+	}))
+	if f := retyped.Record().Schema().Field(1); f.Type.ID() != arrow.BINARY || retyped.Record().NumCols() != 3 {
+		t.Errorf("a changed type shows: %v", retyped.Record().Schema())
 	}
 }

@@ -158,12 +158,13 @@ type Table struct {
 	// Header is true for the documents' table.
 	Header  bool
 	rec     arrow.Record
+	sent    arrow.Record // the rows as received: a reply carries only what differs
 	changed bool
 }
 
 // NewTable is a table holding rec (for hosts and tests; plugins receive theirs).
 func NewTable(name string, header bool, rec arrow.Record) *Table {
-	return &Table{Name: name, Header: header, rec: rec}
+	return &Table{Name: name, Header: header, rec: rec, sent: rec}
 }
 
 // Record returns the table's rows. Records use Go memory: Release is not needed.
