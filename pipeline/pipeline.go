@@ -69,12 +69,14 @@ type Store interface {
 	Close() error
 }
 
-// Transformer changes a flow's staged outputs (plan.Outputs) in place, inside the
-// flow's transaction: tx for statements, conn for the driver's Arrow interface. A
-// document it cannot transform is added to the plan's Bad table with a reason; an error
-// rolls the flow back. The plugin host (pipeline/host) is one.
+// Transformer changes a flow's staged outputs (plan.Outputs), inside the flow's
+// transaction: tx for statements, conn for the driver's Arrow interface. A document it
+// cannot transform is added to the plan's Bad table with a reason; an error rolls the
+// flow back. The temp tables and views it leaves for the write to read (an output it
+// made a view of its changes) it returns, and the engine drops them after the batch,
+// also after an error. The plugin host (pipeline/host) is one.
 type Transformer interface {
-	Transform(ctx context.Context, tx *sql.Tx, conn *sql.Conn, p *plan.Plan) error
+	Transform(ctx context.Context, tx *sql.Tx, conn *sql.Conn, p *plan.Plan) (plan.Leftovers, error)
 }
 
 // Engine runs flows against a store.

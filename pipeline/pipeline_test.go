@@ -101,7 +101,9 @@ func TestDuckDBLimits(t *testing.T) {
 // noTransform changes nothing; setting it makes the plan store its line outputs.
 type noTransform struct{}
 
-func (noTransform) Transform(context.Context, *sql.Tx, *sql.Conn, *plan.Plan) error { return nil }
+func (noTransform) Transform(context.Context, *sql.Tx, *sql.Conn, *plan.Plan) (plan.Leftovers, error) {
+	return plan.Leftovers{}, nil
+}
 
 // A required target field that a line's mapping leaves empty fails the record, naming
 // the line and the field; the narrow check (line outputs as views) says exactly what the

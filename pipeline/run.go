@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -351,11 +352,12 @@ func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last b
 	dryTogether := tx != nil
 	step := e.stepper(p.Flow, req.Progress)
 	x := sh.execer()
+	var left plan.Leftovers // what the transform made for the write to read
 	defer func() {
 		if err != nil && tx != nil && !dryTogether {
 			_ = tx.Rollback()
 		}
-		drop(ctx, x, p.Temps, p.Views)
+		drop(ctx, x, append(slices.Clone(p.Temps), left.Temps...), append(slices.Clone(p.Views), left.Views...))
 	}()
 	// Each stage statement commits on its own: it only makes this connection's temp
 	// tables and views, so nothing is written yet (runs of one engine take turns, and
@@ -373,7 +375,7 @@ func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last b
 			return s, err
 		}
 	}
-	if s, err = e.evaluate(ctx, conn, tx, p, req, step); err != nil {
+	if s, err = e.evaluate(ctx, conn, tx, p, req, step, &left); err != nil {
 		return s, err
 	}
 	s.Duration = time.Since(start)
@@ -398,22 +400,24 @@ func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last b
 }
 
 // evaluate runs, in the flow's transaction, the transform and the counts, and reads
-// the failures (and the created documents, when asked).
-func (e *Engine) evaluate(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan.Plan, req Request, step store.Step) (s Summary, err error) {
-	if err := e.transformFlow(ctx, conn, tx, p, step); err != nil {
+// the failures (and the created documents, when asked). What the transform leaves for
+// the write goes into left.
+func (e *Engine) evaluate(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan.Plan, req Request, step store.Step, left *plan.Leftovers) (s Summary, err error) {
+	if err := e.transformFlow(ctx, conn, tx, p, step, left); err != nil {
 		return Summary{Flow: p.Flow}, err
 	}
 	return e.tally(ctx, tx, p, req)
 }
 
 // transformFlow runs the transform (the plugins) over the flow's staged outputs.
-func (e *Engine) transformFlow(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan.Plan, step store.Step) error {
+func (e *Engine) transformFlow(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan.Plan, step store.Step, left *plan.Leftovers) error {
 	if e.transform == nil || !e.transforms(p.Flow) {
 		return nil
 	}
 	step("transform", 0, true)
 	t := time.Now()
-	if err := e.transform.Transform(ctx, tx, conn, p); err != nil {
+	var err error
+	if *left, err = e.transform.Transform(ctx, tx, conn, p); err != nil {
 		return fmt.Errorf("transform: %w", err)
 	}
 	step("transform", time.Since(t), false)

@@ -50,7 +50,11 @@ func benchSettings() map[string]any {
 // built-in transform would: one UPDATE of the staged lines (for benchFormat only).
 type sqlRegions struct{}
 
-func (sqlRegions) Transform(ctx context.Context, tx *sql.Tx, _ *sql.Conn, p *plan.Plan) error {
+func (r sqlRegions) Transform(ctx context.Context, tx *sql.Tx, _ *sql.Conn, p *plan.Plan) (plan.Leftovers, error) {
+	return plan.Leftovers{}, r.update(ctx, tx, p)
+}
+
+func (sqlRegions) update(ctx context.Context, tx *sql.Tx, p *plan.Plan) error {
 	var docs, lines string
 	for _, o := range p.Outputs {
 		switch o.Target.FullName() {
@@ -99,7 +103,7 @@ type timed struct {
 	d time.Duration
 }
 
-func (t *timed) Transform(ctx context.Context, tx *sql.Tx, conn *sql.Conn, p *plan.Plan) error {
+func (t *timed) Transform(ctx context.Context, tx *sql.Tx, conn *sql.Conn, p *plan.Plan) (plan.Leftovers, error) {
 	start := time.Now()
 	defer func() { t.d += time.Since(start) }()
 	return t.t.Transform(ctx, tx, conn, p)

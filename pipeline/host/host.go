@@ -107,8 +107,9 @@ func NewInProcess(specs *spec.Set, log *slog.Logger, plugins ...InProcess) *Host
 }
 
 // Transform runs the flow's plugins, in configuration order, over its staged
-// documents (the engine's Transformer).
-func (h *Host) Transform(ctx context.Context, tx *sql.Tx, conn *sql.Conn, p *plan.Plan) error {
+// documents (the engine's Transformer). It returns the outputs it made views of their
+// changes and the tables behind them, for the engine to drop after the write.
+func (h *Host) Transform(ctx context.Context, tx *sql.Tx, conn *sql.Conn, p *plan.Plan) (left plan.Leftovers, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var runners []*runner
@@ -118,10 +119,10 @@ func (h *Host) Transform(ctx context.Context, tx *sql.Tx, conn *sql.Conn, p *pla
 		}
 	}
 	if len(runners) == 0 {
-		return nil
+		return left, nil
 	}
 	var ar *duckdb.Arrow
-	err := conn.Raw(func(dc any) error {
+	err = conn.Raw(func(dc any) error {
 		c, ok := dc.(driver.Conn)
 		if !ok {
 			return fmt.Errorf("not a database/sql driver connection: %T", dc)
@@ -131,18 +132,18 @@ func (h *Host) Transform(ctx context.Context, tx *sql.Tx, conn *sql.Conn, p *pla
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("arrow: %w", err)
+		return left, fmt.Errorf("arrow: %w", err)
 	}
 	for i, r := range runners {
 		r.reset()
-		ps := &pass{ctx: ctx, tx: tx, ar: ar, p: p, r: r, parents: h.parents(p), prefix: fmt.Sprintf("%spx%d_", strings.TrimSuffix(p.Bad, "bad"), i)}
+		ps := &pass{ctx: ctx, tx: tx, ar: ar, p: p, left: &left, r: r, parents: h.parents(p), prefix: fmt.Sprintf("%spx%d_", strings.TrimSuffix(p.Bad, "bad"), i)}
 		err := ps.run()
 		ps.cleanup()
 		if err != nil {
-			return fmt.Errorf("plugin %s: %w", r.name, err)
+			return left, fmt.Errorf("plugin %s: %w", r.name, err)
 		}
 	}
-	return nil
+	return left, nil
 }
 
 // parents lists, per line target table, the column holding the document id: a key

@@ -45,6 +45,7 @@ type pass struct {
 	tx      *sql.Tx
 	ar      *duckdb.Arrow
 	p       *plan.Plan
+	left    *plan.Leftovers // what the passes leave for the write: outputs made views, the tables behind them
 	r       *runner
 	parents map[string]string
 
@@ -838,8 +839,8 @@ func (s *pass) apply(t *sent) error {
 		replace = append(replace, set[c]+" AS "+catalog.Ident(c))
 	}
 	// The output becomes a view of itself joined to the changes: the write reads it
-	// once, so the join is computed once, and no copy of every row is made. The plan's
-	// cleanup drops the view (Plan.Views) and the tables behind it (Plan.Temps) after
+	// once, so the join is computed once, and no copy of every row is made. The engine
+	// drops the view and the tables behind it (the Leftovers Transform returns) after
 	// the write.
 	orig := s.prefix + "orig" + strings.TrimPrefix(out, strings.TrimSuffix(s.p.Bad, "bad"))
 	for _, q := range []string{
@@ -850,19 +851,19 @@ func (s *pass) apply(t *sent) error {
 			return err
 		}
 	}
-	s.p.Temps = append(s.p.Temps, orig)
+	s.left.Temps = append(s.left.Temps, orig)
 	for _, st := range stages {
-		s.p.Temps = append(s.p.Temps, st.temp)
+		s.left.Temps = append(s.left.Temps, st.temp)
 		s.temps = slices.DeleteFunc(s.temps, func(t string) bool { return t == st.temp })
 	}
-	s.p.Views = append(s.p.Views, out)
+	s.left.Views = append(s.left.Views, out)
 	return nil
 }
 
 // materialize makes an output that an earlier pass left a view a table again, for
 // this pass to read by rowid.
 func (s *pass) materialize(out string) error {
-	if !slices.Contains(s.p.Views, out) {
+	if !slices.Contains(s.left.Views, out) {
 		return nil
 	}
 	tmp := s.temp("mat")
@@ -875,9 +876,9 @@ func (s *pass) materialize(out string) error {
 			return err
 		}
 	}
-	s.p.Views = slices.DeleteFunc(s.p.Views, func(v string) bool { return v == out })
+	s.left.Views = slices.DeleteFunc(s.left.Views, func(v string) bool { return v == out })
 	if !slices.Contains(s.p.Temps, out) {
-		s.p.Temps = append(s.p.Temps, out)
+		s.left.Temps = append(s.left.Temps, out)
 	}
 	return nil
 }

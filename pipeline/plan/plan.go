@@ -201,6 +201,15 @@ type Plan struct {
 	opt   Options
 }
 
+// Leftovers are the temp tables and views a step outside the plan (a transform) made
+// for the plan's write to read, such as an output replaced by a view over its changes:
+// the engine drops them with the plan's own after the batch. The plan itself is never
+// changed by them.
+type Leftovers struct {
+	Temps []string
+	Views []string
+}
+
 // Temp is the temp table a stage of the plan made (c, h, l, seq, docs, xh, ...), or ""
 // when the plan has no such stage.
 func (p *Plan) Temp(stage string) string {

@@ -205,5 +205,7 @@ func knownFlows(tenantName string, flows []FlowInfo, names []string) error {
 // tables each flow reads).
 type noTransform struct{}
 
-func (noTransform) Transform(context.Context, *sql.Tx, *sql.Conn, *plan.Plan) error { return nil }
+func (noTransform) Transform(context.Context, *sql.Tx, *sql.Conn, *plan.Plan) (plan.Leftovers, error) {
+	return plan.Leftovers{}, nil
+}
 func (noTransform) Applies(string) bool                                             { return false }
