@@ -82,33 +82,15 @@ func engine(t *testing.T, plugins ...config.Plugin) (*pipeline.Engine, *host.Hos
 
 func engineLog(t *testing.T, log *slog.Logger, plugins ...config.Plugin) (*pipeline.Engine, *host.Host) {
 	t.Helper()
-	cfg, err := config.Load("", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DB = fixture.DB(t, "sales-invoices.sql")
-	cfg.Settings.SalesInvoiceLineLimit = 3
-	cfg.Settings.DefaultCompany = "Acme UK Ltd"
-	cfg.Settings.TaxSummaryLine = true
-	cfg.Plugins = plugins
 	set, err := pipeline.LoadSpecs("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := host.New(cfg.Plugins, set, log)
+	h, err := host.New(plugins, set, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := pipeline.Open(context.Background(), cfg, quiet, pipeline.WithSpecs(set), pipeline.WithTransform(h))
-	if err != nil {
-		h.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		h.Close()
-		e.Close()
-	})
-	return e, h
+	return engineWith(t, h), h
 }
 
 func runSales(t *testing.T, e *pipeline.Engine) pipeline.Summary {

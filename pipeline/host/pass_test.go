@@ -17,17 +17,17 @@ import (
 	"github.com/oimconnect/oimconnect/plugins/shared"
 )
 
-// engineWith opens the sales-invoices fixture with h as its transform.
+// engineWith opens the sales-invoices fixture with h as its transform; both are closed
+// when the test ends.
 func engineWith(t *testing.T, h *host.Host) *pipeline.Engine {
 	t.Helper()
+	t.Cleanup(func() { h.Close() })
 	cfg, err := config.Load("", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.DB = fixture.DB(t, "sales-invoices.sql")
-	cfg.Settings.SalesInvoiceLineLimit = 3
-	cfg.Settings.DefaultCompany = "Acme UK Ltd"
-	cfg.Settings.TaxSummaryLine = true
+	fixture.SalesInvoiceSettings(cfg)
 	set, err := pipeline.LoadSpecs("")
 	if err != nil {
 		t.Fatal(err)
@@ -36,10 +36,7 @@ func engineWith(t *testing.T, h *host.Host) *pipeline.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		h.Close()
-		e.Close()
-	})
+	t.Cleanup(func() { e.Close() })
 	return e
 }
 
