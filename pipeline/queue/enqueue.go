@@ -208,4 +208,4 @@ type noTransform struct{}
 func (noTransform) Transform(context.Context, *sql.Tx, *sql.Conn, *plan.Plan) (plan.Leftovers, error) {
 	return plan.Leftovers{}, nil
 }
-func (noTransform) Applies(string) bool                                             { return false }
+func (noTransform) Applies(string) bool { return false }
