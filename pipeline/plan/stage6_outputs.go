@@ -254,7 +254,11 @@ func (b *builder) stageOutputs() {
 		}
 		b.plan.Outputs = append(b.plan.Outputs, out)
 		if b.opt.Materialize {
-			b.temp(name, strings.Join(parts, "\nUNION ALL\n"))
+			// Stored for a plugin, which reads them a batch (a range of _hkey) at a
+			// time: in key order, a batch's rows are together, and DuckDB skips the
+			// row groups whose key statistics are out of its range (1M lines in 22
+			// batches: the reads took 0.75 s instead of 1.04 s, for 0.13 s of sorting).
+			b.temp(name, "SELECT * FROM (\n"+strings.Join(parts, "\nUNION ALL\n")+"\n) ORDER BY _hkey")
 		} else {
 			// Lines are the bulk: computed once more for the empty-field check, and
 			// by the insert itself, rather than stored and read back.
