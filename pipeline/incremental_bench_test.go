@@ -279,24 +279,9 @@ func firstNew(b testing.TB, target, tag string) string {
 // execOn runs statements on a DuckDB file or a PostgreSQL database.
 func execOn(b testing.TB, target, stmts string) {
 	b.Helper()
-	ctx := context.Background()
-	if postgres.IsURL(target) {
-		c, err := postgres.Connect(ctx, target)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, stmts); err != nil {
-			b.Fatalf("%v\n%s", err, stmts)
-		}
-		return
+	if err := tryExec(target, stmts); err != nil {
+		b.Fatalf("%v\n%s", err, stmts)
 	}
-	db, err := sql.Open("duckdb", target)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	exec1(b, db, stmts)
 }
 
 // queryOn reads one text column of a query on a DuckDB file or a PostgreSQL database.
@@ -434,6 +419,7 @@ func watchLatency(b testing.TB, bin, cfg, dir, store, db string) {
 		store, lat[len(lat)/2].Seconds(), lat[len(lat)*99/100].Seconds(), lat[len(lat)-1].Seconds(), idle)
 }
 
+// tryExec runs statements on a DuckDB file or a PostgreSQL database, once.
 func tryExec(target, stmt string) error {
 	if postgres.IsURL(target) {
 		ctx := context.Background()

@@ -877,9 +877,7 @@ func (s *pass) materialize(out string) error {
 			return err
 		}
 	}
+	// A table again under the output's name, which the plan drops (its Temps).
 	s.left.Views = slices.DeleteFunc(s.left.Views, func(v string) bool { return v == out })
-	if !slices.Contains(s.p.Temps, out) {
-		s.left.Temps = append(s.left.Temps, out)
-	}
 	return nil
 }
