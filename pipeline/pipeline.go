@@ -69,14 +69,18 @@ type Store interface {
 	Close() error
 }
 
-// Transformer changes a flow's staged outputs (plan.Outputs), inside the flow's
-// transaction: tx for statements, conn for the driver's Arrow interface. A document it
-// cannot transform is added to the plan's Bad table with a reason; an error rolls the
-// flow back. The temp tables and views it leaves for the write to read (an output it
-// made a view of its changes) it returns, and the engine drops them after the batch,
-// also after an error. The plugin host (pipeline/host) is one.
+// Transformer changes a flow's staged outputs (plan.Outputs), temp tables of conn, and
+// nothing else: x runs its statements, conn serves the driver's Arrow interface. x is
+// conn itself, each statement committing on its own like the stage's, so that the
+// flow's write transaction, which begins after it, is planned knowing the sizes of the
+// tables the transform made (DuckDB takes a table made in the running transaction for
+// empty); within a shared dry run, x is the dry run's transaction. A document it
+// cannot transform is added to the plan's Bad table with a reason; an error fails the
+// batch. The temp tables and views it leaves for the write
+// to read (an output it made a view of its changes) it returns, and the engine drops
+// them after the batch, also after an error. The plugin host (pipeline/host) is one.
 type Transformer interface {
-	Transform(ctx context.Context, tx *sql.Tx, conn *sql.Conn, p *plan.Plan) (plan.Leftovers, error)
+	Transform(ctx context.Context, x catalog.Execer, conn *sql.Conn, p *plan.Plan) (plan.Leftovers, error)
 }
 
 // Engine runs flows against a store.

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
@@ -101,7 +102,7 @@ func TestDuckDBLimits(t *testing.T) {
 // noTransform changes nothing; setting it makes the plan store its line outputs.
 type noTransform struct{}
 
-func (noTransform) Transform(context.Context, *sql.Tx, *sql.Conn, *plan.Plan) (plan.Leftovers, error) {
+func (noTransform) Transform(context.Context, catalog.Execer, *sql.Conn, *plan.Plan) (plan.Leftovers, error) {
 	return plan.Leftovers{}, nil
 }
 
@@ -132,5 +133,48 @@ func TestRequiredLineFieldLeftEmpty(t *testing.T) {
 	want := "Export Error: line IL-OK-1: sales_invoice_line_item.unit_price is empty; line IL-OK-2: sales_invoice_line_item.unit_price is empty"
 	if got[0] != want || got[1] != want {
 		t.Errorf("views: %s\nstored: %s\nwant:   %s", got[0], got[1], want)
+	}
+}
+
+// sizer makes a temp table of 5,000 rows, as the plugin host stages a plugin's changes,
+// and leaves it for the write; or fails after making it.
+type sizer struct {
+	table string
+	fail  bool
+}
+
+func (s *sizer) Transform(ctx context.Context, x catalog.Execer, _ *sql.Conn, p *plan.Plan) (plan.Leftovers, error) {
+	s.table = strings.TrimSuffix(p.Bad, "bad") + "sized"
+	if _, err := x.ExecContext(ctx, "CREATE TEMP TABLE "+s.table+" AS SELECT range AS x FROM range(5000)"); err != nil {
+		return plan.Leftovers{}, err
+	}
+	if s.fail {
+		return plan.Leftovers{}, errors.New("injected: the transform failed")
+	}
+	return plan.Leftovers{Temps: []string{s.table}}, nil
+}
+
+// The transform commits what it made before the flow's write transaction begins, so
+// that DuckDB plans the write knowing its tables' sizes: it takes a table made in the
+// running transaction for empty, and plans the joins reading it backwards. A transform
+// that fails leaves no trace.
+func TestTransformCommitsBeforeTheWrite(t *testing.T) {
+	ctx := context.Background()
+	tr := &sizer{}
+	e := engine(t, fixture.DB(t, "sales-invoices.sql"), fixture.SalesInvoiceSettings, pipeline.WithTransform(tr))
+	size := int64(-1)
+	err := e.Inspect(ctx, "sales-invoices", "INV-OK", func(ctx context.Context, tx *sql.Tx, _ *plan.Plan, _ pipeline.Summary) error {
+		return tx.QueryRowContext(ctx, "SELECT estimated_size FROM duckdb_tables() WHERE table_name = ?", tr.table).Scan(&size)
+	})
+	if err != nil || size != 5000 {
+		t.Errorf("in the flow's transaction the transform's table has %d rows by its statistics, want 5000 (err %v)", size, err)
+	}
+	before := fixture.Dump(t, e.DB(), fixture.SalesInvoiceDump...)
+	tr.fail = true
+	if _, err := e.Run(ctx, pipeline.Request{Flows: []string{"sales-invoices"}}); err == nil || !strings.Contains(err.Error(), "injected: the transform failed") {
+		t.Errorf("want the transform's failure reported, got %v", err)
+	}
+	if after := fixture.Dump(t, e.DB(), fixture.SalesInvoiceDump...); after != before {
+		t.Errorf("a failed transform left a trace:\n%s", after)
 	}
 }

@@ -340,9 +340,9 @@ func (sh *shared) execer() execer {
 	return sh.conn
 }
 
-// runBatch runs one batch of a flow: the stage (each statement committing on its own,
-// see below), then the transform, counts and failures in one transaction, then the
-// store's commit. Within a shared dry run everything runs in its transaction, writes
+// runBatch runs one batch of a flow: the stage and the transform (each statement
+// committing on its own, see below), then the counts and failures in the flow's
+// transaction, and the store's commit. Within a shared dry run everything runs in its transaction, writes
 // included, and nothing is committed.
 func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last bool, sh *shared) (s Summary, err error) {
 	start := time.Now()
@@ -370,12 +370,19 @@ func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last b
 	if err = e.runStatements(ctx, x, p.Stage, step); err != nil {
 		return s, err
 	}
+	// The transform, like the stage, changes only this connection's temp tables, and
+	// each of its statements commits on its own, so that the write's plans know the
+	// sizes of the tables it made (see above). A shared dry run transforms in its
+	// transaction.
+	if err = e.transformFlow(ctx, conn, x, p, step, &left); err != nil {
+		return s, err
+	}
 	if tx == nil {
 		if tx, err = conn.BeginTx(ctx, nil); err != nil {
 			return s, err
 		}
 	}
-	if s, err = e.evaluate(ctx, conn, tx, p, req, step, &left); err != nil {
+	if s, err = e.tally(ctx, tx, p, req); err != nil {
 		return s, err
 	}
 	s.Duration = time.Since(start)
@@ -399,25 +406,15 @@ func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last b
 	return s, nil
 }
 
-// evaluate runs, in the flow's transaction, the transform and the counts, and reads
-// the failures (and the created documents, when asked). What the transform leaves for
-// the write goes into left.
-func (e *Engine) evaluate(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan.Plan, req Request, step store.Step, left *plan.Leftovers) (s Summary, err error) {
-	if err := e.transformFlow(ctx, conn, tx, p, step, left); err != nil {
-		return Summary{Flow: p.Flow}, err
-	}
-	return e.tally(ctx, tx, p, req)
-}
-
-// transformFlow runs the transform (the plugins) over the flow's staged outputs.
-func (e *Engine) transformFlow(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan.Plan, step store.Step, left *plan.Leftovers) error {
+// transformFlow runs the transform (the plugins) over the flow's staged outputs, its
+// statements on x.
+func (e *Engine) transformFlow(ctx context.Context, conn *sql.Conn, x catalog.Execer, p *plan.Plan, step store.Step, left *plan.Leftovers) (err error) {
 	if e.transform == nil || !e.transforms(p.Flow) {
 		return nil
 	}
 	step("transform", 0, true)
 	t := time.Now()
-	var err error
-	if *left, err = e.transform.Transform(ctx, tx, conn, p); err != nil {
+	if *left, err = e.transform.Transform(ctx, x, conn, p); err != nil {
 		return fmt.Errorf("transform: %w", err)
 	}
 	step("transform", time.Since(t), false)

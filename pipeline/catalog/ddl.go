@@ -35,9 +35,12 @@ func Init(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// Execer is what CreateIn needs: one connection, since USE holds per connection.
+// Execer runs statements on one connection (a *sql.Conn, or a transaction on one):
+// CreateIn needs one, since USE holds per connection, and so does a transform, which
+// changes the connection's temp tables.
 type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 

@@ -50,11 +50,11 @@ func benchSettings() map[string]any {
 // built-in transform would: one UPDATE of the staged lines (for benchFormat only).
 type sqlRegions struct{}
 
-func (r sqlRegions) Transform(ctx context.Context, tx *sql.Tx, _ *sql.Conn, p *plan.Plan) (plan.Leftovers, error) {
+func (r sqlRegions) Transform(ctx context.Context, tx catalog.Execer, _ *sql.Conn, p *plan.Plan) (plan.Leftovers, error) {
 	return plan.Leftovers{}, r.update(ctx, tx, p)
 }
 
-func (sqlRegions) update(ctx context.Context, tx *sql.Tx, p *plan.Plan) error {
+func (sqlRegions) update(ctx context.Context, tx catalog.Execer, p *plan.Plan) error {
 	var docs, lines string
 	for _, o := range p.Outputs {
 		switch o.Target.FullName() {
@@ -99,13 +99,13 @@ func (sqlRegions) update(ctx context.Context, tx *sql.Tx, p *plan.Plan) error {
 
 // timed measures a transform's own time.
 type timed struct {
-	t pipeline.Transformer
-	d time.Duration
+	t      pipeline.Transformer
+	d, cpu time.Duration // wall and this process's CPU time
 }
 
-func (t *timed) Transform(ctx context.Context, tx *sql.Tx, conn *sql.Conn, p *plan.Plan) (plan.Leftovers, error) {
-	start := time.Now()
-	defer func() { t.d += time.Since(start) }()
+func (t *timed) Transform(ctx context.Context, tx catalog.Execer, conn *sql.Conn, p *plan.Plan) (plan.Leftovers, error) {
+	start, cpu := time.Now(), selfCPU()
+	defer func() { t.d, t.cpu = t.d+time.Since(start), t.cpu+selfCPU()-cpu }()
 	return t.t.Transform(ctx, tx, conn, p)
 }
 
@@ -119,6 +119,8 @@ type exported struct {
 	// hostCPU and pluginCPU are the CPU time this process and its plugin processes
 	// spent in the run (user and system).
 	hostCPU, pluginCPU time.Duration
+	// stageCPU is this process's CPU time in the transform.
+	stageCPU time.Duration
 }
 
 // exportWith runs the sales-invoices flow on the file at path with the transform made
@@ -160,7 +162,7 @@ func exportMeasured(t testing.TB, path string, mk func(*spec.Set) pipeline.Trans
 		t.Fatal(err)
 	}
 	d := time.Since(start)
-	x := exported{sum: sums[0], run: d, stage: tr.d, host: peak("self"), hostCPU: selfCPU() - cpu0}
+	x := exported{sum: sums[0], run: d, stage: tr.d, stageCPU: tr.cpu, host: peak("self"), hostCPU: selfCPU() - cpu0}
 	x.plugins, x.pluginCPU = childUsage()
 	if c, ok := tr.t.(interface{ Close() error }); ok {
 		c.Close()
@@ -314,7 +316,7 @@ func BenchmarkPluginSalesInvoices(b *testing.B) {
 	src := fixture.Generated(b, dir, n)
 	var plug, in, stage, inStage, sdkRun, sdkStage []time.Duration
 	var plugHost, plugPlugin, inHost []int64
-	var plugCPU, plugPluginCPU, inCPU []time.Duration
+	var plugCPU, plugPluginCPU, inCPU, plugStageCPU, inStageCPU []time.Duration
 	var lines int64
 	run := func(name string, mk func(*spec.Set) pipeline.Transformer, runs, stages *[]time.Duration) exported {
 		b.StopTimer()
@@ -328,8 +330,9 @@ func BenchmarkPluginSalesInvoices(b *testing.B) {
 		x := run("plugin", throughPlugin(b, batch), &plug, &stage)
 		plugHost, plugPlugin = append(plugHost, x.host), append(plugPlugin, x.plugins)
 		plugCPU, plugPluginCPU = append(plugCPU, x.hostCPU), append(plugPluginCPU, x.pluginCPU)
+		plugStageCPU = append(plugStageCPU, x.stageCPU)
 		x = run("inprocess", inProcessSQL, &in, &inStage)
-		inHost, inCPU = append(inHost, x.host), append(inCPU, x.hostCPU)
+		inHost, inCPU, inStageCPU = append(inHost, x.host), append(inCPU, x.hostCPU), append(inStageCPU, x.stageCPU)
 		if sdk {
 			run("sdk", inProcessSDK(batch), &sdkRun, &sdkStage)
 		}
@@ -348,7 +351,7 @@ func BenchmarkPluginSalesInvoices(b *testing.B) {
 	b.ReportMetric(usPerLine(med(inStage)), "inprocess-stage-us/line")
 	b.ReportMetric(float64(lines), "lines")
 	b.Logf("batch_size=%d rounds=%d: plugin runs %v (stage %v), in-process SQL runs %v (stage %v)", batch, len(plug), plug, stage, in, inStage)
-	b.Logf("CPU time: plugin runs: host %v, plugin %v; in-process SQL runs %v", plugCPU, plugPluginCPU, inCPU)
+	b.Logf("CPU time: plugin runs: host %v (stage %v), plugin %v; in-process SQL runs %v (stage %v)", plugCPU, plugStageCPU, plugPluginCPU, inCPU, inStageCPU)
 	if sdk {
 		b.ReportMetric(usPerLine(med(sdkStage)), "sdk-stage-us/line")
 		b.Logf("plugin transform in process: runs %v, stage %v (%.2f µs/line)", sdkRun, sdkStage, usPerLine(med(sdkStage)))

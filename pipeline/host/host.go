@@ -28,6 +28,7 @@ import (
 
 	"github.com/marcboeker/go-duckdb"
 
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
@@ -109,7 +110,7 @@ func NewInProcess(specs *spec.Set, log *slog.Logger, plugins ...InProcess) *Host
 // Transform runs the flow's plugins, in configuration order, over its staged
 // documents (the engine's Transformer). It returns the outputs it made views of their
 // changes and the tables behind them, for the engine to drop after the write.
-func (h *Host) Transform(ctx context.Context, tx *sql.Tx, conn *sql.Conn, p *plan.Plan) (left plan.Leftovers, err error) {
+func (h *Host) Transform(ctx context.Context, x catalog.Execer, conn *sql.Conn, p *plan.Plan) (left plan.Leftovers, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var runners []*runner
@@ -136,7 +137,7 @@ func (h *Host) Transform(ctx context.Context, tx *sql.Tx, conn *sql.Conn, p *pla
 	}
 	for i, r := range runners {
 		r.reset()
-		ps := &pass{ctx: ctx, tx: tx, ar: ar, p: p, left: &left, r: r, parents: h.parents(p), prefix: fmt.Sprintf("%spx%d_", strings.TrimSuffix(p.Bad, "bad"), i)}
+		ps := &pass{ctx: ctx, x: x, ar: ar, p: p, left: &left, r: r, parents: h.parents(p), prefix: fmt.Sprintf("%spx%d_", strings.TrimSuffix(p.Bad, "bad"), i)}
 		err := ps.run()
 		ps.cleanup()
 		if err != nil {

@@ -302,7 +302,7 @@ func TestTwoPluginsChain(t *testing.T) {
 }
 
 // A plugin that crashes on every batch is restarted twice, then left down for the
-// rest of the flow's transaction: every document fails, each with its batch's reason.
+// rest of the transform: every document fails, each with its batch's reason.
 func TestCrashingPluginIsNotRestartedForever(t *testing.T) {
 	t.Parallel()
 	p := declare(t, "faulty", "faulty", map[string]any{"mode": "crash"})

@@ -21,10 +21,15 @@ import (
 	"github.com/oimconnect/oimconnect/plugins/shared"
 )
 
-// rowColumn holds, in the changes the host stages, the row's rowid in the output.
+// rowColumn holds, in the changes the host stages, the row's rowid in the output. Rows
+// added in a transaction get other row ids when it commits, so the changes are keyed by
+// row ids read in the unit that writes: each statement committing on its own (an
+// output a pass made a table again is committed before it is read), or one shared dry
+// run's transaction throughout.
 const rowColumn = "_px_r"
 
-// pass runs one plugin over one flow's staged outputs, in the flow's transaction.
+// pass runs one plugin over one flow's staged outputs, with the transform's statements
+// (pipeline.Transformer).
 //
 // The documents not already failed are split into batches of about the plugin's
 // batch size (contiguous ranges of the source record key, so a document is never
@@ -42,7 +47,7 @@ const rowColumn = "_px_r"
 // through go-duckdb returns the wrong columns when a query reads only some.
 type pass struct {
 	ctx     context.Context
-	tx      *sql.Tx
+	x       catalog.Execer // the transform's statements (see pipeline.Transformer)
 	ar      *duckdb.Arrow
 	p       *plan.Plan
 	left    *plan.Leftovers // what the passes leave for the write: outputs made views, the tables behind them
@@ -94,7 +99,7 @@ func (s *pass) exec(query string) error {
 // execLocked is exec for a caller holding s.db.
 func (s *pass) execLocked(query string) error {
 	t := time.Now()
-	if _, err := s.tx.ExecContext(s.ctx, query); err != nil {
+	if _, err := s.x.ExecContext(s.ctx, query); err != nil {
 		return fmt.Errorf("%w\n%s", err, query)
 	}
 	if d := time.Since(t); d > 50*time.Millisecond {
@@ -115,7 +120,7 @@ func (s *pass) temp(name string) string {
 
 func (s *pass) cleanup() {
 	for _, t := range s.temps {
-		_, _ = s.tx.ExecContext(context.WithoutCancel(s.ctx), "DROP TABLE IF EXISTS temp."+t)
+		_, _ = s.x.ExecContext(context.WithoutCancel(s.ctx), "DROP TABLE IF EXISTS temp."+t)
 	}
 }
 
@@ -186,7 +191,7 @@ func (s *pass) batches() (int, error) {
 	}
 	var docs, total int64
 	var typ sql.NullString
-	if err := s.tx.QueryRowContext(s.ctx, fmt.Sprintf("SELECT count(*), coalesce(sum(n), 0), any_value(typeof(_hkey)) FROM %s", s.docs)).Scan(&docs, &total, &typ); err != nil {
+	if err := s.x.QueryRowContext(s.ctx, fmt.Sprintf("SELECT count(*), coalesce(sum(n), 0), any_value(typeof(_hkey)) FROM %s", s.docs)).Scan(&docs, &total, &typ); err != nil {
 		return 0, fmt.Errorf("number batches: %w", err)
 	}
 	if docs == 0 {
@@ -197,7 +202,7 @@ func (s *pass) batches() (int, error) {
 		q := fmt.Sprintf(`SELECT CAST(_hkey AS VARCHAR) FROM (
 			SELECT _hkey, (sum(n) OVER (ORDER BY _hkey ROWS UNBOUNDED PRECEDING) - n) // %d AS b FROM %s)
 			QUALIFY row_number() OVER (PARTITION BY b ORDER BY _hkey) = 1 ORDER BY _hkey`, s.r.rows, s.docs)
-		rs, err := s.tx.QueryContext(s.ctx, q)
+		rs, err := s.x.QueryContext(s.ctx, q)
 		if err != nil {
 			return 0, fmt.Errorf("number batches: %w", err)
 		}
@@ -305,7 +310,7 @@ func (s *pass) choose() error {
 }
 
 func (s *pass) columnsOf(table string) ([]string, error) {
-	rows, err := s.tx.QueryContext(s.ctx, "SELECT * FROM "+table+" LIMIT 0")
+	rows, err := s.x.QueryContext(s.ctx, "SELECT * FROM "+table+" LIMIT 0")
 	if err != nil {
 		return nil, err
 	}
@@ -805,7 +810,7 @@ func (s *pass) apply(t *sent) error {
 	}
 	out := t.out.Temp
 	var rows int64
-	if err := s.tx.QueryRowContext(s.ctx, "SELECT count(*) FROM "+out).Scan(&rows); err != nil {
+	if err := s.x.QueryRowContext(s.ctx, "SELECT count(*) FROM "+out).Scan(&rows); err != nil {
 		return err
 	}
 	inPlace := staged*8 < rows

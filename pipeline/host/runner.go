@@ -24,7 +24,7 @@ import (
 )
 
 // maxFailures is how many crashes or timeouts in a row a plugin gets within one
-// transform (one flow's transaction) before it is no longer restarted: the remaining
+// transform (one batch of a flow) before it is no longer restarted: the remaining
 // batches then fail at once.
 const maxFailures = 3
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/backfill"
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
 )
@@ -205,7 +206,7 @@ func knownFlows(tenantName string, flows []FlowInfo, names []string) error {
 // tables each flow reads).
 type noTransform struct{}
 
-func (noTransform) Transform(context.Context, *sql.Tx, *sql.Conn, *plan.Plan) (plan.Leftovers, error) {
+func (noTransform) Transform(context.Context, catalog.Execer, *sql.Conn, *plan.Plan) (plan.Leftovers, error) {
 	return plan.Leftovers{}, nil
 }
 func (noTransform) Applies(string) bool { return false }
