@@ -154,7 +154,13 @@ func (s *pass) run() error {
 	}
 	s.prep = time.Since(s.start)
 	t := time.Now()
-	if err := s.each(); err != nil {
+	restore, err := oneThread(s.ctx, s.x)
+	if err != nil {
+		return err
+	}
+	err = s.each()
+	restore()
+	if err != nil {
 		return err
 	}
 	s.batched = time.Since(t)
