@@ -154,13 +154,7 @@ func (s *pass) run() error {
 	}
 	s.prep = time.Since(s.start)
 	t := time.Now()
-	restore, err := oneThread(s.ctx, s.x)
-	if err != nil {
-		return err
-	}
-	err = s.each()
-	restore()
-	if err != nil {
+	if err := s.each(); err != nil {
 		return err
 	}
 	s.batched = time.Since(t)
