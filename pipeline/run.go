@@ -342,8 +342,8 @@ func (sh *shared) execer() execer {
 
 // runBatch runs one batch of a flow: the stage and the transform (each statement
 // committing on its own, see below), then the counts and failures in the flow's
-// transaction, and the store's commit. Within a shared dry run everything runs in its transaction, writes
-// included, and nothing is committed.
+// transaction, and the store's commit. Within a shared dry run everything runs in its
+// transaction, writes included, and nothing is committed.
 func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last bool, sh *shared) (s Summary, err error) {
 	start := time.Now()
 	s.Flow = p.Flow
@@ -408,12 +408,13 @@ func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last b
 
 // transformFlow runs the transform (the plugins) over the flow's staged outputs, its
 // statements on x.
-func (e *Engine) transformFlow(ctx context.Context, conn *sql.Conn, x catalog.Execer, p *plan.Plan, step store.Step, left *plan.Leftovers) (err error) {
+func (e *Engine) transformFlow(ctx context.Context, conn *sql.Conn, x catalog.Execer, p *plan.Plan, step store.Step, left *plan.Leftovers) error {
 	if e.transform == nil || !e.transforms(p.Flow) {
 		return nil
 	}
 	step("transform", 0, true)
 	t := time.Now()
+	var err error
 	if *left, err = e.transform.Transform(ctx, x, conn, p); err != nil {
 		return fmt.Errorf("transform: %w", err)
 	}
