@@ -283,11 +283,11 @@ func (s *pass) begin() error {
 }
 
 func (s *pass) end(err *error) {
-	tx, ok := s.x.(*sql.Tx)
-	if !ok || s.conn == nil {
+	if s.conn == nil {
 		return
 	}
-	s.x = s.conn
+	tx := s.x.(*sql.Tx)
+	s.x, s.conn = s.conn, nil
 	if *err != nil {
 		_ = tx.Rollback()
 		return
