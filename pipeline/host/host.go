@@ -2,16 +2,16 @@
 // github.com/hashicorp/go-plugin) as the engine's Transformer: after a flow's
 // documents are mapped and checked, and before they are written, each plugin declared
 // for the flow gets them in batches of whole documents as Arrow records, and its
-// changes and refusals are applied to the staged tables, inside the flow's
-// transaction.
+// changes and refusals are applied to the staged tables (temp tables: nothing is
+// written until the flow's write commits).
 //
 // Failure is contained per batch: a plugin that crashes, hangs past its timeout,
 // answers garbage, cannot start (another protocol version), or breaks the rules (rows
 // added, dropped or reordered, keys or column types changed) fails the documents of
 // that batch with a reason naming the plugin, and nothing of its reply is kept; the
 // other batches and flows go on. A plugin that crashed or timed out is killed and
-// started again for the next batch, up to three times in a row within one flow's
-// transaction. A plugin whose executable does not match its checksum is refused
+// started again for the next batch, up to three times in a row within one transform
+// (one batch of a flow's run). A plugin whose executable does not match its checksum is refused
 // before anything runs (a configuration error).
 package host
 
