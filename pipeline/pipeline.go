@@ -71,12 +71,13 @@ type Store interface {
 
 // Transformer changes a flow's staged outputs (plan.Outputs), temp tables of conn, and
 // nothing else: x runs its statements, conn serves the driver's Arrow interface. x is
-// conn itself, each statement committing on its own like the stage's, so that the
-// flow's write transaction, which begins after it, is planned knowing the sizes of the
-// tables the transform made (DuckDB takes a table made in the running transaction for
-// empty); within a shared dry run, x is the dry run's transaction. A document it
-// cannot transform is added to the plan's Bad table with a reason; an error fails the
-// batch. The temp tables and views it leaves for the write
+// conn itself, outside any transaction: each statement commits on its own, like the
+// stage's, or the transform begins transactions of its own on conn (the plugin host
+// does, one per plugin), and the flow's write transaction begins after it, planned
+// knowing the sizes of the tables the transform made (DuckDB takes a table made in the
+// running transaction for empty). Within a shared dry run, x is the dry run's
+// transaction. A document it cannot transform is added to the plan's Bad table with a
+// reason; an error fails the batch. The temp tables and views it leaves for the write
 // to read (an output it made a view of its changes) it returns, and the engine drops
 // them after the batch, also after an error. The plugin host (pipeline/host) is one.
 type Transformer interface {

@@ -371,9 +371,9 @@ func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last b
 		return s, err
 	}
 	// The transform, like the stage, changes only this connection's temp tables, and
-	// each of its statements commits on its own, so that the write's plans know the
-	// sizes of the tables it made (see above). A shared dry run transforms in its
-	// transaction.
+	// commits them before the flow's transaction begins, so that the write's plans know
+	// the sizes of the tables it made (see above and Transformer). A shared dry run
+	// transforms in its transaction.
 	if err = e.transformFlow(ctx, conn, x, p, step, &left); err != nil {
 		return s, err
 	}

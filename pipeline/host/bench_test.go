@@ -50,8 +50,8 @@ func benchSettings() map[string]any {
 // built-in transform would: one UPDATE of the staged lines (for benchFormat only).
 type sqlRegions struct{}
 
-func (r sqlRegions) Transform(ctx context.Context, tx catalog.Execer, _ *sql.Conn, p *plan.Plan) (plan.Leftovers, error) {
-	return plan.Leftovers{}, r.update(ctx, tx, p)
+func (r sqlRegions) Transform(ctx context.Context, x catalog.Execer, _ *sql.Conn, p *plan.Plan) (plan.Leftovers, error) {
+	return plan.Leftovers{}, r.update(ctx, x, p)
 }
 
 func (sqlRegions) update(ctx context.Context, tx catalog.Execer, p *plan.Plan) error {
@@ -103,10 +103,10 @@ type timed struct {
 	d, cpu time.Duration // wall and this process's CPU time
 }
 
-func (t *timed) Transform(ctx context.Context, tx catalog.Execer, conn *sql.Conn, p *plan.Plan) (plan.Leftovers, error) {
+func (t *timed) Transform(ctx context.Context, x catalog.Execer, conn *sql.Conn, p *plan.Plan) (plan.Leftovers, error) {
 	start, cpu := time.Now(), selfCPU()
 	defer func() { t.d, t.cpu = t.d+time.Since(start), t.cpu+selfCPU()-cpu }()
-	return t.t.Transform(ctx, tx, conn, p)
+	return t.t.Transform(ctx, x, conn, p)
 }
 
 // exported is what one run of exportWith measured.
