@@ -301,6 +301,32 @@ func TestTwoPluginsChain(t *testing.T) {
 	}
 }
 
+// A dry run through two chained plugins reports what the run then does, and writes
+// nothing: the passes read, stage and apply within the dry run's one transaction.
+func TestDryRunThroughPlugins(t *testing.T) {
+	t.Parallel()
+	regions := declare(t, "region-dims", "regiondims", regionSettings)
+	regions.BatchSize = 3
+	faulty := declare(t, "faulty", "faulty", map[string]any{"mode": "ok", "mark": "MARK"})
+	e, _ := engine(t, regions, faulty)
+	before := fixture.Dump(t, e.DB(), salesDump...)
+	sums, err := e.Run(context.Background(), pipeline.Request{Flows: []string{"sales-invoices"}, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := fixture.Dump(t, e.DB(), salesDump...); after != before {
+		t.Fatalf("a dry run through plugins wrote:\n%s", after)
+	}
+	dry, real := sums[0], runSales(t, e)
+	dry.Duration, real.Duration = 0, 0
+	if fmt.Sprint(dry) != fmt.Sprint(real) || real.Exported != 7 {
+		t.Errorf("the dry run reports what the run does:\ndry  %v\nreal %v", dry, real)
+	}
+	if n := fixture.Value(t, e.DB(), `SELECT count(*) FROM acct.sales_invoice_line_item WHERE dimension4_id = 'MARK' AND line_description LIKE '%(D3-%'`); n != "13" {
+		t.Errorf("want the 13 lines with a region through both plugins, got %s", n)
+	}
+}
+
 // A plugin that crashes on every batch is restarted twice, then left down for the
 // rest of the transform: every document fails, each with its batch's reason.
 func TestCrashingPluginIsNotRestartedForever(t *testing.T) {
