@@ -274,14 +274,19 @@ func TestFewChangesAreApplied(t *testing.T) {
 	}
 }
 
+// chain is two plugins on the sales invoices, run one after the other: regions (in
+// batches of 3 documents), then a mark on every line.
+func chain(t *testing.T) []config.Plugin {
+	regions := declare(t, "region-dims", "regiondims", regionSettings)
+	regions.BatchSize = 3
+	return []config.Plugin{regions, declare(t, "faulty", "faulty", map[string]any{"mode": "ok", "mark": "MARK"})}
+}
+
 // Two plugins on one flow run one after the other, each over what the previous left;
 // nothing of theirs stays behind on the connection after the run.
 func TestTwoPluginsChain(t *testing.T) {
 	t.Parallel()
-	regions := declare(t, "region-dims", "regiondims", regionSettings)
-	regions.BatchSize = 3
-	faulty := declare(t, "faulty", "faulty", map[string]any{"mode": "ok", "mark": "MARK"})
-	e, _ := engine(t, regions, faulty)
+	e, _ := engine(t, chain(t)...)
 	e.DB().SetMaxOpenConns(1) // one connection: its temp objects are the run's
 	s := runSales(t, e)
 	if s.Exported != 7 || s.Lines != 16 {
@@ -305,10 +310,7 @@ func TestTwoPluginsChain(t *testing.T) {
 // nothing: the passes read, stage and apply within the dry run's one transaction.
 func TestDryRunThroughPlugins(t *testing.T) {
 	t.Parallel()
-	regions := declare(t, "region-dims", "regiondims", regionSettings)
-	regions.BatchSize = 3
-	faulty := declare(t, "faulty", "faulty", map[string]any{"mode": "ok", "mark": "MARK"})
-	e, _ := engine(t, regions, faulty)
+	e, _ := engine(t, chain(t)...)
 	before := fixture.Dump(t, e.DB(), salesDump...)
 	sums, err := e.Run(context.Background(), pipeline.Request{Flows: []string{"sales-invoices"}, DryRun: true})
 	if err != nil {
