@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -236,6 +237,11 @@ func (e *Engine) runPlan(ctx context.Context, p *plan.Plan, req Request, lastPla
 		}
 		bs, err := e.runBatch(ctx, bp, batch, lastPlan && i == len(ranges)-1, sh)
 		if err != nil {
+			if stop := ctx.Err(); stop != nil && !errors.Is(err, stop) {
+				// Stopped: what failed meanwhile (a statement, a connection the driver
+				// closed) follows from it.
+				err = fmt.Errorf("stopped (%w) during: %v", stop, err)
+			}
 			if sh.tx != nil {
 				return s, fmt.Errorf("flow %s: %w (dry run: nothing was written)", p.Flow, err)
 			}

@@ -3,10 +3,12 @@ package host_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"log/slog"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -132,4 +134,46 @@ func TestManyBatchesReadSortedCopies(t *testing.T) {
 		t.Errorf("the pass reads sorted copies of both outputs:\n%s", log.String())
 	}
 	fixture.Golden(t, "plugin-region-dims.txt", fixture.Dump(t, e.DB(), salesDump...))
+}
+
+// cancelling is slowMark that stops the run while it works on batch at.
+type cancelling struct {
+	slowMark
+	at     int64
+	n      atomic.Int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelling) Transform(ctx context.Context, b *shared.Batch) error {
+	if c.n.Add(1) == c.at {
+		c.cancel()
+	}
+	return c.slowMark.Transform(ctx, b)
+}
+
+// A run stopped (Ctrl-C) while a plugin works on a batch writes nothing; the pass's
+// transaction is rolled back, the connection stays usable, and the next run exports
+// every document once.
+func TestStoppedDuringAPass(t *testing.T) {
+	t.Parallel()
+	impl := &cancelling{slowMark: slowMark{got: map[string][]string{}}, at: 3}
+	h := host.NewInProcess(nil, quiet, host.InProcess{Name: "slow", Flows: []string{"sales-invoices"}, BatchSize: 1, Impl: impl})
+	e := engineWith(t, h)
+	e.DB().SetMaxOpenConns(1) // the next run gets the stopped run's connection
+	before := fixture.Dump(t, e.DB(), salesDump...)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	impl.cancel = cancel
+	if _, err := e.Run(ctx, pipeline.Request{Flows: []string{"sales-invoices"}}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want the run stopped, got %v", err)
+	}
+	if after := fixture.Dump(t, e.DB(), salesDump...); after != before {
+		t.Fatalf("a run stopped during a pass wrote:\n%s", after)
+	}
+	if s := runSales(t, e); s.Exported != 7 || s.Documents != 8 {
+		t.Fatalf("the next run exports every document once: %v", s)
+	}
+	for _, id := range valid {
+		assertWritten(t, e, id, "MARK")
+	}
 }
