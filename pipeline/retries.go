@@ -113,7 +113,7 @@ func (r *Retries) learn(flow string, fps map[string]uint64, failed map[string]bo
 const deferredTable = "_oc_deferred"
 
 // stageDeferred makes the flow's deferred records a temp table on the connection.
-func (r *Retries) stageDeferred(ctx context.Context, x execer, flow string) error {
+func (r *Retries) stageDeferred(ctx context.Context, x catalog.Execer, flow string) error {
 	if _, err := x.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+deferredTable+" (k VARCHAR, fp UBIGINT)"); err != nil {
 		return fmt.Errorf("deferred retries: %w", err)
 	}
@@ -138,7 +138,7 @@ func (r *Retries) stageDeferred(ctx context.Context, x execer, flow string) erro
 }
 
 // learnFrom reads the fingerprints of a run's candidates and notes which failed.
-func (r *Retries) learnFrom(ctx context.Context, x execer, p *plan.Plan, failures []Failure) error {
+func (r *Retries) learnFrom(ctx context.Context, x catalog.Execer, p *plan.Plan, failures []Failure) error {
 	rows, err := x.QueryContext(ctx, fmt.Sprintf("SELECT CAST(%s AS VARCHAR), %s FROM %s", catalog.Ident(p.Source.Key), p.Fingerprint, p.Candidates))
 	if err != nil {
 		return fmt.Errorf("retries: %w", err)

@@ -237,11 +237,6 @@ func (e *Engine) runPlan(ctx context.Context, p *plan.Plan, req Request, lastPla
 		}
 		bs, err := e.runBatch(ctx, bp, batch, lastPlan && i == len(ranges)-1, sh)
 		if err != nil {
-			if stop := ctx.Err(); stop != nil && !errors.Is(err, stop) {
-				// Stopped: what failed meanwhile (a statement, a connection the driver
-				// closed) follows from it.
-				err = fmt.Errorf("stopped (%w) during: %v", stop, err)
-			}
 			if sh.tx != nil {
 				return s, fmt.Errorf("flow %s: %w (dry run: nothing was written)", p.Flow, err)
 			}
@@ -339,16 +334,16 @@ type shared struct {
 	tx   *sql.Tx
 }
 
-func (sh *shared) execer() execer {
+func (sh *shared) execer() catalog.Execer {
 	if sh.tx != nil {
 		return sh.tx
 	}
 	return sh.conn
 }
 
-// runBatch runs one batch of a flow: the stage and the transform (each statement
-// committing on its own, see below), then the counts and failures in the flow's
-// transaction, and the store's commit. Within a shared dry run everything runs in its
+// runBatch runs one batch of a flow: the stage and the transform (committed before
+// the flow's transaction begins, see below), then the counts and failures in the flow's
+// transaction, and the store's commit. A run stopped meanwhile reports that it was. Within a shared dry run everything runs in its
 // transaction, writes included, and nothing is committed.
 func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last bool, sh *shared) (s Summary, err error) {
 	start := time.Now()
@@ -360,6 +355,11 @@ func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last b
 	x := sh.execer()
 	var left plan.Leftovers // what the transform made for the write to read
 	defer func() {
+		if stop := ctx.Err(); err != nil && stop != nil && !errors.Is(err, stop) {
+			// Stopped: what failed meanwhile (a statement, a connection the driver
+			// closed) follows from it.
+			err = fmt.Errorf("stopped (%w) during: %v", stop, err)
+		}
 		if err != nil && tx != nil && !dryTogether {
 			_ = tx.Rollback()
 		}
@@ -522,14 +522,8 @@ func (e *Engine) stepper(flow string, progress func(flow, step string)) store.St
 	}
 }
 
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // runStatements runs statements in order, reporting each; the store runs the fetches.
-func (e *Engine) runStatements(ctx context.Context, x execer, stmts []plan.Statement, step store.Step) error {
+func (e *Engine) runStatements(ctx context.Context, x catalog.Execer, stmts []plan.Statement, step store.Step) error {
 	for _, st := range stmts {
 		step(st.Name, 0, true)
 		t := time.Now()
@@ -548,7 +542,7 @@ func (e *Engine) runStatements(ctx context.Context, x execer, stmts []plan.State
 }
 
 // drop removes temp views and tables from the connection.
-func drop(ctx context.Context, x execer, temps, views []string) {
+func drop(ctx context.Context, x catalog.Execer, temps, views []string) {
 	ctx = context.WithoutCancel(ctx)
 	for _, v := range views {
 		_, _ = x.ExecContext(ctx, "DROP VIEW IF EXISTS temp."+v)
@@ -562,7 +556,7 @@ func drop(ctx context.Context, x execer, temps, views []string) {
 // exported in its own transaction: memory stays bounded on bulk runs, and a record's
 // documents are still written all at once. One range [unbounded) when batching is off,
 // for --id runs, and when the candidates fit one batch.
-func (e *Engine) batches(ctx context.Context, x execer, p *plan.Plan, req Request) ([][2]string, error) {
+func (e *Engine) batches(ctx context.Context, x catalog.Execer, p *plan.Plan, req Request) ([][2]string, error) {
 	whole := [][2]string{{"", ""}}
 	n := e.cfg.BatchSize
 	if n <= 0 || len(req.IDs) > 0 {

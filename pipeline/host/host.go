@@ -11,8 +11,8 @@
 // that batch with a reason naming the plugin, and nothing of its reply is kept; the
 // other batches and flows go on. A plugin that crashed or timed out is killed and
 // started again for the next batch, up to three times in a row within one transform
-// (one batch of a flow's run). A plugin whose executable does not match its checksum is refused
-// before anything runs (a configuration error).
+// (one batch of a flow's run). A plugin whose executable does not match its checksum is
+// refused before anything runs (a configuration error).
 package host
 
 import (
