@@ -225,6 +225,7 @@ func (q *Query) field(alias string, rel Rel, name string, from, to int) (value, 
 	if alias == q.alias {
 		q.Uses[s.Column.Name] = true
 	}
+	q.reads().column(rel.Table, s.Column.Name)
 	return value{sql: alias + "." + catalog.Ident(s.Column.Name), typ: s.Column.Type}, nil
 }
 
@@ -241,11 +242,20 @@ func (q *Query) rowStep(r *row, name string, from, to int) (value, error) {
 // when the step names one.
 func (q *Query) stepRow(alias string, rel Rel, s catalog.Step) value {
 	colSQL := alias + "." + catalog.Ident(s.Column.Name)
+	q.reads().column(rel.Table, s.Column.Name)
 	if !s.Row {
 		return value{sql: colSQL, typ: s.Column.Type}
 	}
-	q.scope.Env.Reads.ref(rel.Table, s.Column.Name, s.Column.Type.Ref)
+	q.reads().ref(rel.Table, s.Column.Name, s.Column.Type.Ref)
 	return q.joinRow(s.Column.Type.Ref, colSQL)
+}
+
+// reads is where the query records what it reads (nil: nowhere).
+func (q *Query) reads() *Reads {
+	if q.scope.Env == nil {
+		return nil
+	}
+	return q.scope.Env.Reads
 }
 
 // joinRow joins table t on its key = keySQL (once per distinct key expression).
@@ -727,7 +737,7 @@ func (q *Query) lookup(x *ast.CallNode, l Lookup, args []value) (value, error) {
 	if len(args) != l.arity() {
 		return value{}, q.errAt(x.Callee, "%s takes %d argument(s), got %d", l.Name, l.arity(), len(args))
 	}
-	q.scope.Env.Reads.lookup(l.Table)
+	q.reads().lookup(l.Table)
 	a := q.newAlias()
 	key := catalog.Ident(l.Table.Key)
 	var cond []string

@@ -101,11 +101,15 @@ type Env struct {
 }
 
 // Reads is what a flow's queries read of each table: every step through a reference
-// column (the table and column it starts from, the table it reaches) and every table a
-// lookup searches. A planner stages from it only the rows the candidates reach.
+// column (the table and column it starts from, the table it reaches), every column a
+// path reads, and every table a lookup searches. A planner stages from it only the
+// rows the candidates reach, and of them only the columns read.
 type Reads struct {
 	Refs    []Ref
 	Lookups []*catalog.Table
+	// Columns are the columns read of each table (by full name), through paths and
+	// fields: a table's key, read to join it, is not listed.
+	Columns map[string]map[string]bool
 }
 
 // Ref is one step through a reference column: From's Column holds keys of To.
@@ -125,6 +129,21 @@ func (r *Reads) ref(from *catalog.Table, column string, to *catalog.Table) {
 		}
 	}
 	r.Refs = append(r.Refs, Ref{From: from, Column: column, To: to})
+}
+
+func (r *Reads) column(t *catalog.Table, name string) {
+	if r == nil || t == nil {
+		return
+	}
+	if r.Columns == nil {
+		r.Columns = map[string]map[string]bool{}
+	}
+	cols := r.Columns[t.FullName()]
+	if cols == nil {
+		cols = map[string]bool{}
+		r.Columns[t.FullName()] = cols
+	}
+	cols[name] = true
 }
 
 func (r *Reads) lookup(t *catalog.Table) {

@@ -65,6 +65,31 @@ type Fetch struct {
 	Where  string
 	Filter string
 	Alias  string
+	// Columns, when set, are the only columns staged (in the table's order): those the
+	// flow reads. A lookup by key fetches each row's column segments, so fewer columns
+	// cost less (at ten million lines, 20 lines' three columns took half the time of
+	// their fifteen).
+	Columns []*catalog.Column
+}
+
+// Selected is what the fetch stages: Columns, or every column of the table.
+func (f *Fetch) Selected() []*catalog.Column {
+	if f.Columns != nil {
+		return f.Columns
+	}
+	return f.Table.Columns
+}
+
+// SelectList is the fetch's columns in SQL (* for all).
+func (f *Fetch) SelectList() string {
+	if f.Columns == nil {
+		return "*"
+	}
+	names := make([]string, len(f.Columns))
+	for i, c := range f.Columns {
+		names[i] = catalog.Ident(c.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // Statement is the fetch as a named statement, its SQL running it all in DuckDB.
@@ -78,7 +103,7 @@ func (f *Fetch) Statement(name string) Statement {
 			where = append(where, w)
 		}
 	}
-	from := "SELECT * FROM " + f.Table.SQLName()
+	from := "SELECT " + f.SelectList() + " FROM " + f.Table.SQLName()
 	if f.Alias != "" {
 		from += " " + f.Alias
 	}
@@ -108,7 +133,7 @@ func (f *Fetch) Statement(name string) Statement {
 // statement's SQL scans the key column of the whole table). For a Keys fetch on the
 // table's key.
 func (f *Fetch) Lookup(keys []string) string {
-	from := "SELECT * FROM " + f.Table.SQLName()
+	from := "SELECT " + f.SelectList() + " FROM " + f.Table.SQLName()
 	if f.Alias != "" {
 		from += " " + f.Alias
 	}

@@ -127,6 +127,38 @@ func TestNarrowingFollowsReferencesHopByHop(t *testing.T) {
 	}
 }
 
+// The rows reached are staged with only the columns the flow reads: the key, the
+// columns its paths and fields read, and those the next hops leave from. A lookup by
+// key then reads fewer column segments per row.
+func TestNarrowedRowsKeepOnlyTheColumnsRead(t *testing.T) {
+	set, m := model(t, nil)
+	p := build(t, set.Flows["sales-credit-notes"], m, plan.Options{})
+	got := map[string]string{}
+	for _, st := range p.Stage {
+		if f := st.Fetch; f != nil && strings.HasPrefix(st.Name, "r ") {
+			got[st.Name] = f.SelectList()
+			if !strings.Contains(st.SQL, "SELECT "+f.SelectList()+" FROM") {
+				t.Errorf("%s does not select its columns:\n%s", st.Name, st.SQL)
+			}
+			if lookup := f.Lookup([]string{"K1"}); !strings.Contains(lookup, "SELECT "+f.SelectList()+" FROM") {
+				t.Errorf("%s: the lookup by key does not select its columns:\n%s", st.Name, lookup)
+			}
+		}
+	}
+	want := map[string]string{
+		// the original line's link to its sales invoice line, and the next hop's key
+		"r oim.invoice_line": `"id", "sales_invoice_line_item_id"`,
+		// the engagement, for the credit note's dimension
+		"r oim.sales_order": `"id", "engagement_id"`,
+		"r oim.invoice":     `"id", "sales_order_id", "accounting_company_id", "sales_invoice_id", "sales_credit_note_id"`,
+	}
+	for name, cols := range want {
+		if got[name] != cols {
+			t.Errorf("%s stages %s, want %s", name, got[name], cols)
+		}
+	}
+}
+
 // A table reached through a derived field (the sales invoice lines' product, derived
 // from the item's product group or the line type mapping) is read whole: the raw
 // column's values are not the keys the derived field reaches.

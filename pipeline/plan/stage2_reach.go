@@ -12,9 +12,11 @@ import (
 // table their paths reach (r_<schema>_<table>): the rows whose key is among the values
 // of a reference column of rows staged before. Every path then joins these narrowed
 // copies, never a whole table, so a run over ten candidates reads ten candidates' worth
-// of each table, whatever history holds: DuckDB finds them with one semi-join on the
-// key (building its hash table on the few keys, not on the table), where a LEFT JOIN of
-// a whole table could build its hash table on millions of rows.
+// of each table, whatever history holds, and of those rows only the columns the flow
+// reads (columnsRead). DuckDB finds the rows with one semi-join on the key (building
+// its hash table on the few keys, not on the table), or by the primary key's index
+// when the keys are few (the store's point lookups); a LEFT JOIN of a whole table could
+// build its hash table on millions of rows.
 func (b *builder) stageReach() {
 	if b.lines != nil {
 		fe := &Fetch{Table: b.lines, Into: b.tmp("lc"), Column: b.parent, Keys: "SELECT " + key(b.header) + " FROM " + b.cands}
@@ -28,8 +30,34 @@ func (b *builder) stageReach() {
 		for _, r := range b.first.refsInto(t) {
 			keys = append(keys, "SELECT "+catalog.Ident(r.Column)+" FROM "+b.stagedRel(r.From))
 		}
-		b.fetch("r "+t.FullName(), &Fetch{Table: t, Into: b.narrow[t.FullName()], Column: t.Key, Keys: strings.Join(keys, " UNION ")})
+		b.fetch("r "+t.FullName(), &Fetch{Table: t, Into: b.narrow[t.FullName()], Column: t.Key, Keys: strings.Join(keys, " UNION "),
+			Columns: b.first.columnsRead(t)})
 	}
+}
+
+// columnsRead are the columns of t the flow reads, in the table's order: its key, the
+// columns its paths and fields read, and those its rows' references leave from. Nil
+// when that is every column.
+func (b *builder) columnsRead(t *catalog.Table) []*catalog.Column {
+	read := map[string]bool{t.Key: true}
+	for c := range b.reads.Columns[t.FullName()] {
+		read[c] = true
+	}
+	for _, r := range b.reads.Refs {
+		if r.From == t {
+			read[r.Column] = true
+		}
+	}
+	var out []*catalog.Column
+	for _, c := range t.Columns {
+		if read[c.Name] {
+			out = append(out, c)
+		}
+	}
+	if len(out) == len(t.Columns) {
+		return nil
+	}
+	return out
 }
 
 // fetch adds a fetch statement to the stage.

@@ -32,7 +32,7 @@ func (l *Linked) Fetch(ctx context.Context, x Execer, st plan.Statement) error {
 // (the key's index, or the lines' parent index init creates) and copied out (COPY),
 // the Filter applied here. The temp table keeps the working database's column types.
 func (l *Linked) fetchPG(ctx context.Context, x Execer, side endpoint, f *plan.Fetch) error {
-	if _, err := x.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s WHERE FALSE", f.Into, f.Table.SQLName())); err != nil {
+	if _, err := x.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT %s FROM %s WHERE FALSE", f.Into, f.SelectList(), f.Table.SQLName())); err != nil {
 		return err
 	}
 	var where []string
@@ -60,7 +60,7 @@ func (l *Linked) fetchPG(ctx context.Context, x Execer, side endpoint, f *plan.F
 		}
 		where = append(where, fmt.Sprintf("%s IN (SELECT v FROM oimconnect_keys)", catalog.Ident(f.Column)))
 	}
-	query := postgres.Select(f.Table.Schema, f.Table.Name, f.Table.Columns)
+	query := postgres.Select(f.Table.Schema, f.Table.Name, f.Selected())
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -88,7 +88,7 @@ func (l *Linked) fetchPG(ctx context.Context, x Execer, side endpoint, f *plan.F
 		if _, err := x.ExecContext(ctx, "DELETE FROM "+f.Into); err != nil {
 			return err
 		}
-		n, err := postgres.CopyOut(ctx, tx.Conn().PgConn(), query, x, f.Into, f.Table.Columns, l.dir)
+		n, err := postgres.CopyOut(ctx, tx.Conn().PgConn(), query, x, f.Into, f.Selected(), l.dir)
 		if err != nil {
 			return err
 		}
