@@ -66,9 +66,9 @@ type Fetch struct {
 	Filter string
 	Alias  string
 	// Columns, when set, are the only columns staged (in the table's order): those the
-	// flow reads. A lookup by key fetches each row's column segments, so fewer columns
-	// cost less (at ten million lines, 20 lines' three columns took half the time of
-	// their fifteen).
+	// flow reads; a Filter may read no other. A lookup by key fetches each row's column
+	// segments, so fewer columns cost less (at ten million lines, 20 lines' three
+	// columns took half the time of their fifteen).
 	Columns []*catalog.Column
 }
 
