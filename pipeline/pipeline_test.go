@@ -157,7 +157,7 @@ func (s *sizer) Transform(ctx context.Context, x catalog.Execer, _ *sql.Conn, p 
 // The transform commits what it made before the flow's write transaction begins, so
 // that DuckDB plans the write knowing its tables' sizes: it takes a table made in the
 // running transaction for empty, and plans the joins reading it backwards. A transform
-// that fails leaves no trace.
+// that fails writes nothing to the schemas.
 func TestTransformCommitsBeforeTheWrite(t *testing.T) {
 	ctx := context.Background()
 	tr := &sizer{}

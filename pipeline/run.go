@@ -343,8 +343,9 @@ func (sh *shared) execer() catalog.Execer {
 
 // runBatch runs one batch of a flow: the stage and the transform (committed before
 // the flow's transaction begins, see below), then the counts and failures in the flow's
-// transaction, and the store's commit. A run stopped meanwhile reports that it was. Within a shared dry run everything runs in its
-// transaction, writes included, and nothing is committed.
+// transaction, and the store's commit. A run stopped meanwhile reports that it was.
+// Within a shared dry run everything runs in its transaction, writes included, and
+// nothing is committed.
 func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last bool, sh *shared) (s Summary, err error) {
 	start := time.Now()
 	s.Flow = p.Flow
