@@ -28,6 +28,7 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
@@ -531,6 +532,59 @@ func (b *builder) build() {
 		b.explainRules() // one record's every rule; not for a census of them all
 	}
 	b.write() // stage8: the writes and the counts
+	b.free(b.tmp("lc"))
+}
+
+// free drops a staged table right after the last stage statement reading it, unless a
+// view, a write, the counts, the outcomes or the fingerprint read it too. The
+// candidates' lines (lc, every column of every candidate's line) are read last by l:
+// kept to the end of the batch, they would sit beside l through the write, in a bulk
+// run (every record a candidate) a second copy of the batch's lines.
+func (b *builder) free(t string) {
+	last := -1
+	for i, st := range b.plan.Stage {
+		if mentions(st.SQL, t) {
+			if strings.HasPrefix(st.SQL, "CREATE OR REPLACE TEMP VIEW") {
+				return // read wherever the view is
+			}
+			last = i
+		}
+	}
+	if last < 0 || mentions(b.plan.Counts, t) || mentions(b.plan.Outcomes, t) || mentions(b.plan.Fingerprint, t) {
+		return
+	}
+	for _, st := range b.plan.Write {
+		if mentions(st.SQL, t) {
+			return
+		}
+	}
+	for _, o := range b.plan.Outputs {
+		if mentions(o.Check, t) {
+			return
+		}
+	}
+	drop := Statement{Name: "free " + strings.TrimPrefix(t, b.opt.Prefix), SQL: "DROP TABLE IF EXISTS " + t}
+	b.plan.Stage = slices.Insert(b.plan.Stage, last+1, drop)
+}
+
+// mentions reports whether SQL names a temp table (not merely a longer name it starts).
+func mentions(sql, name string) bool {
+	for i := strings.Index(sql, name); i >= 0; {
+		end := i + len(name)
+		if end == len(sql) || !isIdentByte(sql[end]) {
+			return true
+		}
+		j := strings.Index(sql[end:], name)
+		if j < 0 {
+			return false
+		}
+		i = end + j
+	}
+	return false
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 // tracked says whether the source has an export status to select on and write back.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -96,6 +97,51 @@ func TestOnlyFetchesReadTables(t *testing.T) {
 		if len(p.Prelude) != 1 || p.Prelude[0].Fetch == nil || p.Prelude[0].Fetch.Table != p.Source {
 			t.Errorf("%s: the prelude fetches the candidates of %s: %+v", f.Name, p.Source.FullName(), p.Prelude)
 		}
+	}
+}
+
+// The candidates' lines (lc), every column of every candidate's line, are dropped as
+// soon as the last stage reading them (l, or explain's rules) has run, not at the end
+// of the batch: nothing after the stage reads them, and held through the write they
+// were a second copy of a bulk batch's lines.
+func TestCandidatesLinesAreFreedAfterTheirLastRead(t *testing.T) {
+	set, m := model(t, nil)
+	withLines := 0
+	for _, f := range set.Ordered() {
+		for _, opt := range []plan.Options{{}, {Explain: true, IDs: []string{"X-1"}}} {
+			p := build(t, f, m, opt)
+			lc := "_oc_lc"
+			reads := regexp.MustCompile(`\b` + lc + `\b`)
+			free := -1
+			for i, st := range p.Stage {
+				if st.SQL == "DROP TABLE IF EXISTS "+lc {
+					free = i
+				}
+			}
+			if f.Source.Lines == nil {
+				if free >= 0 {
+					t.Errorf("%s has no lines, yet its plan frees %s", f.Name, lc)
+				}
+				continue
+			}
+			withLines++
+			if free < 0 {
+				t.Fatalf("%s (explain %v): no stage frees %s", f.Name, opt.Explain, lc)
+			}
+			if !reads.MatchString(p.Stage[free-1].SQL) {
+				t.Errorf("%s: %s is freed after stage %s, which does not read it", f.Name, lc, p.Stage[free-1].Name)
+			}
+			later := append(slices.Clone(p.Stage[free+1:]), p.Write...)
+			later = append(later, plan.Statement{Name: "counts", SQL: p.Counts}, plan.Statement{Name: "outcomes", SQL: p.Outcomes})
+			for _, st := range later {
+				if reads.MatchString(st.SQL) {
+					t.Errorf("%s: %s reads %s after it was freed:\n%s", f.Name, st.Name, lc, st.SQL)
+				}
+			}
+		}
+	}
+	if withLines == 0 {
+		t.Fatal("no flow has lines: the test checked nothing")
 	}
 }
 
