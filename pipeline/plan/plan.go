@@ -567,20 +567,20 @@ func (b *builder) free(t string) {
 	b.plan.Stage = slices.Insert(b.plan.Stage, last+1, drop)
 }
 
-// mentions reports whether SQL names a temp table (not merely a longer name it starts).
+// mentions reports whether SQL names a temp table (as a whole name, not a part of one).
 func mentions(sql, name string) bool {
-	for i := strings.Index(sql, name); i >= 0; {
-		end := i + len(name)
-		if end == len(sql) || !isIdentByte(sql[end]) {
-			return true
-		}
-		j := strings.Index(sql[end:], name)
-		if j < 0 {
+	for from := 0; ; {
+		i := strings.Index(sql[from:], name)
+		if i < 0 {
 			return false
 		}
-		i = end + j
+		i += from
+		end := i + len(name)
+		if (i == 0 || !isIdentByte(sql[i-1])) && (end == len(sql) || !isIdentByte(sql[end])) {
+			return true
+		}
+		from = i + 1
 	}
-	return false
 }
 
 func isIdentByte(c byte) bool {
