@@ -8,12 +8,12 @@
 //   - Stage builds temp tables, one stage per file in build order: a batch's range of
 //     the candidates (b), their lines (lc) and, hop by hop, the rows their reference
 //     columns reach in every other table (r_<table>; see reach); the candidates with
-//     their derived fields and readiness (h); the ready records' lines (l); the line
-//     sequence with splits, line numbers and document ids (seq), the documents (docs);
-//     one output per target table holding the mapped rows exactly as they will be
-//     inserted (o0, o1, ...); the documents that exist already (x); and the reasons
-//     records cannot be exported (err, bad). It reads the source and target but writes
-//     neither.
+//     their derived fields and readiness (h); the ready records' lines (l, after which
+//     lc is dropped: see free); the line sequence with splits, line numbers and
+//     document ids (seq), the documents (docs); one output per target table holding
+//     the mapped rows exactly as they will be inserted (o0, o1, ...); the documents
+//     that exist already (x); and the reasons records cannot be exported (err, bad).
+//     It reads the source and target but writes neither.
 //   - Write inserts the outputs of valid records and writes back links and export
 //     status. The caller runs Write in one transaction.
 //
