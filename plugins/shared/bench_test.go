@@ -95,3 +95,20 @@ func BenchmarkRoundTrip(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/rows, "µs/row")
 }
+
+// BenchmarkMapText is one batch of 50,000 lines' descriptions rewritten by MapText, the
+// SDK's way to change a text column: the builder is sized from the values received, so
+// it does not regrow as it fills (3.6 -> 3.0 ms here when that came in).
+func BenchmarkMapText(b *testing.B) {
+	rec := wide(50000)
+	defer rec.Release()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t := shared.NewTable("acct.sales_invoice_line_item", false, rec)
+		if err := t.MapText("line_description", func(_ int, v sql.NullString) sql.NullString {
+			return sql.NullString{String: v.String + " x2 @ 10.00", Valid: true}
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -244,6 +244,7 @@ func (t *Table) MapText(column string, f func(row int, v sql.NullString) sql.Nul
 	b := array.NewStringBuilder(memory.DefaultAllocator)
 	defer b.Release()
 	b.Reserve(a.Len())
+	b.ReserveData(len(a.ValueBytes())) // about as long as the values received: no regrowth
 	for i := 0; i < a.Len(); i++ {
 		v := sql.NullString{}
 		if a.IsValid(i) {
