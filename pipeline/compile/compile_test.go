@@ -1131,6 +1131,14 @@ func TestErrors(t *testing.T) {
 			_, err = q.Template(c.src)
 		}
 		checkErr(t, c.kind+" "+c.src, err, c.want)
+		// A field not found is named apart, for a caller that stands in for a field
+		// that failed to say nothing more of it.
+		var ce *compile.Error
+		if errors.As(err, &ce) && strings.Contains(c.want, "has no field") {
+			if name := strings.SplitN(c.want, "\"", 3)[1]; ce.Missing != name {
+				t.Errorf("%s: Missing = %q, want %q", c.src, ce.Missing, name)
+			}
+		}
 	}
 }
 

@@ -25,6 +25,7 @@ type Error struct {
 	Source   string // the expression or path as written
 	From, To int    // rune offsets of the offending part
 	Msg      string
+	Missing  string // a field not found, for "has no field" errors
 }
 
 func (e *Error) Error() string {
@@ -206,7 +207,7 @@ func (q *Query) rootStep(name string, from, to int) (value, error) {
 	s, ok := q.scope.Root.resolve(name)
 	if !ok {
 		return value{}, &Error{Source: q.src, From: from, To: to, Msg: fmt.Sprintf("%s has no field %q (fields: %s)",
-			q.scope.Root.Table.FullName(), name, strings.Join(q.scope.Root.columnNames(), ", "))}
+			q.scope.Root.Table.FullName(), name, strings.Join(q.scope.Root.columnNames(), ", ")), Missing: name}
 	}
 	q.Uses[s.Column.Name] = true
 	return q.stepRow(q.alias, q.scope.Root, s), nil
@@ -220,7 +221,7 @@ func (q *Query) field(alias string, rel Rel, name string, from, to int) (value, 
 	s, ok := rel.resolve(name)
 	if !ok {
 		return value{}, &Error{Source: q.src, From: from, To: to, Msg: fmt.Sprintf("%s has no field %q (fields: %s)",
-			rel.Table.FullName(), name, strings.Join(rel.columnNames(), ", "))}
+			rel.Table.FullName(), name, strings.Join(rel.columnNames(), ", ")), Missing: name}
 	}
 	if alias == q.alias {
 		q.Uses[s.Column.Name] = true
@@ -233,7 +234,7 @@ func (q *Query) rowStep(r *row, name string, from, to int) (value, error) {
 	s, ok := r.rel.resolve(name)
 	if !ok {
 		return value{}, &Error{Source: q.src, From: from, To: to, Msg: fmt.Sprintf("%s has no field %q (fields: %s)",
-			r.rel.Table.FullName(), name, strings.Join(r.rel.columnNames(), ", "))}
+			r.rel.Table.FullName(), name, strings.Join(r.rel.columnNames(), ", ")), Missing: name}
 	}
 	return q.stepRow(r.alias, r.rel, s), nil
 }

@@ -17,7 +17,20 @@ func (b *builder) derive(at []string, fields map[string]string, t *catalog.Table
 	ctes = "d0 AS (" + base + ")"
 	last = "d0"
 	if !ok {
-		return ctes, last, nil
+		// Stand in for every field (the SQL is never run), so that what reads them is
+		// still checked, and only the mistake is reported.
+		var add []string
+		for _, name := range spec.SortedKeys(fields) {
+			if col := b.standIn(t, name); col != nil {
+				extra = append(extra, col)
+				add = append(add, "NULL AS "+catalog.Ident(name))
+			}
+		}
+		if len(add) > 0 {
+			ctes += ",\nd1 AS (SELECT *, " + strings.Join(add, ", ") + " FROM d0)"
+			last = "d1"
+		}
+		return ctes, last, extra
 	}
 	env := b.rawEnv
 	if b.env != nil {
@@ -31,9 +44,9 @@ func (b *builder) derive(at []string, fields map[string]string, t *catalog.Table
 			e, err := q.Expr(fields[name])
 			if err != nil {
 				b.exprError(append(at, name), err)
-				if _, isCol := t.Column(name); !isCol {
+				if col := b.standIn(t, name); col != nil {
 					// Stand in for the failed field, so what reads it is still checked.
-					added = append(added, &catalog.Column{Name: name, Type: catalog.Type{Kind: catalog.Any}})
+					added = append(added, col)
 					add = append(add, "NULL AS "+catalog.Ident(name))
 				}
 				continue
@@ -73,8 +86,27 @@ func (b *builder) derive(at []string, fields map[string]string, t *catalog.Table
 	return ctes, last, extra
 }
 
+// standIn notes a derived field of t that failed, so that an expression reading it,
+// or stepping through the reference its name makes (period for period_id), is not
+// reported again; and returns the column standing in for it, of any kind, unless t has
+// a column of that name.
+func (b *builder) standIn(t *catalog.Table, name string) *catalog.Column {
+	if b.standIns == nil {
+		b.standIns = map[string]bool{}
+	}
+	b.standIns[catalog.Normalize(name)] = true
+	if strings.HasSuffix(name, "_id") {
+		b.standIns[catalog.RefName(name)] = true
+	}
+	if _, isCol := t.Column(name); isCol {
+		return nil
+	}
+	return &catalog.Column{Name: name, Type: catalog.Type{Kind: catalog.Any}}
+}
+
 // layers orders derived fields so each comes after the derived fields it reads.
 func (b *builder) layers(at []string, fields map[string]string) ([][]string, bool) {
+	before := len(b.probs) // a mistake elsewhere does not make these fields unusable
 	deps := map[string][]string{}
 	for _, name := range spec.SortedKeys(fields) {
 		ids, err := compile.Identifiers(fields[name])
@@ -123,5 +155,5 @@ func (b *builder) layers(at []string, fields map[string]string) ([][]string, boo
 		}
 		out[l] = append(out[l], name)
 	}
-	return out, len(b.probs) == 0
+	return out, len(b.probs) == before
 }

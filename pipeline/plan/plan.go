@@ -351,6 +351,9 @@ type builder struct {
 	opt     Options
 	probs   spec.Problems
 	counter int
+	// standIns are the derived fields that failed (normalized), and the references
+	// their names make: what reads them is not reported again.
+	standIns map[string]bool
 
 	header, lines  *catalog.Table
 	status, errCol string // the header's export status and error columns ("": untracked)
@@ -425,6 +428,9 @@ func (b *builder) exprError(at []string, err error) {
 	if !errors.As(err, &ce) {
 		b.errorf(at, "%v", err)
 		return
+	}
+	if ce.Missing != "" && b.standIns[catalog.Normalize(ce.Missing)] {
+		return // the field's own mistake is reported already
 	}
 	p := b.f.Pos.Errorf(at, "%s\n%s", ce.Msg, compile.Caret(ce.Source, ce.From, ce.To))
 	if n := b.f.Pos.Node(at...); n != nil && !strings.Contains(n.Value, "\n") {

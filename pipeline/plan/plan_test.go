@@ -3,6 +3,7 @@ package plan_test
 import (
 	"context"
 	"database/sql"
+	"maps"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -96,6 +97,36 @@ func TestOnlyFetchesReadTables(t *testing.T) {
 		}
 		if len(p.Prelude) != 1 || p.Prelude[0].Fetch == nil || p.Prelude[0].Fetch.Table != p.Source {
 			t.Errorf("%s: the prelude fetches the candidates of %s: %+v", f.Name, p.Source.FullName(), p.Prelude)
+		}
+	}
+}
+
+// One mistake in a spec is one problem: a broken select or ready condition does not
+// also hide the lines' derived fields from the rules and mappings that read them (it
+// did: journals reported seven more problems, every one a field "not found"), nor does
+// a broken derived field hide the others (sales invoices reported eight).
+func TestOneMistakeIsOneProblem(t *testing.T) {
+	set, m := model(t, nil)
+	for _, f := range set.Ordered() {
+		for _, section := range []string{"select", "ready", "derive"} {
+			g := *f
+			switch section {
+			case "select":
+				g.Select = append([]string{"1 >> 2"}, f.Select...)
+			case "ready":
+				g.Ready = append([]string{"1 >> 2"}, f.Ready...)
+			case "derive":
+				if len(f.Derive.Header) == 0 {
+					continue
+				}
+				g.Derive.Header = maps.Clone(f.Derive.Header)
+				g.Derive.Header[slices.Sorted(maps.Keys(f.Derive.Header))[0]] = "1 >> 2"
+			}
+			_, err := plan.Build(&g, m, plan.Options{Settings: settings(t)})
+			ps, ok := spec.ProblemsOf(err)
+			if !ok || len(ps) != 1 || !strings.Contains(ps[0].Msg, "unexpected token") {
+				t.Errorf("%s, a broken %s condition: want one problem, the condition's, got:\n%v", f.Name, section, err)
+			}
 		}
 	}
 }
