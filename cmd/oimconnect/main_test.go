@@ -189,7 +189,7 @@ func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
 		want string
 	}{
 		{"unknown flow", []string{"--flow", "nope"}, `unknown flow "nope"`},
-		{"malformed YAML", []string{"--specs", badYAML}, "sales-invoices.yaml:2:1: malformed YAML: did not find expected ',' or ']'"},
+		{"malformed YAML", []string{"--specs", badYAML}, "sales-invoices.yaml:3:1: malformed YAML: did not find expected ',' or ']'"},
 		{"wrong setting type", []string{"--config", writeFile(t, dir, "c.yaml", "settings:\n  sales_invoice_line_limit: many\n")}, "sales_invoice_line_limit"},
 		{"unknown setting", []string{"--config", writeFile(t, dir, "u.yaml", "settings:\n  tax_summary: true\n")}, `c.yaml`},
 		{"unknown flag", []string{"--flw", "x"}, "unknown flag: --flw"},

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -197,6 +198,15 @@ func fieldHook(from, to reflect.Type, data any) (any, error) {
 	return data, nil
 }
 
+// parserErrors are the errors of yaml.v3's parser (as against its scanner), whose
+// line it counts from 0: an unclosed [ on line 3 is reported on line 2.
+var parserErrors = []string{
+	"did not find expected ',' or ']'", "did not find expected ',' or '}'", "did not find expected '-' indicator",
+	"did not find expected <document start>", "did not find expected key", "did not find expected node content",
+	"found duplicate %TAG directive", "found duplicate %YAML directive", "found incompatible YAML document",
+	"found undefined tag handle",
+}
+
 func yamlProblem(file string, err error) error {
 	var te *yaml.TypeError
 	msg := err.Error()
@@ -207,6 +217,9 @@ func yamlProblem(file string, err error) error {
 	var line int
 	if _, scanErr := fmt.Sscanf(strings.TrimPrefix(msg, "yaml: "), "line %d:", &line); scanErr == nil {
 		rest := msg[strings.Index(msg, fmt.Sprintf("line %d:", line))+len(fmt.Sprintf("line %d:", line)):]
+		if slices.Contains(parserErrors, strings.TrimSpace(rest)) {
+			line++
+		}
 		return Problem{File: file, Line: line, Column: 1, Msg: "malformed YAML:" + rest}
 	}
 	return Problem{File: file, Msg: "malformed YAML: " + strings.TrimPrefix(msg, "yaml: ")}
