@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -105,6 +106,11 @@ func parse(c *command, args []string, stdout, stderr io.Writer) (*invocation, in
 	}
 	if err := positional(c, fs, opt); err != nil {
 		return nil, refuse(c, stderr, err)
+	}
+	if opt.report != "" {
+		if err := writable(opt.report); err != nil {
+			return nil, refuse(c, stderr, err)
+		}
 	}
 	if c.name == "demo" && !fs.Changed("db") {
 		_ = fs.Set("db", "demo.duckdb")
@@ -251,6 +257,24 @@ func printSummary(w io.Writer, s pipeline.Summary, dryRun bool) {
 
 // writeReport writes the run's summary as JSON: the counterpart of the product's email
 // and notification.
+// writable refuses a --report the command could not write when it is done: a run
+// would otherwise export everything and lose its report.
+func writable(path string) error {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("--report %s is a directory", path)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".oimconnect-report-*")
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("--report %s: cannot write in %s: %v", path, filepath.Dir(path), err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
 func writeReport(path string, req pipeline.Request, sums []pipeline.Summary, runErr error) error {
 	r := struct {
 		DryRun bool               `json:"dry_run"`

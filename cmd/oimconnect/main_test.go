@@ -193,6 +193,8 @@ func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
 		{"wrong setting type", []string{"--config", writeFile(t, dir, "c.yaml", "settings:\n  sales_invoice_line_limit: many\n")}, "sales_invoice_line_limit"},
 		{"unknown setting", []string{"--config", writeFile(t, dir, "u.yaml", "settings:\n  tax_summary: true\n")}, `c.yaml`},
 		{"unknown flag", []string{"--flw", "x"}, "unknown flag: --flw"},
+		{"report nowhere", []string{"--report", filepath.Join(dir, "no-such-dir", "r.json")}, "no-such-dir: no such file or directory"},
+		{"report a directory", []string{"--report", dir}, "is a directory"},
 	}
 	cases[3].want = `unknown key "tax_summary" in settings`
 	for _, c := range cases {
