@@ -427,6 +427,21 @@ func TestExitStatusOfFailures(t *testing.T) {
 		}
 	})
 
+	// A value out of a flag's range is refused before anything is opened (runs --limit
+	// -1 reached the database as a LIMIT, and came back as a failure midway, 3).
+	t.Run("flag out of range 2", func(t *testing.T) {
+		t.Parallel()
+		for _, args := range [][]string{
+			{"runs", "--db", db, "--limit", "0"}, {"runs", "--db", db, "--limit", "-1"},
+			{"queue", "--queue", "postgres://nobody@127.0.0.1:1/none", "--limit", "-5"},
+		} {
+			r := cli(t, nil, args...)
+			if want := "--limit must be at least 1, got " + args[len(args)-1]; r.code != 2 || !strings.Contains(r.stderr, want) {
+				t.Errorf("%v: want exit 2 and %q, got %d\n%s", args, want, r.code, r.stderr)
+			}
+		}
+	})
+
 	// An unrelated OIMCONNECT_ variable is refused by every command, by name.
 	t.Run("unknown variable 2", func(t *testing.T) {
 		t.Parallel()

@@ -112,6 +112,9 @@ func parse(c *command, args []string, stdout, stderr io.Writer) (*invocation, in
 			return nil, refuse(c, stderr, err)
 		}
 	}
+	if fs.Lookup("limit") != nil && opt.limit < 1 {
+		return nil, refuse(c, stderr, fmt.Errorf("--limit must be at least 1, got %d", opt.limit))
+	}
 	if c.name == "demo" && !fs.Changed("db") {
 		_ = fs.Set("db", "demo.duckdb")
 	}
