@@ -258,8 +258,6 @@ func printSummary(w io.Writer, s pipeline.Summary, dryRun bool) {
 	}
 }
 
-// writeReport writes the run's summary as JSON: the counterpart of the product's email
-// and notification.
 // writable refuses a --report the command could not write when it is done: a run
 // would otherwise export everything and lose its report.
 func writable(path string) error {
@@ -278,6 +276,8 @@ func writable(path string) error {
 	return os.Remove(f.Name())
 }
 
+// writeReport writes the run's summary as JSON: the counterpart of the product's email
+// and notification.
 func writeReport(path string, req pipeline.Request, sums []pipeline.Summary, runErr error) error {
 	r := struct {
 		DryRun bool               `json:"dry_run"`
