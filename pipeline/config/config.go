@@ -387,6 +387,26 @@ func cleanDecodeError(err error) string {
 	return "wrong setting: " + msg
 }
 
+// mistypedURL reports a location meant as a PostgreSQL URL that is none (its // lost,
+// say), which would be taken for a file name and echoed, password and all, in the
+// error that it does not exist; masked hides what may be the password.
+func mistypedURL(loc string) (masked string, ok bool) {
+	lower := strings.ToLower(loc)
+	if !strings.HasPrefix(lower, "postgres:") && !strings.HasPrefix(lower, "postgresql:") ||
+		strings.HasPrefix(loc, "postgres://") || strings.HasPrefix(loc, "postgresql://") {
+		return "", false
+	}
+	scheme, rest, _ := strings.Cut(loc, ":")
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		userinfo := strings.TrimLeft(rest[:at], "/")
+		if user, _, hasPassword := strings.Cut(userinfo, ":"); hasPassword {
+			userinfo = user + ":xxxxx"
+		}
+		rest = userinfo + rest[at:]
+	}
+	return scheme + ":" + rest, true
+}
+
 // check refuses values out of range, each at the place it came from.
 func (c *Config) check() error {
 	var probs spec.Problems
@@ -395,6 +415,11 @@ func (c *Config) check() error {
 	}
 	if c.BatchSize < 0 {
 		bad("batch_size", "batch_size must be 0 (no batches) or more, got %d", c.BatchSize)
+	}
+	for key, loc := range map[string]string{"db": c.DB, "source": c.Source, "target": c.Target} {
+		if masked, ok := mistypedURL(loc); ok {
+			bad(key, "%s %q is no PostgreSQL URL: write postgres://USER:PASSWORD@HOST/DATABASE", key, masked)
+		}
 	}
 	probs = append(probs, c.checkPlugins()...)
 	s := c.Settings

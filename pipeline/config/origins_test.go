@@ -89,6 +89,9 @@ func TestEnvironmentRefusalsNameTheVariable(t *testing.T) {
 		{"OIMCONNECT_LOG__LEVEL", "verbose", `environment variable OIMCONNECT_LOG__LEVEL: log.level must be one of debug, info, warn, error; got "verbose"`},
 		{"OIMCONNECT_PLUGINS", "x", `environment variable OIMCONNECT_PLUGINS: plugins is a list of sections: declare it in the configuration file (--config), not in the environment`},
 		{"OIMCONNECT_DB__X", "1", `environment variable OIMCONNECT_DB__X: no setting "db.x": db is a single value (OIMCONNECT_DB)`},
+		// A URL that lost its // is no file name, and its password is not echoed.
+		{"OIMCONNECT_DB", "postgres:/ann:s3cret@db.example/ledger", `environment variable OIMCONNECT_DB: db "postgres:ann:xxxxx@db.example/ledger" is no PostgreSQL URL: write postgres://USER:PASSWORD@HOST/DATABASE`},
+		{"OIMCONNECT_TARGET", "PostgreSQL:ann@db.example/ledger", `environment variable OIMCONNECT_TARGET: target "PostgreSQL:ann@db.example/ledger" is no PostgreSQL URL: write postgres://USER:PASSWORD@HOST/DATABASE`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Setenv(c.name, c.value)
