@@ -389,7 +389,8 @@ func cleanDecodeError(err error) string {
 
 // mistypedURL reports a location meant as a PostgreSQL URL that is none (its // lost,
 // say), which would be taken for a file name and echoed, password and all, in the
-// error that it does not exist; masked hides what may be the password.
+// error that it does not exist; masked hides what may be the password. (postgres.IsURL
+// is the same prefix test, but config sits beside that package, not above it.)
 func mistypedURL(loc string) (masked string, ok bool) {
 	lower := strings.ToLower(loc)
 	if !strings.HasPrefix(lower, "postgres:") && !strings.HasPrefix(lower, "postgresql:") ||

@@ -125,7 +125,7 @@ func TestOneMistakeIsOneProblem(t *testing.T) {
 			_, err := plan.Build(&g, m, plan.Options{Settings: settings(t)})
 			ps, ok := spec.ProblemsOf(err)
 			if !ok || len(ps) != 1 || !strings.Contains(ps[0].Msg, "unexpected token") {
-				t.Errorf("%s, a broken %s condition: want one problem, the condition's, got:\n%v", f.Name, section, err)
+				t.Errorf("%s, a broken %s: want one problem, the broken one's, got:\n%v", f.Name, section, err)
 			}
 		}
 	}
