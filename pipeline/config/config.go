@@ -398,6 +398,9 @@ func mistypedURL(loc string) (masked string, ok bool) {
 		return "", false
 	}
 	scheme, rest, _ := strings.Cut(loc, ":")
+	if q := strings.Index(rest, "?"); q >= 0 {
+		rest = rest[:q] + "?..." // its parameters may hold a password too
+	}
 	if at := strings.LastIndex(rest, "@"); at >= 0 {
 		userinfo := strings.TrimLeft(rest[:at], "/")
 		if user, _, hasPassword := strings.Cut(userinfo, ":"); hasPassword {

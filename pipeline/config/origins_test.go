@@ -92,6 +92,7 @@ func TestEnvironmentRefusalsNameTheVariable(t *testing.T) {
 		// A URL that lost its // is no file name, and its password is not echoed.
 		{"OIMCONNECT_DB", "postgres:/ann:s3cret@db.example/ledger", `environment variable OIMCONNECT_DB: db "postgres:ann:xxxxx@db.example/ledger" is no PostgreSQL URL: write postgres://USER:PASSWORD@HOST/DATABASE`},
 		{"OIMCONNECT_TARGET", "PostgreSQL:ann@db.example/ledger", `environment variable OIMCONNECT_TARGET: target "PostgreSQL:ann@db.example/ledger" is no PostgreSQL URL: write postgres://USER:PASSWORD@HOST/DATABASE`},
+		{"OIMCONNECT_SOURCE", "postgres:/ann@db.example/ledger?password=s3cret", `environment variable OIMCONNECT_SOURCE: source "postgres:ann@db.example/ledger?..." is no PostgreSQL URL: write postgres://USER:PASSWORD@HOST/DATABASE`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Setenv(c.name, c.value)

@@ -2,7 +2,6 @@ package console
 
 import (
 	"encoding/json"
-	"net/url"
 	"sort"
 	"strings"
 
@@ -28,11 +27,7 @@ func secretKey(name string) bool {
 func secretsOf(cfg *config.Config) []string {
 	var out []string
 	for _, loc := range []string{cfg.DB, cfg.Source, cfg.Target} {
-		if u, err := url.Parse(loc); err == nil && u.User != nil {
-			if pw, ok := u.User.Password(); ok && pw != "" {
-				out = append(out, pw, url.QueryEscape(pw))
-			}
-		}
+		out = append(out, postgres.Passwords(loc)...)
 	}
 	for _, p := range cfg.Plugins {
 		out = append(out, secretValues(p.Settings, false)...)

@@ -302,4 +302,13 @@ func TestNoSecretsShown(t *testing.T) {
 	if strings.Contains(msg, "pg-pass-123") || strings.Contains(msg, "s3cr3t-api-value") || !strings.Contains(msg, "postgres://ledger:xxxxx@db.example/erp") {
 		t.Errorf("scrub: %s", msg)
 	}
+	// A password given as a parameter of the URL, which PostgreSQL takes as well.
+	cfg.DB = "postgres://ledger@db.example/erp?sslmode=disable&password=QueryS3cret"
+	msg = scrub(cfg, "connect to postgres://ledger@db.example/erp?sslmode=disable&password=QueryS3cret: refused (password QueryS3cret)")
+	if strings.Contains(msg, "QueryS3cret") || !strings.Contains(msg, "postgres://ledger@db.example/erp?password=xxxxx&sslmode=disable") {
+		t.Errorf("scrub: %s", msg)
+	}
+	if got := database(cfg); strings.Contains(got, "QueryS3cret") || !strings.Contains(got, "password=xxxxx") {
+		t.Errorf("the overview shows the database as %s", got)
+	}
 }

@@ -31,19 +31,70 @@ func IsURL(s string) bool {
 	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }
 
-// Redact hides the password of a PostgreSQL URL, for logs, reports and errors.
+// Redact hides the passwords of a PostgreSQL URL, for logs, reports and errors: the
+// one after the user name, and those given as parameters (password=, sslpassword=).
 func Redact(s string) string {
 	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
+	if err != nil {
 		if i := strings.Index(s, "@"); i >= 0 && IsURL(s) {
 			return s[:strings.Index(s, "://")+3] + "***" + s[i:]
 		}
 		return s
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	masked := false
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			masked = true
+		}
+	}
+	q := u.Query()
+	for k := range q {
+		if passwordParam(k) {
+			q[k] = []string{"xxxxx"}
+			u.RawQuery = q.Encode()
+			masked = true
+		}
+	}
+	if !masked {
+		return s
 	}
 	return u.String()
+}
+
+// passwordParam says a URL parameter carries a password.
+func passwordParam(key string) bool {
+	return strings.Contains(strings.ToLower(key), "password")
+}
+
+// Passwords are the passwords a PostgreSQL URL holds, for masking wherever the URL
+// may be echoed (as written and as escaped in a URL).
+func Passwords(s string) []string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	add := func(pw string) {
+		if pw != "" {
+			out = append(out, pw)
+			if e := url.QueryEscape(pw); e != pw {
+				out = append(out, e)
+			}
+		}
+	}
+	if u.User != nil {
+		pw, _ := u.User.Password()
+		add(pw)
+	}
+	for k, vs := range u.Query() {
+		if passwordParam(k) {
+			for _, v := range vs {
+				add(v)
+			}
+		}
+	}
+	return out
 }
 
 // Connect opens one connection, named "oimconnect" in pg_stat_activity unless the URL
@@ -110,14 +161,14 @@ func Transient(err error) bool {
 
 // scrub removes the password from an error's text.
 func scrub(err error, dsn string) error {
-	u, perr := url.Parse(dsn)
-	if perr != nil || u.User == nil {
+	msg := err.Error()
+	for _, pw := range Passwords(dsn) {
+		msg = strings.ReplaceAll(msg, pw, "xxxxx")
+	}
+	if msg == err.Error() {
 		return err
 	}
-	if pw, ok := u.User.Password(); ok && pw != "" && strings.Contains(err.Error(), pw) {
-		return errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
-	}
-	return err
+	return errors.New(msg)
 }
 
 // csvOptions are the CSV options both sides agree on.
