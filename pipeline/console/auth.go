@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -42,9 +44,16 @@ func (s *Server) allow(role string, h http.HandlerFunc) http.Handler {
 		var se session
 		ok := false
 		if c != nil {
-			se, ok = s.sessions.get(c.Value, k.IdleTimeout(), k.MaxAge())
+			se, ok = s.sessions.get(c.Value, k.IdleTimeout(), k.MaxAge(), r.Header.Get(pollHeader) == "")
 		}
 		u, known := k.User(se.user)
+		if ok && known && !se.samePassword(u.PasswordHash.Reveal()) {
+			// The password changed (oimconnect user passwd), or the user was removed and
+			// added again, since this session began: it ends.
+			s.sessions.end(c.Value)
+			s.log.Info("session ended: the password changed", "user", u.Name)
+			ok = false
+		}
 		if !ok || !known {
 			s.anonymous(w, r)
 			return
@@ -66,6 +75,10 @@ func (s *Server) allow(role string, h http.HandlerFunc) http.Handler {
 		h(w, r)
 	})
 }
+
+// pollHeader marks a request a page's script makes again on its own (a list of running
+// exports every few seconds): it does not keep the session alive.
+const pollHeader = "X-Poll"
 
 // anonymous answers a request without a live session.
 func (s *Server) anonymous(w http.ResponseWriter, r *http.Request) {
@@ -118,13 +131,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	name, password := strings.TrimSpace(r.PostFormValue("name")), r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
 	addr := clientAddr(r)
-	again := func(status int, msg string) {
-		s.render(w, r, status, "login", view{Title: "Log in", Error: msg, Data: loginView{Next: next, Name: name}})
+	shown := name // in the form again
+	if !config.ValidUserName(name) {
+		// No user has such a name: it is not kept, echoed, logged or audited as it came
+		// (it may be megabytes long).
+		name, shown = fmt.Sprintf("(not a user name: %d bytes)", len(name)), ""
 	}
-	if d := s.limiter.wait(name, addr); d > 0 {
+	again := func(status int, msg string) {
+		s.render(w, r, status, "login", view{Title: "Log in", Error: msg, Data: loginView{Next: next, Name: shown}})
+	}
+	wait, done := s.limiter.try(name, addr)
+	if wait > 0 {
 		s.log.Warn("login refused: too many failed attempts", "user", name, "addr", addr)
-		w.Header().Set("Retry-After", fmt.Sprint(int(d.Seconds())+1))
-		again(http.StatusTooManyRequests, fmt.Sprintf("Too many failed logins: try again in %s.", d.Round(time.Minute)))
+		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
+		again(http.StatusTooManyRequests, fmt.Sprintf("Too many failed logins: try again in %s.", wait.Round(time.Minute)))
 		return
 	}
 	cfg := s.config.get()
@@ -134,14 +154,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		hash = []byte(u.PasswordHash.Reveal())
 	}
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !ok {
-		s.limiter.failed(name, addr)
+		done(false)
 		s.log.Warn("login failed", "user", name, "addr", addr)
 		s.audit(r.Context(), name, "login failed", "from "+addr)
 		again(http.StatusUnauthorized, "The name or the password is wrong.")
 		return
 	}
-	s.limiter.succeeded(name)
-	id := s.sessions.start(u.Name)
+	done(true)
+	id := s.sessions.start(u.Name, u.PasswordHash.Reveal())
 	http.SetCookie(w, sessionCookie(id, cfg.Console.TLS()))
 	s.log.Info("login", "user", u.Name, "addr", addr)
 	s.audit(r.Context(), u.Name, "login", "from "+addr)
@@ -157,9 +177,12 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-// safeNext keeps a redirect after login inside the console.
+// safeNext keeps a redirect after login inside the console: a path of its own, with no
+// backslash or control character (browsers drop tabs and newlines and read a backslash
+// as /, so "/<tab>/evil.example" would lead to another site).
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.HasPrefix(next, "/login") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/login") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r == '\\' || unicode.IsControl(r) || r == utf8.RuneError }) {
 		return "/"
 	}
 	return next

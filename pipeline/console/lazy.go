@@ -57,6 +57,7 @@ func (l *lazy[T]) get(ctx context.Context, key string, wait time.Duration, compu
 		}
 	}
 	if !found {
+		l.sweep()
 		e = &lazyEntry[T]{done: make(chan struct{})}
 		l.byID[key] = e
 		go func() {
@@ -77,6 +78,22 @@ func (l *lazy[T]) get(ctx context.Context, key string, wait time.Duration, compu
 	case <-ctx.Done():
 	}
 	return val, nil, false
+}
+
+// sweep drops the values no request may use any more (computed, and expired, stale or
+// failed), so that the values kept are those asked for within keep, whatever the number
+// of keys asked for; l.mu is held.
+func (l *lazy[T]) sweep() {
+	now := l.now()
+	for k, e := range l.byID {
+		select {
+		case <-e.done:
+			if e.stale || now.Sub(e.at) > l.keep || e.err != nil {
+				delete(l.byID, k)
+			}
+		default:
+		}
+	}
 }
 
 // forget drops key's value (a run changed what it counts).

@@ -15,6 +15,9 @@ import (
 // pageSize is how many records a page lists.
 const pageSize = 50
 
+// maxPage bounds the page asked for, so that its offset cannot overflow.
+const maxPage = 1 << 40
+
 // recordRow is one record as the list shows it.
 type recordRow struct {
 	pipeline.Record
@@ -48,7 +51,7 @@ func (s *Server) records(w http.ResponseWriter, r *http.Request) {
 		d.Status = ""
 	}
 	d.Page, _ = strconv.Atoi(q.Get("page"))
-	d.Page = max(d.Page, 1)
+	d.Page = min(max(d.Page, 1), maxPage) // past the last page it is empty, never an overflow
 	var page pipeline.RecordPage
 	err := s.read(r.Context(), func(e *pipeline.Engine) error {
 		var err error

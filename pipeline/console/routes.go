@@ -3,7 +3,9 @@ package console
 import (
 	"io/fs"
 	"net/http"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/oimconnect/oimconnect/pipeline/config"
 )
@@ -57,8 +59,33 @@ func (s *Server) routes() http.Handler {
 		s.log.Warn("refused: cross-origin request", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"), "addr", clientAddr(r))
 		s.render(w, r, http.StatusForbidden, "error", view{Title: "Refused", Error: "A request from another site was refused."})
 	}))
-	return s.logged(secureHeaders(cop.Handler(mux)))
+	return s.logged(secureHeaders(plainRequests(cop.Handler(mux))))
 }
+
+// maxRequestURI bounds a request's path and query: ids, searches and page numbers are
+// far shorter.
+const maxRequestURI = 8 << 10
+
+// plainRequests refuses, with 400 and a plain message, a request the database could not
+// take as text: an address too long, or whose path or parameters hold a NUL byte or
+// bytes that are not UTF-8.
+func plainRequests(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		bad := len(r.RequestURI) > maxRequestURI || !plainText(r.URL.Path)
+		for _, vs := range r.URL.Query() {
+			for _, v := range vs {
+				bad = bad || !plainText(v)
+			}
+		}
+		if bad {
+			http.Error(w, "The address is too long, or holds characters the console does not take.", http.StatusBadRequest)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func plainText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // secureHeaders keep pages from other sites' frames and scripts, and out of caches.
 func secureHeaders(h http.Handler) http.Handler {

@@ -9,10 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/config"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // action is one request of the roles matrix, and the least role it needs.
@@ -310,5 +313,172 @@ func TestNoSecretsShown(t *testing.T) {
 	}
 	if got := database(cfg); strings.Contains(got, "QueryS3cret") || !strings.Contains(got, "password=xxxxx") {
 		t.Errorf("the overview shows the database as %s", got)
+	}
+}
+
+// Logins sent at once count each other: each is counted before its password is
+// checked, so a burst gets no more guesses than one at a time (5 per name, 20 per
+// address), and the right password sent after it is refused.
+func TestLoginsAtOnceAreRateLimited(t *testing.T) {
+	h := newHarness(t, nil)
+	burst := func(names func(i int) string, n int) map[int]int {
+		statuses := make(chan int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := http.PostForm(h.ts.URL+"/login", url.Values{"name": {names(i)}, "password": {fmt.Sprintf("guess %d", i)}})
+				if err != nil {
+					statuses <- 0
+					return
+				}
+				res.Body.Close()
+				statuses <- res.StatusCode
+			}()
+		}
+		wg.Wait()
+		close(statuses)
+		got := map[int]int{}
+		for s := range statuses {
+			got[s]++
+		}
+		return got
+	}
+	got := burst(func(int) string { return "ann" }, 30)
+	if got[http.StatusUnauthorized] != userAttempts || got[http.StatusTooManyRequests] != 30-userAttempts {
+		t.Errorf("30 guesses for one name at once: %v, want %d checked (401) and the rest refused (429)", got, userAttempts)
+	}
+	if r := h.anonymous().post("/login", url.Values{"name": {"ann"}, "password": {password("ann")}}); r.status != http.StatusTooManyRequests {
+		t.Errorf("the right password after the burst: %d, want 429", r.status)
+	}
+	h.clock.advance(16 * time.Minute)
+	got = burst(func(i int) string { return fmt.Sprintf("nobody%d", i) }, 40)
+	if got[http.StatusUnauthorized] != addrAttempts || got[http.StatusTooManyRequests] != 40-addrAttempts {
+		t.Errorf("40 names from one address at once: %v, want %d checked (401) and the rest refused (429)", got, addrAttempts)
+	}
+}
+
+// A name no user can have is neither echoed nor logged nor audited as it came: it may
+// be megabytes long.
+func TestLoginNameNoUserCanHave(t *testing.T) {
+	h := newHarness(t, nil)
+	long := strings.Repeat("N", 100_000)
+	r := h.anonymous().post("/login", url.Values{"name": {long}, "password": {"x"}})
+	if r.status != http.StatusUnauthorized || strings.Contains(r.body, "NNNN") {
+		t.Errorf("a 100,000-byte name: %d, echoed: %t", r.status, strings.Contains(r.body, "NNNN"))
+	}
+	if got := h.query("SELECT max(length(actor)) FROM connector.audit WHERE action = 'login failed'"); got != fmt.Sprint(len("(not a user name: 100000 bytes)")) {
+		t.Errorf("the audit log holds an actor of %s bytes", got)
+	}
+}
+
+// A session ends when its user's password changes in the file (oimconnect user passwd),
+// and when the user is removed and added again, whatever role they come back with.
+func TestSessionEndsWhenThePasswordChanges(t *testing.T) {
+	h := newHarness(t, nil)
+	vic, olga := h.login("vic"), h.login("olga")
+	rehash := func(name string, role string) {
+		t.Helper()
+		hash, err := bcrypt.GenerateFromPassword([]byte("another password"), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := fmt.Sprintf("    - {name: %s, role: %s, password_hash: %q}\n", name, testUsers[name], hashes()[name])
+		text := h.fileText()
+		if !strings.Contains(text, old) {
+			t.Fatalf("no line %q in\n%s", old, text)
+		}
+		text = strings.Replace(text, old, fmt.Sprintf("    - {name: %s, role: %s, password_hash: %q}\n", name, role, hash), 1)
+		if err := config.WriteFileAtomic(h.file, []byte(text)); err != nil {
+			t.Fatal(err)
+		}
+		h.srv.config.checked = time.Time{}
+	}
+	rehash("vic", testUsers["vic"])
+	if r := vic.get("/runs"); r.status != http.StatusSeeOther {
+		t.Errorf("after the password changed: %d, want the login page", r.status)
+	}
+	if r := olga.get("/runs"); r.status != http.StatusOK {
+		t.Errorf("another user's session: %d", r.status)
+	}
+	rehash("olga", config.RoleAdmin) // removed, then added again as an admin
+	if r := olga.get("/users"); r.status != http.StatusSeeOther {
+		t.Errorf("a session of a user removed and added again as admin: %d, want the login page", r.status)
+	}
+}
+
+// A page's own polling (X-Poll) does not keep its session alive: an overview left open
+// ends after the idle timeout like any other.
+func TestPollingDoesNotKeepASessionAlive(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.login("vic")
+	poll := func() response {
+		req, _ := http.NewRequest(http.MethodGet, h.ts.URL+"/fragments/jobs", nil)
+		req.Header.Set("X-Fragment", "1")
+		req.Header.Set("X-Poll", "1")
+		return c.do(req)
+	}
+	for i := 0; i < 4; i++ { // polled every 10 minutes: still answered while the session lives
+		h.clock.advance(10 * time.Minute)
+		if r := poll(); i < 3 && r.status != http.StatusOK {
+			t.Fatalf("poll after %d minutes: %d", 10*(i+1), r.status)
+		}
+	}
+	if r := c.get("/"); r.status != http.StatusSeeOther {
+		t.Errorf("40 minutes of polling only, past the 30-minute idle timeout: %d, want the login page", r.status)
+	}
+	c = h.login("vic")
+	h.clock.advance(20 * time.Minute)
+	if r := c.fragment("/fragments/jobs"); r.status != http.StatusOK { // a load the user asked for
+		t.Fatalf("fragment: %d", r.status)
+	}
+	h.clock.advance(20 * time.Minute)
+	if r := c.get("/"); r.status != http.StatusOK {
+		t.Errorf("used 20 minutes ago: %d", r.status)
+	}
+}
+
+// After login the browser goes only to a path of the console's own.
+func TestSafeNext(t *testing.T) {
+	for in, want := range map[string]string{
+		"/runs": "/runs",
+		"/flows/sales-invoices/records?q=INV%201": "/flows/sales-invoices/records?q=INV%201",
+		"":                      "/",
+		"https://evil.example/": "/",
+		"//evil.example/":       "/",
+		"/\\evil.example/":      "/",
+		"/\t/evil.example/":     "/",
+		"/\n/evil.example/":     "/",
+		"/ok\\path":             "/",
+		"/login?next=/":         "/",
+		"/\xff":                 "/",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// An address the database could not take as text gets 400 and a plain message, never a
+// database error; a page far past the last is empty.
+func TestAddressesTheDatabaseCannotTake(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.login("vic")
+	for _, path := range []string{
+		"/flows/sales-invoices/records?q=a%00b",
+		"/flows/sales-invoices/records?q=%FF%FE",
+		"/flows/sales-invoices/records/a%00b",
+		"/fragments/explain/sales-invoices/a%FFb",
+		"/flows/sales-invoices/records/" + strings.Repeat("x", maxRequestURI),
+	} {
+		r := c.get(path)
+		if r.status != http.StatusBadRequest || !strings.Contains(r.body, "holds characters the console does not take") {
+			t.Errorf("%.80s: %d %s", path, r.status, clip(r.body))
+		}
+	}
+	r := c.get("/flows/sales-invoices/records?page=99999999999999999999")
+	if r.status != http.StatusOK || strings.Contains(r.body, "Binder Error") {
+		t.Errorf("a page far past the last: %d %s", r.status, clip(r.body))
 	}
 }

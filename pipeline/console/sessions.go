@@ -13,9 +13,12 @@ import (
 
 // A session is a login: kept on the server under the hash of a random id that only
 // the user's cookie holds, with its own token for the forms it posts. It ends when
-// unused for the idle timeout, when older than the maximum age, or at logout.
+// unused for the idle timeout (a page polling on its own does not count as use), when
+// older than the maximum age, at logout, and when its user's password changes (or the
+// user is removed, and maybe added again).
 type session struct {
 	user          string
+	password      string // the hash of the user's password hash when the session began
 	csrf          string
 	created, seen time.Time
 	// notice and problem are the outcome of the last action, shown once by the next page.
@@ -47,19 +50,26 @@ func hashID(id string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// start begins a session for user and returns the id for its cookie.
-func (s *sessions) start(user string) string {
+// start begins a session for user, whose password hash is passwordHash, and returns
+// the id for its cookie.
+func (s *sessions) start(user, passwordHash string) string {
 	id := randomToken()
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.byID[hashID(id)] = &session{user: user, csrf: randomToken(), created: now, seen: now}
+	s.byID[hashID(id)] = &session{user: user, password: hashID(passwordHash), csrf: randomToken(), created: now, seen: now}
 	return id
 }
 
-// get finds the session of a cookie's id, still alive under the limits, and notes it
-// used; an expired one is ended.
-func (s *sessions) get(id string, idle, maxAge time.Duration) (session, bool) {
+// samePassword reports whether the session began with the password whose hash is
+// passwordHash.
+func (se session) samePassword(passwordHash string) bool {
+	return subtle.ConstantTimeCompare([]byte(se.password), []byte(hashID(passwordHash))) == 1
+}
+
+// get finds the session of a cookie's id, still alive under the limits, and, unless
+// the request is a page's own polling, notes it used; an expired one is ended.
+func (s *sessions) get(id string, idle, maxAge time.Duration, use bool) (session, bool) {
 	if id == "" {
 		return session{}, false
 	}
@@ -71,7 +81,9 @@ func (s *sessions) get(id string, idle, maxAge time.Duration) (session, bool) {
 	if !ok {
 		return session{}, false
 	}
-	se.seen = now
+	if use {
+		se.seen = now
+	}
 	return *se, true
 }
 

@@ -2,11 +2,16 @@
 // page and asks again while it says so (data-again: seconds) or always (data-every on
 // its container); it reloads the page when what the page waits for is done
 // (data-reload); a form with data-confirm asks first. Every page works without it,
-// less live.
+// less live. A load made again on its own says so (X-Poll), so that a page left open
+// does not keep its session alive.
 (function () {
   "use strict";
-  function load(el) {
-    fetch(el.dataset.src, { headers: { "X-Fragment": "1" }, credentials: "same-origin" })
+  function load(el, poll) {
+    var headers = { "X-Fragment": "1" };
+    if (poll) {
+      headers["X-Poll"] = "1";
+    }
+    fetch(el.dataset.src, { headers: headers, credentials: "same-origin" })
       .then(function (r) {
         if (r.status === 401) {
           location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
@@ -26,15 +31,15 @@
         var again = el.querySelector("[data-again]");
         var every = again ? again.dataset.again : el.dataset.every;
         if (every) {
-          setTimeout(function () { load(el); }, every * 1000);
+          setTimeout(function () { load(el, true); }, every * 1000);
         }
       })
       .catch(function () {
-        setTimeout(function () { load(el); }, 5000);
+        setTimeout(function () { load(el, true); }, 5000);
       });
   }
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("[data-src]").forEach(load);
+    document.querySelectorAll("[data-src]").forEach(function (el) { load(el, false); });
     document.querySelectorAll("form[data-confirm]").forEach(function (f) {
       f.addEventListener("submit", function (e) {
         if (!window.confirm(f.dataset.confirm)) {
