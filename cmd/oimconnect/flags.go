@@ -48,7 +48,7 @@ var flagInfos = map[string]flagInfo{
 	"flow":             {"NAME", "only this flow (repeatable; default: every flow, in run order)"},
 	"id":               {"ID", "only this source record (repeatable): the record page action"},
 	"dry-run":          {"", "compute the whole run (counts, failures and their reasons), then roll it back: nothing is written"},
-	"report":           {"FILE", "also write the summary as JSON to FILE: counts per flow, every created document with its source, every failure with its reason"},
+	"report":           {"FILE", "also write the summary as JSON to FILE: counts per flow, every created document with its source, every failure with its reason (FILE may be a report written before, never another file)"},
 	"from":             {"DATE", "the first document date, YYYY-MM-DD (required)"},
 	"to":               {"DATE", "the last document date, YYYY-MM-DD, included (required)"},
 	"partition":        {"day|month", "the size of each partition (default month)"},

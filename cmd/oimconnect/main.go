@@ -258,11 +258,18 @@ func printSummary(w io.Writer, s pipeline.Summary, dryRun bool) {
 	}
 }
 
-// writable refuses a --report the command could not write when it is done: a run
-// would otherwise export everything and lose its report.
+// writable refuses, before anything runs, a --report the command could not write when
+// it is done (a run would otherwise export everything and lose its report), and one that
+// would replace a file that is not a report: a database or a configuration named by
+// mistake would be lost.
 func writable(path string) error {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return fmt.Errorf("--report %s is a directory", path)
+	if st, err := os.Stat(path); err == nil {
+		if st.IsDir() {
+			return fmt.Errorf("--report %s is a directory", path)
+		}
+		if st.Size() > 0 && !isReport(path) {
+			return fmt.Errorf("--report %s exists and is not a report oimconnect wrote: it is never replaced (remove it, or choose another file)", path)
+		}
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), ".oimconnect-report-*")
 	if err != nil {
@@ -274,6 +281,47 @@ func writable(path string) error {
 	}
 	f.Close()
 	return os.Remove(f.Name())
+}
+
+// isReport reports whether a file is a report an earlier run wrote (a JSON object
+// whose first field is a run report's or a reconciliation's), reading only its start:
+// a database, a configuration or any other file is not.
+func isReport(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	dec := json.NewDecoder(io.LimitReader(f, 1<<10))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	t, err := dec.Token()
+	return err == nil && (t == "dry_run" || t == "From")
+}
+
+// saveReport writes a report whole or not at all: into a new file beside it, then
+// renamed over it.
+func saveReport(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".oimconnect-report-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // after the rename, nothing is there
+	if _, err = f.Write(append(data, '\n')); err == nil {
+		err = f.Chmod(0o644)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
 
 // writeReport writes the run's summary as JSON: the counterpart of the product's email
@@ -290,11 +338,7 @@ func writeReport(path string, req pipeline.Request, sums []pipeline.Summary, run
 	if runErr != nil {
 		r.Error = runErr.Error()
 	}
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
+	return saveReport(path, r)
 }
 
 func isTerminal(w io.Writer) bool {

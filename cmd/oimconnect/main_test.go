@@ -296,6 +296,40 @@ func TestDryRunWithReport(t *testing.T) {
 	if n := queryInt(t, db, "SELECT count(*) FROM oim.invoice WHERE export_status <> 'New' AND id <> 'INV-OK'"); n != 0 {
 		t.Errorf("a dry run changed %d records", n)
 	}
+
+	// The next run replaces its own report, and a reconciliation's report replaces it in turn.
+	if r := cli(t, []string{"OIMCONNECT_SETTINGS__DEFAULT_COMPANY=Acme UK Ltd"}, "run", "--db", db, "--flow", "sales-invoices", "--id", "INV-OK", "--report", report); r.code != 0 {
+		t.Fatalf("a run replacing the report: %d %s", r.code, r.stderr)
+	}
+	if data, _ := os.ReadFile(report); !strings.Contains(string(data), `"dry_run": false`) || strings.Contains(string(data), "INV-NOCO") {
+		t.Errorf("the report was not replaced:\n%s", data)
+	}
+	if r := cli(t, nil, "reconcile", "--db", db, "--report", report); r.code > 1 {
+		t.Fatalf("reconcile replacing a run's report: %d %s", r.code, r.stderr)
+	}
+	if data, _ := os.ReadFile(report); !strings.HasPrefix(string(data), "{\n  \"From\"") {
+		t.Errorf("the reconciliation's report:\n%.200s", data)
+	}
+
+	// A file that is no report (the database, a configuration) is never replaced.
+	config := writeFile(t, t.TempDir(), "tenant.yaml", "settings:\n  default_company: Acme UK Ltd\n")
+	for _, args := range [][]string{
+		{"run", "--db", db, "--dry-run", "--report", db},
+		{"run", "--db", db, "--report", config},
+		{"backfill", "--db", db, "--from", "2024-01-01", "--to", "2024-12-31", "--dry-run", "--report", db},
+		{"reconcile", "--db", db, "--report", db},
+	} {
+		r := cli(t, nil, args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "exists and is not a report oimconnect wrote: it is never replaced") {
+			t.Errorf("%s --report %s: want exit 2, got %d\n%s", args[0], filepath.Base(args[len(args)-1]), r.code, r.stderr)
+		}
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM acct.sales_invoice"); n != 1 {
+		t.Errorf("the database after the refusals: %d sales invoices, want the one exported", n)
+	}
+	if data, _ := os.ReadFile(config); string(data) != "settings:\n  default_company: Acme UK Ltd\n" {
+		t.Errorf("the configuration was replaced:\n%s", data)
+	}
 }
 
 // A backfill killed midway (SIGKILL) and started again ends exactly where an

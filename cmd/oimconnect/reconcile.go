@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
@@ -22,11 +20,7 @@ func doReconcile(ctx context.Context, inv *invocation) int {
 		}
 		printReconciliation(inv.stdout, rep)
 		if o.report != "" {
-			data, err := json.MarshalIndent(rep, "", "  ")
-			if err == nil {
-				err = os.WriteFile(o.report, append(data, '\n'), 0o644)
-			}
-			if err != nil {
+			if err := saveReport(o.report, rep); err != nil {
 				fmt.Fprintf(inv.stderr, "oimconnect: report: %v\n", err)
 			}
 		}
