@@ -118,10 +118,17 @@ func (q *Queue) Counts(ctx context.Context, tenantName string) (map[string]int, 
 }
 
 // Retry makes a job available again now: a failed, cancelled or discarded one is
-// retried (with its attempts so far), a waiting one runs at once.
+// retried (with its attempts so far), a waiting one runs at once. A completed one is
+// left as it is (River would run it again), as is a running one.
 func (q *Queue) Retry(ctx context.Context, id int64) (Job, error) {
-	j, err := q.Client.JobRetry(ctx, id)
+	j, err := q.Client.JobGet(ctx, id)
 	if err != nil {
+		return Job{}, notFound(id, err)
+	}
+	if j.State == rivertype.JobStateCompleted || j.State == rivertype.JobStateRunning {
+		return jobOf(j), nil
+	}
+	if j, err = q.Client.JobRetry(ctx, id); err != nil {
 		return Job{}, notFound(id, err)
 	}
 	return jobOf(j), nil
