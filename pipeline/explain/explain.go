@@ -64,16 +64,24 @@ func Record(ctx context.Context, eng *pipeline.Engine, flow, id string) (*Explan
 	var p *plan.Plan
 	look := func(ctx context.Context, tx *sql.Tx, pl *plan.Plan, _ pipeline.Summary) error {
 		p = pl
+		// The record as the run staged it: its candidates (New or Export Error, or every
+		// record of an untracked source) were fetched from wherever the source lives. The
+		// source table itself need not be in the working database (a PostgreSQL source's
+		// is an empty shell there): a record that is no candidate is read below, through
+		// the store.
+		status := "NULL"
 		if p.Status != "" {
-			err := tx.QueryRowContext(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s = ?", catalog.Ident(p.Status), p.Source.SQLName(), catalog.Ident(p.Source.Key)), id).Scan(&x.Status)
-			if err == sql.ErrNoRows {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
+			status = "CAST(" + catalog.Ident(p.Status) + " AS VARCHAR)"
 		}
-		found = true
+		var st sql.NullString
+		err := tx.QueryRowContext(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s = ?", status, p.Candidates, catalog.Ident(p.Source.Key)), id).Scan(&st)
+		if err == sql.ErrNoRows {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found, x.Status = true, st.String
 		hs, err := rows(ctx, tx, "SELECT COLUMNS(*)::VARCHAR FROM "+p.Temp("h"))
 		if err != nil || len(hs) == 0 {
 			return err
@@ -117,9 +125,22 @@ func Record(ctx context.Context, eng *pipeline.Engine, flow, id string) (*Explan
 	if err := eng.Inspect(ctx, flow, id, look); err != nil {
 		return nil, err
 	}
+	if !found {
+		// No candidate: every record of an untracked source is one, so there is no such
+		// record; a tracked record's status is read where the source lives (the store).
+		var rec *pipeline.Document
+		if p.Status != "" {
+			var err error
+			if rec, err = eng.Source(ctx, flow, id); err != nil {
+				return nil, err
+			}
+		}
+		if rec == nil {
+			return nil, fault.Inputf("%s has no record %q", p.Source.FullName(), id)
+		}
+		x.Status = rec.Get(p.Status)
+	}
 	switch {
-	case !found:
-		return nil, fault.Inputf("%s has no record %q", p.Source.FullName(), id)
 	case x.Outcome != "":
 	case p.Status != "" && x.Status != "New" && x.Status != "Export Error":
 		x.Outcome = fmt.Sprintf("not a candidate: its %s is %q (only New and Export Error are exported)", p.Status, x.Status)
