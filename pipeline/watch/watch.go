@@ -188,7 +188,10 @@ func (s *server) watch(ctx context.Context, o Options, automated []string, src s
 		if woken || changed || (!due.IsZero() && !o.Clock.Now().Before(due)) {
 			sums, err := s.run(ctx, pipeline.Request{Flows: automated, Mode: pipeline.ModeAutomatic, Retries: retries})
 			if ctx.Err() != nil {
-				break // stopping: the flow in progress was rolled back
+				// Stopping: the flow in progress was rolled back; those done before it
+				// are committed, and said so.
+				report(pipeline.ModeAutomatic, sums, nil)
+				break
 			}
 			if err != nil || busy(sums) {
 				report(pipeline.ModeAutomatic, sums, err)
@@ -203,6 +206,7 @@ func (s *server) watch(ctx context.Context, o Options, automated []string, src s
 			woken = true
 		}
 	}
+	s.log.Info("watch stopped")
 }
 
 func busy(sums []pipeline.Summary) bool {
@@ -257,6 +261,7 @@ func (s *server) job(ctx context.Context, stop <-chan struct{}, clock Clock, flo
 		}
 		sums, err := s.run(ctx, pipeline.Request{Flows: []string{flow}, Mode: pipeline.ModeScheduled})
 		if ctx.Err() != nil {
+			report(pipeline.ModeScheduled, sums, nil) // what committed before the stop
 			return
 		}
 		report(pipeline.ModeScheduled, sums, err)

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
+	"github.com/oimconnect/oimconnect/pipeline/plan"
 	"github.com/oimconnect/oimconnect/pipeline/watch"
 )
 
@@ -326,5 +328,58 @@ func TestServeFollowsScheduleChanges(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// stopAt stops the process (cancels) when the run reaches a flow.
+type stopAt struct {
+	flow   string
+	cancel context.CancelFunc
+}
+
+func (s stopAt) Transform(ctx context.Context, _ catalog.Execer, _ *sql.Conn, p *plan.Plan) (plan.Leftovers, error) {
+	if p.Flow == s.flow {
+		s.cancel()
+		return plan.Leftovers{}, ctx.Err()
+	}
+	return plan.Leftovers{}, nil
+}
+
+// Stopped in the middle of a pass (Ctrl-C, SIGTERM), watch still reports the flows the
+// pass committed before the one it rolled back.
+func TestWatchStoppedMidPassReportsWhatCommitted(t *testing.T) {
+	path := fixture.DB(t, "sales-invoices.sql")
+	write(t, path, "INSERT INTO oim.supplier_site (id, name, active, updated_at) VALUES ('SS-STOP', 'Stopped Parts Co', true, now())")
+	cfg, err := config.WithSettings(map[string]any{
+		"default_company": "Acme UK Ltd", "sales_invoice_line_limit": 3, "tax_summary_line": true,
+		"automation": map[string]any{"flows": map[string]any{
+			"payable_invoices": map[string]any{"disabled": true}, "payable_credit_notes": map[string]any{"disabled": true},
+			"sales_credit_notes": map[string]any{"disabled": true}, "journals": map[string]any{"disabled": true}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DB = path
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var reported []pipeline.Summary
+	err = watch.Serve(ctx, cfg, fixture.Quiet, watch.Options{Watch: true, Clock: watch.RealClock,
+		Transform: stopAt{flow: "sales-invoices", cancel: cancel},
+		Report: func(mode string, sums []pipeline.Summary, err error) {
+			if err != nil {
+				t.Errorf("watch reported an error: %v", err)
+			}
+			reported = append(reported, sums...)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reported) != 1 || reported[0].Flow != "vendor-accounts" || reported[0].Exported != 1 {
+		t.Errorf("reported %v, want the vendor account committed before the stop", reported)
+	}
+	db := fixture.Open(t, path)
+	defer db.Close()
+	if got := fixture.Dump(t, db, "SELECT (SELECT count(*) FROM acct.account WHERE name = 'Stopped Parts Co'), (SELECT count(*) FROM acct.sales_invoice)"); !strings.Contains(got, "\n1\t0\n") {
+		t.Errorf("vendor accounts and sales invoices after the stop: %q, want the account committed and the invoices rolled back", got)
 	}
 }
