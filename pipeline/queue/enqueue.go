@@ -40,9 +40,20 @@ func enqueued(r *rivertype.JobInsertResult) Enqueued {
 // stays running until its lease ends, and the rerun asked for meanwhile may be
 // running too, hence more than one.
 func (q *Queue) RunAutomatic(ctx context.Context, tenantName string, flows []string, by string) (Enqueued, error) {
+	return q.runAutomatic(ctx, nil, tenantName, flows, by)
+}
+
+// runAutomatic is RunAutomatic in tx (nil: on its own).
+func (q *Queue) runAutomatic(ctx context.Context, tx pgx.Tx, tenantName string, flows []string, by string) (Enqueued, error) {
 	a := RunFlow{Tenant: tenantName, Flows: flows, Mode: pipeline.ModeAutomatic, By: by}
 	for ; ; a.Again++ {
-		r, err := q.Client.Insert(ctx, a, a.insertOpts())
+		var r *rivertype.JobInsertResult
+		var err error
+		if tx != nil {
+			r, err = q.Client.InsertTx(ctx, tx, a, a.insertOpts())
+		} else {
+			r, err = q.Client.Insert(ctx, a, a.insertOpts())
+		}
 		if err != nil {
 			return Enqueued{}, fmt.Errorf("enqueue an automatic run of tenant %s: %w", tenantName, err)
 		}

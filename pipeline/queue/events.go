@@ -20,8 +20,10 @@ import (
 // flows that read it and those after them (they may read what the first ones write),
 // and its change counter, read every poll interval, catches what was announced while
 // nobody listened; a DuckDB file or a directory of files is looked at every poll
-// interval (store.Probe). How each source looked when its changes last became jobs is
-// kept in oimconnect.source, so a new leader enqueues only what changed since.
+// interval (store.Probe), between its tenant's jobs (fileTurn: what changes while one
+// runs is its own writing, which it notes when it is done). How each source looked
+// when its changes last became jobs is kept in oimconnect.source, so a new leader
+// enqueues only what changed since.
 func (w *Worker) watchSources(ctx context.Context) {
 	done := make(chan struct{})
 	n := 0
@@ -103,13 +105,18 @@ func (w *Worker) listen(ctx context.Context, t *tenant.Tenant) error {
 		if ok {
 			seen = fmt.Sprint(count)
 		}
-		if err := w.sourceChanged(ctx, t, seen, tables); err != nil {
+		if err := w.inTx(ctx, func(tx pgx.Tx) error { return w.sourceChanged(ctx, tx, t, seen, tables) }); err != nil {
 			return err
 		}
 	}
 }
 
-// poll looks at a DuckDB file's or a directory's state every poll interval.
+// poll looks at a DuckDB file's or a directory's state every poll interval, while
+// none of the tenant's jobs holds its files: the leader's look shares the tenant's
+// turn (fileTurn), which a job holds alone from before it opens the file until it has
+// noted the state it left. A look while a job wrote would take the job's own writes
+// for OIM's (and note a state the job's note no longer follows): a run longer than the
+// poll interval would enqueue another, and so on forever.
 func (w *Worker) poll(ctx context.Context, t *tenant.Tenant) error {
 	probe, err := store.NewProbe(ctx, t.Source())
 	if err != nil {
@@ -117,11 +124,21 @@ func (w *Worker) poll(ctx context.Context, t *tenant.Tenant) error {
 	}
 	defer probe.Close()
 	for {
-		state, err := probe.State(ctx)
+		err := w.inTx(ctx, func(tx pgx.Tx) error {
+			var free bool
+			if err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock_shared($1, $2)", fileTurnClass, fileTurnKey(t.Name)).Scan(&free); err != nil {
+				return err
+			}
+			if !free {
+				return nil // a job holds the file: look again at the next poll
+			}
+			state, err := probe.State(ctx)
+			if err != nil {
+				return err
+			}
+			return w.sourceChanged(ctx, tx, t, state, nil)
+		})
 		if err != nil {
-			return err
-		}
-		if err := w.sourceChanged(ctx, t, state, nil); err != nil {
 			return err
 		}
 		select {
@@ -132,12 +149,26 @@ func (w *Worker) poll(ctx context.Context, t *tenant.Tenant) error {
 	}
 }
 
-// sourceChanged enqueues the runs a source's changes call for: the flows reading the
-// notified tables, or every automated flow when the source's state differs from the
-// one last turned into runs (seen "" is no state: only notifications count).
-func (w *Worker) sourceChanged(ctx context.Context, t *tenant.Tenant, seen string, tables map[string]bool) error {
+// inTx runs do in a transaction of the queue database, committed when do succeeds.
+func (w *Worker) inTx(ctx context.Context, do func(pgx.Tx) error) error {
+	tx, err := w.q.Pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := do(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// sourceChanged enqueues the runs a source's changes call for, in tx with the note of
+// the state they stand for: the flows reading the notified tables, or every automated
+// flow when the source's state differs from the one last turned into runs (seen "" is
+// no state: only notifications count).
+func (w *Worker) sourceChanged(ctx context.Context, tx pgx.Tx, t *tenant.Tenant, seen string, tables map[string]bool) error {
 	var last string
-	err := w.q.Pool.QueryRow(ctx, "SELECT seen FROM oimconnect.source WHERE tenant = $1", t.Name).Scan(&last)
+	err := tx.QueryRow(ctx, "SELECT seen FROM oimconnect.source WHERE tenant = $1", t.Name).Scan(&last)
 	if err != nil && err != pgx.ErrNoRows {
 		return err
 	}
@@ -153,22 +184,16 @@ func (w *Worker) sourceChanged(ctx context.Context, t *tenant.Tenant, seen strin
 		flows, by = automated(t), "change"
 	}
 	if len(flows) > 0 {
-		if _, err := w.q.RunAutomatic(ctx, t.Name, flows, by); err != nil {
+		if _, err := w.q.runAutomatic(ctx, tx, t.Name, flows, by); err != nil {
 			return err
 		}
 	}
 	if seen != "" && seen != last {
-		return w.q.noteSource(ctx, t.Name, seen)
+		_, err := tx.Exec(ctx, `INSERT INTO oimconnect.source (tenant, seen) VALUES ($1, $2)
+			ON CONFLICT (tenant) DO UPDATE SET seen = EXCLUDED.seen`, t.Name, seen)
+		return err
 	}
 	return nil
-}
-
-// noteSource records how a tenant's source looked when its changes became runs (or,
-// for a DuckDB file, as a run left it: its own writes are no change).
-func (q *Queue) noteSource(ctx context.Context, tenantName, seen string) error {
-	_, err := q.Pool.Exec(ctx, `INSERT INTO oimconnect.source (tenant, seen) VALUES ($1, $2)
-		ON CONFLICT (tenant) DO UPDATE SET seen = EXCLUDED.seen`, tenantName, seen)
-	return err
 }
 
 // affected are the automated flows from the first that reads one of the tables on,

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -110,10 +110,19 @@ func (w *Worker) run(ctx context.Context, job *rivertype.JobRow, tenantName stri
 	if err != nil {
 		return w.outcome(job, tenantName, err)
 	}
-	unlock := w.turn(t)
-	defer unlock()
-	start := time.Now()
 	log := w.log.With("tenant", t.Name, "job", job.ID, "kind", job.Kind)
+	turn, err := w.fileTurn(ctx, t)
+	if errors.Is(err, errTurnTaken) {
+		// Another job of the tenant holds its files: this one waits in the queue (not as
+		// a running job, which a change would look past: RunAutomatic).
+		log.Debug("the tenant's files are another job's: waiting for their turn")
+		return river.JobSnooze(turnWait)
+	}
+	if err != nil {
+		return w.outcome(job, tenantName, err)
+	}
+	defer turn.release()
+	start := time.Now()
 	var sums []pipeline.Summary
 	for _, step := range steps {
 		var s []pipeline.Summary
@@ -122,8 +131,11 @@ func (w *Worker) run(ctx context.Context, job *rivertype.JobRow, tenantName stri
 		}
 		sums = append(sums, s...)
 	}
-	if err == nil && isFile(t.Source()) {
-		w.noteOwnWrites(ctx, t)
+	if err == nil || !fault.Transient(err) {
+		// Its writes are no change, nor are a failed run's (the run is retried; taken for
+		// OIM's, they would enqueue runs that fail and write again). A database busy or
+		// unreachable may not have been opened by the job at all: what changed is OIM's.
+		turn.noteOwnWrites(ctx)
 	}
 	if err == nil {
 		if oerr := river.RecordOutput(ctx, Output{Flows: sums}); oerr != nil {
@@ -178,37 +190,129 @@ func (w *Worker) outcome(job *rivertype.JobRow, tenantName string, err error) er
 // midwayAttempts bounds the attempts of a job that fails midway.
 const midwayAttempts = 4
 
-// turn makes this process's jobs of a tenant with a DuckDB file take turns: a file is
-// opened by one engine of a process at a time. Jobs of PostgreSQL tenants go on side
-// by side (the target's locks order them).
-func (w *Worker) turn(t *tenant.Tenant) func() {
-	if !isFile(t.Source()) && !isFile(t.Target()) {
-		return func() {}
-	}
-	w.mu.Lock()
-	m := w.files[t.Name]
-	if m == nil {
-		m = &sync.Mutex{}
-		w.files[t.Name] = m
-	}
-	w.mu.Unlock()
-	m.Lock()
-	return m.Unlock
-}
-
 // isFile reports a source or target that is no PostgreSQL database.
 func isFile(loc string) bool { return !postgres.IsURL(loc) }
 
-// noteOwnWrites notes a DuckDB source as the job left it: its own writes are no change
-// for the leader's look at the source (nobody else could write it meanwhile).
-func (w *Worker) noteOwnWrites(ctx context.Context, t *tenant.Tenant) {
-	probe, err := store.NewProbe(ctx, t.Source())
+// The tenant's turn on its files is an advisory lock on the queue database, keyed by
+// fileTurnClass and the tenant (fileTurnKey; two tenants whose names hash alike only
+// take turns): a job holds it alone (whichever worker process runs it; one that dies
+// lets go with its connection), the leader shares it for a look at the source.
+const fileTurnClass int32 = 0x6f696d66 // "oimf"
+
+func fileTurnKey(tenantName string) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(tenantName))
+	return int32(h.Sum32() & 0x7fffffff)
+}
+
+// errTurnTaken is a tenant's turn on its files held by another job.
+var errTurnTaken = errors.New("the tenant's files are another job's")
+
+// turnWait is how long a job whose tenant's files another job holds waits in the
+// queue before it tries again.
+const turnWait = time.Second
+
+// turn is a job's hold of its tenant's files.
+type turn struct {
+	w      *Worker
+	t      *tenant.Tenant
+	conn   *pgx.Conn // holds the lock; nil: nothing to hold (PostgreSQL source and target)
+	before string    // a file source's state when the job took its turn
+	probe  *store.Probe
+}
+
+// fileTurn takes a job's turn on its tenant's DuckDB files (a source, a target, or a
+// directory of source files), across every worker process: a file is opened by one
+// engine at a time, and while a job holds it, what changes in the source is the job's
+// own writing, which the leader must not look at (events.go, poll). errTurnTaken when
+// another job holds it: the job waits in the queue rather than as a running job (two
+// jobs of a tenant running at once made a change look past both and enqueue a third).
+// The leader's look (a shared hold of milliseconds) is waited for. Jobs of PostgreSQL
+// tenants go on side by side (the target's locks order them).
+func (w *Worker) fileTurn(ctx context.Context, t *tenant.Tenant) (*turn, error) {
+	tn := &turn{w: w, t: t}
+	if !isFile(t.Source()) && !isFile(t.Target()) {
+		return tn, nil
+	}
+	taken, err := w.turnTaken(ctx, w.q.Pool, t) // the usual case of a job waiting spares a connection
 	if err != nil {
+		return nil, &fault.UnavailableError{Err: fmt.Errorf("look at the tenant's turn on its files: %w", err)}
+	}
+	if taken {
+		return nil, errTurnTaken
+	}
+	conn, err := postgres.Connect(ctx, w.q.URL)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		var got, taken bool
+		err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", fileTurnClass, fileTurnKey(t.Name)).Scan(&got)
+		if err == nil && !got {
+			taken, err = w.turnTaken(ctx, conn, t)
+		}
+		switch {
+		case err != nil:
+			conn.Close(context.WithoutCancel(ctx))
+			return nil, &fault.UnavailableError{Err: fmt.Errorf("take the tenant's turn on its files: %w", err)}
+		case got:
+			tn.conn = conn
+			if isFile(t.Source()) {
+				if tn.probe, err = store.NewProbe(ctx, t.Source()); err == nil {
+					tn.before, _ = tn.probe.State(ctx)
+				}
+			}
+			return tn, nil
+		case taken:
+			conn.Close(context.WithoutCancel(ctx))
+			return nil, errTurnTaken
+		}
+		select { // the leader is looking at the source
+		case <-ctx.Done():
+			conn.Close(context.WithoutCancel(ctx))
+			return nil, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// turnTaken reports whether a job holds the tenant's turn on its files.
+func (w *Worker) turnTaken(ctx context.Context, db interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, t *tenant.Tenant) (bool, error) {
+	var taken bool
+	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2
+		AND classid::bigint = $1 AND objid::bigint = $2 AND mode = 'ExclusiveLock' AND granted)`,
+		fileTurnClass, fileTurnKey(t.Name)).Scan(&taken)
+	return taken, err
+}
+
+// noteOwnWrites notes a file source as the job leaves it, for the leader's look: its
+// own writes are no change (nobody else could write it while the job held it). Only
+// if the leader had seen the source as the job found it: a change of OIM's from before
+// the job took its turn is left for the leader to see.
+func (tn *turn) noteOwnWrites(ctx context.Context) {
+	if tn.probe == nil {
 		return
 	}
-	defer probe.Close()
-	if state, err := probe.State(ctx); err == nil {
-		_ = w.q.noteSource(ctx, t.Name, state)
+	after, err := tn.probe.State(ctx)
+	if err != nil || after == tn.before {
+		return
+	}
+	// A job cancelled midway (rolled back, retried) wrote too: noted all the same.
+	if _, err := tn.w.q.Pool.Exec(context.WithoutCancel(ctx), "UPDATE oimconnect.source SET seen = $3 WHERE tenant = $1 AND seen = $2",
+		tn.t.Name, tn.before, after); err != nil {
+		tn.w.log.Warn("note the source as the job left it", "tenant", tn.t.Name, "error", err)
+	}
+}
+
+// release lets the tenant's files go.
+func (tn *turn) release() {
+	if tn.probe != nil {
+		tn.probe.Close()
+	}
+	if tn.conn != nil {
+		tn.conn.Close(context.Background()) // the lock goes with its connection
 	}
 }
 

@@ -50,14 +50,13 @@ type Worker struct {
 
 	mu         sync.Mutex
 	tableReads map[string]map[string][]string // tenant -> flow -> oim tables read
-	files      map[string]*sync.Mutex         // tenant -> its DuckDB files' turn in this process
 }
 
 // NewWorker connects to the queue as a worker of the tenants.
 func NewWorker(ctx context.Context, url string, tenants *tenant.Set, log *slog.Logger, o Options) (*Worker, error) {
 	host, _ := os.Hostname()
 	w := &Worker{ID: fmt.Sprintf("%s-%d", host, os.Getpid()), tenants: tenants, log: log, opt: o,
-		pollEvery: o.Poll, tableReads: map[string]map[string][]string{}, files: map[string]*sync.Mutex{}}
+		pollEvery: o.Poll, tableReads: map[string]map[string][]string{}}
 	if w.pollEvery <= 0 {
 		w.pollEvery = time.Second
 	}
