@@ -21,6 +21,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
+	"github.com/oimconnect/oimconnect/pipeline/plan"
 )
 
 func main() {
@@ -220,7 +221,7 @@ func runWith(ctx context.Context, eng *pipeline.Engine, req pipeline.Request, in
 	stdout, stderr := inv.stdout, inv.stderr
 	if isTerminal(stderr) {
 		req.Progress = func(flow, step string) {
-			fmt.Fprintf(stderr, "\r\033[K%s: %s", flow, step)
+			fmt.Fprintf(stderr, "\r\033[K%s: %s", flow, plan.Words(step))
 		}
 	}
 	sums, err := eng.Run(ctx, req)

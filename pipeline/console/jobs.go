@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/plan"
 )
 
 // A job is an export or a dry run started in the console. It runs in the background on
@@ -70,7 +71,7 @@ const maxShownFailures = 50
 func (j *job) progress(flow, step string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.step = flow + ": " + step
+	j.step = flow + ": " + plan.Words(step)
 	j.steps++
 }
 
