@@ -155,6 +155,24 @@ func (q *Query) finish(v value, n ast.Node) (Expr, error) {
 	return Expr{SQL: v.sql, Type: v.typ}, nil
 }
 
+// List compiles an expression that names a list (a constant or a setting, used after
+// `in`) to a DuckDB list, for showing its value.
+func (q *Query) List(src string) (Expr, error) {
+	q.src = src
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return Expr{}, &Error{Source: src, Msg: err.Error()}
+	}
+	v, err := q.node(tree.Node)
+	if err != nil {
+		return Expr{}, err
+	}
+	if v.list == nil {
+		return Expr{}, q.errAt(tree.Node, "not a list")
+	}
+	return Expr{SQL: "[" + strings.Join(v.list, ", ") + "]", Type: catalog.Type{Kind: catalog.List}}, nil
+}
+
 // Path compiles a relationship path such as "Invoicing > Sales Order > Engagement".
 // Every step but the last follows a reference; the last gives the field's value as
 // stored (a key is not checked against its table: rules check existence).

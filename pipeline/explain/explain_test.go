@@ -78,3 +78,22 @@ func TestExplain(t *testing.T) {
 		t.Errorf("an unknown record is an input error, got %v", err)
 	}
 }
+
+// A list a condition reads (a spec's constant, a setting) is shown with its items.
+func TestExplainShowsLists(t *testing.T) {
+	e := fixture.Engine(t, fixture.DB(t, "journals.sql"), func(c *config.Config) {
+		c.Settings.DefaultCompany = "Acme UK Ltd"
+		c.Settings.JournalCustomTransactionTypes = []string{"Quarantine"}
+	})
+	x, err := explain.Record(context.Background(), e, "journals", "T-OWN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := x.String()
+	for _, want := range []string{"          eligible_types = [Accrual Reversal, Add Logistics Cost, ", ", Void PPV]\n",
+		"          settings.journal_custom_transaction_types = [Quarantine]\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the explanation lacks %q:\n%s", want, got)
+		}
+	}
+}

@@ -31,7 +31,11 @@ func (b *builder) explainConditions(q *compile.Query, section, prefix string, co
 		}
 		out += fmt.Sprintf(", %s AS %s%d", e.SQL, prefix, i)
 		for j, op := range compile.Operands(c) {
-			if v, err := q.Expr(op); err == nil {
+			v, err := q.Expr(op)
+			if err != nil {
+				v, err = q.List(op) // a constant or setting used after `in`
+			}
+			if err == nil {
 				out += fmt.Sprintf(", CAST(%s AS VARCHAR) AS _v_%s_%d_%d", v.SQL, section, i, j)
 			}
 		}
