@@ -193,6 +193,20 @@ func TestPluginPathRelativeToTheFile(t *testing.T) {
 	if got := c.Plugins[1].Path; got != "/opt/b" {
 		t.Errorf("absolute path: got %s", got)
 	}
+
+	// A file named relative to the working directory, a bare name beside it: the
+	// path is absolute (a bare "plug" would be looked for in $PATH when started).
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "cfg.yaml"), []byte("plugins:\n  - name: a\n    path: plug\n    sha256: "+checksum+"\n    flows: [journals]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	if c, err = config.Load("cfg.yaml", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Plugins[0].Path, filepath.Join(dir, "plug"); got != want {
+		t.Errorf("a bare name beside a file given relative to the working directory: got %s, want %s", got, want)
+	}
 }
 
 // ErrorAt places an error found later (a plugin that does not start) at its key.

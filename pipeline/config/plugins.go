@@ -110,11 +110,16 @@ func (c *Config) checkPlugins() spec.Problems {
 }
 
 // resolvePluginPaths makes the plugins' relative paths relative to dir, the directory
-// of the configuration file that declares them.
+// of the configuration file that declares them, and absolute: a bare name ("plug",
+// from dir ".") would be looked for in $PATH when started, not beside the file.
 func (c *Config) resolvePluginPaths(dir string) {
 	for i, p := range c.Plugins {
 		if p.Path != "" && !filepath.IsAbs(p.Path) {
-			c.Plugins[i].Path = filepath.Join(dir, p.Path)
+			path := filepath.Join(dir, p.Path)
+			if abs, err := filepath.Abs(path); err == nil {
+				path = abs
+			}
+			c.Plugins[i].Path = path
 		}
 	}
 }

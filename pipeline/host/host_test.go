@@ -462,12 +462,22 @@ func TestCheckVerifiesWithoutStarting(t *testing.T) {
 	bad.SHA256 = strings.Repeat("0", 64)
 	missing := ok
 	missing.Path = filepath.Join(t.TempDir(), "nope")
+	data, err := os.ReadFile(ok.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noExec := ok // the same bytes, the same checksum, but it cannot be started
+	noExec.Path = filepath.Join(t.TempDir(), "regiondims")
+	if err := os.WriteFile(noExec.Path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		p    config.Plugin
 		want string
 	}{
 		{bad, fmt.Sprintf("plugin region-dims: checksum mismatch: %s has sha256 %s, the configuration says %s; refusing to start it", ok.Path, ok.SHA256, bad.SHA256)},
 		{missing, fmt.Sprintf("plugin region-dims: open %s: no such file or directory", missing.Path)},
+		{noExec, fmt.Sprintf("plugin region-dims: %s is not an executable file (chmod +x it)", noExec.Path)},
 	} {
 		err := host.Check([]config.Plugin{ok, c.p}, nil)
 		var in *fault.InputError

@@ -285,6 +285,10 @@ func verify(p config.Plugin) ([]byte, error) {
 		return nil, &fault.InputError{Err: fmt.Errorf("plugin %s: %w", p.Name, err)}
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && (st.IsDir() || st.Mode().Perm()&0o111 == 0) {
+		// It could never start: every record of its flows would fail for nothing.
+		return nil, &fault.InputError{Err: fmt.Errorf("plugin %s: %s is not an executable file (chmod +x it)", p.Name, p.Path)}
+	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return nil, &fault.InputError{Err: fmt.Errorf("plugin %s: %w", p.Name, err)}
