@@ -217,6 +217,8 @@ func TestFailuresAreContained(t *testing.T) {
 		{mode: "reorder", want: "plugin faulty: changed key column "},
 		{mode: "schema", want: "plugin faulty: changed the type of acct.sales_invoice_line_item.quantity from decimal(18, 4) to float64"},
 		{mode: "add-column", want: "plugin faulty: added column tenant_note to acct.sales_invoice_line_item"},
+		{mode: "null-required", want: "plugin faulty: left acct.sales_invoice_line_item.product_id empty, which Accounting requires"},
+		{mode: "overflow", want: "plugin faulty: set acct.sales_invoice_line_item.unit_price to 100000000000000000.07, more digits than its DECIMAL(18,2) holds"},
 		{mode: "error", want: "plugin faulty: faulty: refusing the batch on purpose"},
 		{mode: "panic", want: "plugin faulty: panic: faulty: panicking on purpose"},
 		{mode: "unknown", want: `plugin faulty: marked document "NO-SUCH-RECORD" invalid, which is not in the batch`},

@@ -644,6 +644,13 @@ func (s *pass) check(b *shared.Batch, orig []arrow.Record) error {
 				return failf("changed key column %s of %s: a plugin may not change keys or reorder rows", name, t.name)
 			}
 		}
+		for c, name := range t.cols {
+			if !same(want.Column(c), rec.Column(c)) {
+				if err := fits(t, name, rec.Column(c)); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	inv := b.Invalid()
 	if len(inv) == 0 {
@@ -663,6 +670,27 @@ func (s *pass) check(b *shared.Batch, orig []arrow.Record) error {
 	for _, v := range inv {
 		if !keys[v.Key] {
 			return failf("marked document %q invalid, which is not in the batch", v.Key)
+		}
+	}
+	return nil
+}
+
+// fits checks the values a plugin set in a column against what the target takes: a
+// value where Accounting requires one, a decimal within the column's digits (Arrow's
+// decimal128 holds more than DuckDB's DECIMAL(18,2), which would keep a wrong number).
+// Broken, the write would fail the whole run, or store garbage.
+func fits(t *sent, name string, got arrow.Array) error {
+	if col, ok := t.out.Target.Column(name); ok && col.NotNull && got.NullN() > 0 {
+		return failf("left %s.%s empty, which Accounting requires", t.name, name)
+	}
+	d, ok := got.(*array.Decimal128)
+	if !ok {
+		return nil
+	}
+	typ := d.DataType().(*arrow.Decimal128Type)
+	for i := 0; i < d.Len(); i++ {
+		if d.IsValid(i) && !d.Value(i).FitsInPrecision(typ.Precision) {
+			return failf("set %s.%s to %s, more digits than its DECIMAL(%d,%d) holds", t.name, name, d.Value(i).ToString(typ.Scale), typ.Precision, typ.Scale)
 		}
 	}
 	return nil

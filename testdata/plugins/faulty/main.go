@@ -33,6 +33,7 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/decimal128"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -142,6 +143,23 @@ func (faulty) Transform(ctx context.Context, b *shared.Batch) error {
 		cols := append([]arrow.Array{}, t.Record().Columns()...)
 		cols[i] = b.NewArray()
 		t.Replace(array.NewRecord(arrow.NewSchema(fields, nil), cols, t.Record().NumRows()))
+	case "null-required": // a column Accounting requires, left empty
+		if err := t.MapText("product_id", func(int, sql.NullString) sql.NullString { return sql.NullString{} }); err != nil {
+			return err
+		}
+	case "overflow": // a decimal128 beyond the column's DECIMAL(18,2)
+		i := t.Index("unit_price")
+		if i < 0 {
+			return errors.New("faulty: no unit_price")
+		}
+		typ := t.Record().Schema().Field(i).Type
+		b := array.NewDecimal128Builder(memory.DefaultAllocator, typ.(*arrow.Decimal128Type))
+		for r := 0; r < t.Len(); r++ {
+			b.Append(decimal128.FromU64(10000000000000000007))
+		}
+		if err := t.Set("unit_price", b.NewArray()); err != nil {
+			return err
+		}
 	case "add-column":
 		b := array.NewStringBuilder(memory.DefaultAllocator)
 		for r := 0; r < t.Len(); r++ {
