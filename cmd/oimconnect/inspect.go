@@ -11,6 +11,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/explain"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
+	"github.com/oimconnect/oimconnect/pipeline/reconcile"
 	"github.com/oimconnect/oimconnect/pipeline/spec"
 	"github.com/oimconnect/oimconnect/pipeline/spectest"
 	"github.com/oimconnect/oimconnect/specs"
@@ -109,6 +110,19 @@ func doValidate(ctx context.Context, inv *invocation) int {
 	}
 	defer eng.Close()
 	plans, err := eng.Plan(ctx, pipeline.Request{})
+	if probs, ok := spec.ProblemsOf(err); ok || err == nil {
+		// The reconcile sections too, and every mistake at once.
+		if rerr := reconcile.Check(ctx, eng); rerr != nil {
+			more, ok := spec.ProblemsOf(rerr)
+			if !ok {
+				return report(rerr)
+			}
+			probs = append(probs, more...)
+		}
+		if len(probs) > 0 {
+			err = fault.Input(probs)
+		}
+	}
 	if err != nil {
 		return report(err)
 	}

@@ -247,13 +247,16 @@ func TestValidateReportsEveryProblemWithItsPosition(t *testing.T) {
 	dir := editedSpecs(t, strings.NewReplacer(
 		"Engagement: Sales Order > Engagement", "Engagement: Sales Order > Engagemnt",
 		"rounded: round_half_up(icp_value_amount, 2)", "rounded: round_half_up(icp_value_amount)",
+		"acct.sales_invoice_line_item: round_half_up(quantity * unit_price, 2)", "acct.sales_invoice_line_item: round_half_up(quantityy * unit_price, 2)",
 	), "model.yaml", "sales-invoices.yaml", "journals.yaml")
 	r := cli(t, nil, "validate", dir)
 	for _, want := range []string{
 		fmt.Sprintf("sales-invoices.yaml:%d:31: oim.sales_order has no field \"Engagemnt\"", fixture.SpecLine(t, "sales-invoices.yaml", "Engagement: Sales Order > Engagement")),
 		" | Sales Order > Engagemnt\n | ..............^^^^^^^^^",
 		fmt.Sprintf("journals.yaml:%d:14: round_half_up takes 2 argument(s), got 1", fixture.SpecLine(t, "journals.yaml", "rounded: round_half_up(icp_value_amount, 2)")),
-		"2 problem(s)",
+		// The reconcile section is checked with the flows.
+		fmt.Sprintf("sales-invoices.yaml:%d:49: acct.sales_invoice_line_item has no field \"quantityy\"", fixture.SpecLine(t, "sales-invoices.yaml", "acct.sales_invoice_line_item: round_half_up(quantity * unit_price, 2)")),
+		"3 problem(s)",
 	} {
 		if r.code != 2 || !strings.Contains(r.stderr, want) {
 			t.Errorf("validate: want exit 2 and %q, got %d\n%s", want, r.code, r.stderr)

@@ -16,6 +16,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
+	"github.com/oimconnect/oimconnect/pipeline/spec"
 )
 
 // Request says what to reconcile.
@@ -60,6 +61,29 @@ func (r *Report) OK() bool {
 		}
 	}
 	return true
+}
+
+// Check plans every flow's reconciliation without running it, for validate: a mistake
+// in a reconcile section is found with the flows' own, not when reconcile runs.
+func Check(ctx context.Context, eng *pipeline.Engine) error {
+	m, err := eng.Model(ctx)
+	if err != nil {
+		return err
+	}
+	var probs spec.Problems
+	for _, f := range eng.Specs().Ordered() {
+		if _, err := plan.Reconcile(f, m, eng.Config().Settings.Map(), "", ""); err != nil {
+			ps, ok := spec.ProblemsOf(err)
+			if !ok {
+				return err
+			}
+			probs = append(probs, ps...)
+		}
+	}
+	if len(probs) > 0 {
+		return fault.Input(probs)
+	}
+	return nil
 }
 
 // Run reconciles the requested flows over the requested dates.
