@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/go-viper/mapstructure/v2"
@@ -161,7 +162,7 @@ func decode(file string, data []byte, out any) (*Positions, error) {
 		return pos, Problem{File: file, Msg: err.Error()}
 	}
 	err = k.UnmarshalWithConf("", out, koanf.UnmarshalConf{Tag: "koanf", DecoderConfig: &mapstructure.DecoderConfig{
-		DecodeHook:       fieldHook,
+		DecodeHook:       mapstructure.ComposeDecodeHookFunc(boolText, fieldHook),
 		Result:           out,
 		WeaklyTypedInput: true,
 		TagName:          "koanf",
@@ -170,6 +171,15 @@ func decode(file string, data []byte, out any) (*Positions, error) {
 		return pos, Problem{File: file, Msg: err.Error()}
 	}
 	return pos, nil
+}
+
+// boolText keeps an unquoted YAML true or false where text is expected (a condition
+// `- true`) as the word, where the weak decoding would make it 1 or 0.
+func boolText(from, to reflect.Type, data any) (any, error) {
+	if b, ok := data.(bool); ok && to.Kind() == reflect.String {
+		return strconv.FormatBool(b), nil
+	}
+	return data, nil
 }
 
 var fieldType = reflect.TypeOf(Field{})

@@ -33,3 +33,17 @@ func TestMalformedYAMLNamesTheLine(t *testing.T) {
 		}
 	}
 }
+
+// An unquoted true or false where an expression is expected is that word, not 1 or 0.
+func TestUnquotedBoolIsAWord(t *testing.T) {
+	var f Flow
+	if _, err := decode("f.yaml", []byte("flow: x\nselect:\n  - true\n  - false\nready: [true]\nconstants: {n: 1}\n"), &f); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Select) != 2 || f.Select[0] != "true" || f.Select[1] != "false" || len(f.Ready) != 1 || f.Ready[0] != "true" {
+		t.Errorf("select %q, ready %q: want the words", f.Select, f.Ready)
+	}
+	if f.Constants["n"] != 1 {
+		t.Errorf("a constant keeps its type: %#v", f.Constants["n"])
+	}
+}
