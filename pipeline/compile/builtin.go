@@ -3,6 +3,7 @@ package compile
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/expr-lang/expr/ast"
 
@@ -72,6 +73,12 @@ func (q *Query) builtin(x *ast.BuiltinNode) (value, error) {
 	case "date":
 		if err := one(catalog.String); err != nil {
 			return value{}, err
+		}
+		if lit, ok := x.Arguments[0].(*ast.StringNode); ok {
+			// A date written in the spec is checked here, not by the run's cast.
+			if _, err := time.Parse(time.DateOnly, lit.Value); err != nil {
+				return value{}, q.errAt(x.Arguments[0], "not a date: write it as YYYY-MM-DD, e.g. 2024-01-31")
+			}
 		}
 		return value{sql: "CAST(" + args[0].sql + " AS DATE)", typ: catalog.Type{Kind: catalog.Date, SQL: "DATE"}}, nil
 	}

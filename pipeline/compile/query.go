@@ -752,9 +752,27 @@ func (q *Query) lookupNames() []string {
 // table (one row per key, so a lookup never multiplies rows); range lookups a lateral
 // subquery taking, of the rows whose range holds the value, the one starting last. The same lookup with the
 // same arguments is joined once per query.
+func temporal(k catalog.Kind) bool { return k == catalog.Date || k == catalog.Timestamp }
+
 func (q *Query) lookup(x *ast.CallNode, l Lookup, args []value) (value, error) {
 	if len(args) != l.arity() {
 		return value{}, q.errAt(x.Callee, "%s takes %d argument(s), got %d", l.Name, l.arity(), len(args))
+	}
+	// Each argument of the type of the column it is compared with: a number for a text
+	// column would pass here and fail the run in DuckDB's cast.
+	cols := append(append([]string{}, l.Match...), l.Within...)
+	for i, arg := range args {
+		name := cols[min(i, len(cols)-1)]
+		c, ok := l.Table.Column(name)
+		if !ok || arg.typ.Kind == catalog.Any || arg.typ.Kind == catalog.Nil || c.Type.Kind == catalog.Any || arg.typ.Kind == c.Type.Kind ||
+			temporal(arg.typ.Kind) && temporal(c.Type.Kind) {
+			continue
+		}
+		at := ast.Node(x)
+		if i < len(x.Arguments) {
+			at = x.Arguments[i]
+		}
+		return value{}, q.errAt(at, "%s compares this with %s.%s, a %s: this is a %s", l.Name, l.Table.FullName(), name, c.Type.Kind, arg.typ.Kind)
 	}
 	q.reads().lookup(l.Table)
 	a := q.newAlias()
