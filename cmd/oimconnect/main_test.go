@@ -80,16 +80,27 @@ func cliWith(t *testing.T, input string, env []string, args ...string) result {
 // queryInt runs a query returning one number on the DuckDB file at path.
 func queryInt(t *testing.T, path, query string) int {
 	t.Helper()
+	return queryOne[int](t, path, query)
+}
+
+// queryString runs a query returning one text on the DuckDB file at path.
+func queryString(t *testing.T, path, query string) string {
+	t.Helper()
+	return queryOne[string](t, path, query)
+}
+
+func queryOne[T any](t *testing.T, path, query string) T {
+	t.Helper()
 	conn, err := sql.Open("duckdb", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	var n int
-	if err := conn.QueryRow(query).Scan(&n); err != nil {
+	var v T
+	if err := conn.QueryRow(query).Scan(&v); err != nil {
 		t.Fatalf("%s: %v", query, err)
 	}
-	return n
+	return v
 }
 
 // editedSpecs copies default spec files into a new directory, with edits applied.
@@ -261,6 +272,22 @@ func TestValidateReportsEveryProblemWithItsPosition(t *testing.T) {
 		if r.code != 2 || !strings.Contains(r.stderr, want) {
 			t.Errorf("validate: want exit 2 and %q, got %d\n%s", want, r.code, r.stderr)
 		}
+	}
+}
+
+// In a line mapping doc.id is the document's id (text), doc.line_number its line's
+// number and doc.split its split.
+func TestDocFieldsInLineMappings(t *testing.T) {
+	t.Parallel()
+	dir := editedSpecs(t, strings.NewReplacer("Line Description: Amount Description",
+		`Line Description: {expr: 'doc.id + " line " + string(doc.line_number) + " of split " + string(doc.split)'}`),
+		"model.yaml", "sales-invoices.yaml")
+	db := fixture.DB(t, "sales-invoices.sql")
+	if r := cli(t, nil, "run", "--db", db, "--specs", dir, "--id", "INV-OK"); r.code != 0 {
+		t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	if got := queryString(t, db, "SELECT string_agg(line_description, '; ' ORDER BY line_number) FROM acct.sales_invoice_line_item WHERE sales_invoice_id = 'SIN-INV-OK/1'"); got != "SIN-INV-OK/1 line 1 of split 1; SIN-INV-OK/1 line 2 of split 1" {
+		t.Errorf("line descriptions: %q", got)
 	}
 }
 

@@ -491,7 +491,11 @@ func (q *Query) member(x *ast.MemberNode) (value, error) {
 			sort.Strings(names)
 			return value{}, q.errAt(x.Property, "no document field %q (known: %s)", prop.Value, strings.Join(names, ", "))
 		}
-		return value{sql: q.alias + "." + catalog.Ident(col), typ: catalog.Type{Kind: catalog.Number, SQL: "BIGINT"}}, nil
+		typ := catalog.Type{Kind: catalog.Number, SQL: "BIGINT"} // doc.split, doc.line_number
+		if prop.Value == "id" {
+			typ = stringType // SIN-INV-1/1
+		}
+		return value{sql: q.alias + "." + catalog.Ident(col), typ: typ}, nil
 	case base.row != nil:
 		return q.rowStep(base.row, prop.Value, loc.From, loc.To)
 	}
