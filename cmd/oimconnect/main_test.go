@@ -303,6 +303,13 @@ func TestSpecTestsCommand(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "line_description: want Discount, got Rebate") || !strings.Contains(r.stdout, "FAIL  ") {
 		t.Errorf("an edited spec fails its tests with a readable diff: %d\n%s", r.code, r.stdout)
 	}
+	// A broken spec is a spec mistake, said once (exit 2), not a failure of each case.
+	dir = editedSpecs(t, strings.NewReplacer("Sales Order > Engagement", "Sales Order > Engagemint"),
+		"model.yaml", "sales-invoices.yaml", "sales-invoices_test.yaml")
+	r = cli(t, nil, "test", dir)
+	if r.code != 2 || strings.Count(r.stderr, `oim.sales_order has no field "Engagemint"`) != 1 || strings.Contains(r.stdout, "FAIL") {
+		t.Errorf("a broken spec: want exit 2 and its mistake once, got %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 }
 
 func TestDryRunWithReport(t *testing.T) {

@@ -86,6 +86,11 @@ func RunDir(ctx context.Context, fsys fs.FS, dir string) ([]Result, error) {
 		for _, c := range f.Tests {
 			r := Result{File: path.Join(dir, name), Name: c.Name}
 			fails, err := run(ctx, set, f, c)
+			if _, ok := spec.ProblemsOf(err); ok {
+				// A mistake in the spec, not a failed expectation: said once, for
+				// the spec (validate's exit status), not as a failure of every case.
+				return nil, err
+			}
 			if err != nil {
 				fails = append(fails, err.Error())
 			}
