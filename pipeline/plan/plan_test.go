@@ -131,6 +131,24 @@ func TestOneMistakeIsOneProblem(t *testing.T) {
 	}
 }
 
+// document.id is for flows whose documents have no lines: with lines it is refused,
+// where it was ignored (the ids came from id_prefix all the same).
+func TestDocumentIDWithLinesIsRefused(t *testing.T) {
+	set, m := model(t, nil)
+	for _, f := range set.Ordered() {
+		if f.Source.Lines == nil {
+			continue
+		}
+		g := *f
+		g.Document.ID = `"X-" + id`
+		_, err := plan.Build(&g, m, plan.Options{Settings: settings(t)})
+		ps, ok := spec.ProblemsOf(err)
+		if !ok || len(ps) != 1 || ps[0].Msg != "an id expression is for documents without lines; with lines use id_prefix" {
+			t.Errorf("%s with document.id: %v", f.Name, err)
+		}
+	}
+}
+
 // The candidates' lines (lc), every column of every candidate's line, are dropped as
 // soon as the last stage reading them (l, or explain's rules) has run, not at the end
 // of the batch: nothing after the stage reads them, and held through the write they

@@ -194,6 +194,10 @@ SELECT n.*,
   %s || _hkey || '/' || (_split + 1) AS _doc_id
 FROM n`, strings.Join(branches, "\nUNION ALL\n"), targetOf("u._kind"), split, orderSQL, prefix))
 	}
+	if b.f.Document.ID != "" && len(branches) > 0 {
+		b.errorf([]string{"document", "id"}, "an id expression is for documents without lines; with lines use id_prefix")
+		return
+	}
 	docs := ""
 	if len(branches) > 0 {
 		docs = fmt.Sprintf("SELECT _hkey, _split, _doc_id, count(*) AS _lines FROM %s GROUP BY ALL", b.tmp("seq"))
@@ -208,9 +212,6 @@ FROM n`, strings.Join(branches, "\nUNION ALL\n"), targetOf("u._kind"), split, or
 			if err != nil {
 				b.exprError([]string{"document", "id"}, err)
 				return
-			}
-			if len(branches) > 0 {
-				b.errorf([]string{"document", "id"}, "an id expression is for documents without lines; with lines use id_prefix")
 			}
 			id = "CAST(" + e.SQL + " AS VARCHAR)"
 		}
