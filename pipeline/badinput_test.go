@@ -43,6 +43,12 @@ func TestBadInputIsRefusedAndNothingIsWritten(t *testing.T) {
 			want: []string{`unknown flow "sales-invoicez"`, "(flows: vendor-accounts, payable-invoices, payable-credit-notes, sales-invoices, sales-credit-notes, journals)"}},
 		{name: "missing table", sql: "DROP TABLE oim.shipment",
 			want: []string{fmt.Sprintf("model.yaml:%d:3: unknown table oim.shipment: the database lacks it", fixture.SpecLine(t, "model.yaml", "  oim.shipment:"))}},
+		{name: "reference to an unknown table", specs: func(name, text string) string {
+			if name == "model.yaml" {
+				return strings.Replace(text, "      shipment_id: oim.shipment\n", "      shipment_id: oim.shipmentz\n", 1)
+			}
+			return text
+		}, want: []string{fmt.Sprintf("model.yaml:%d:20: unknown table oim.shipmentz: the database lacks it", fixture.SpecLine(t, "model.yaml", "      shipment_id: oim.shipment"))}},
 		{name: "missing column", sql: "ALTER TABLE oim.invoice DROP COLUMN total_tax",
 			want: []string{"sales-invoices.yaml:", "oim.invoice has no field \"total_tax\""}},
 		{name: "malformed YAML", specs: edit("  table: oim.invoice\n", "  table: [oim.invoice\n"),

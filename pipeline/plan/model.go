@@ -26,7 +26,10 @@ func NewModel(m *spec.Model, cat *catalog.Catalog) (*Model, error) {
 		}
 		for _, col := range spec.SortedKeys(t.References) {
 			if _, ok := cat.Table(t.References[col]); !ok {
-				continue // reported once, at the table's own entry
+				if _, listed := m.Tables[t.References[col]]; !listed {
+					probs = append(probs, m.Pos.Errorf([]string{"tables", tname, "references", col}, "unknown table %s: the database lacks it", t.References[col]))
+				}
+				continue // else reported once, at the table's own entry
 			}
 			if err := cat.AddReference(tname, col, t.References[col]); err != nil {
 				probs = append(probs, m.Pos.Errorf([]string{"tables", tname, "references", col}, "%v", err))

@@ -67,6 +67,9 @@ func (r *Report) OK() bool {
 // in a reconcile section is found with the flows' own, not when reconcile runs.
 func Check(ctx context.Context, eng *pipeline.Engine) error {
 	m, err := eng.Model(ctx)
+	if _, ok := spec.ProblemsOf(err); ok {
+		return nil // the model's mistakes are the flows' plans' too: said there
+	}
 	if err != nil {
 		return err
 	}
