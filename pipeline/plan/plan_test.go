@@ -149,6 +149,24 @@ func TestDocumentIDWithLinesIsRefused(t *testing.T) {
 	}
 }
 
+// line_limit is a number known before the run; a mistake says so in the spec's words.
+func TestLineLimitMistakes(t *testing.T) {
+	set, m := model(t, nil)
+	for src, want := range map[string]string{
+		"1 + 1":           "line_limit must be a whole number known before the run (a number, a constant or a setting such as settings.sales_invoice_line_limit), got 1 + 1",
+		"0":               "line_limit must be at least 1, got 0",
+		"discount_amount": "known before the run (a number, a constant or a setting such as settings.sales_invoice_line_limit), got discount_amount",
+	} {
+		g := *set.Flows["sales-invoices"]
+		g.Document.LineLimit = src
+		_, err := plan.Build(&g, m, plan.Options{Settings: settings(t)})
+		ps, ok := spec.ProblemsOf(err)
+		if !ok || len(ps) != 1 || !strings.Contains(ps[0].Msg, want) {
+			t.Errorf("line_limit %s: %v, want %q", src, err, want)
+		}
+	}
+}
+
 // The candidates' lines (lc), every column of every candidate's line, are dropped as
 // soon as the last stage reading them (l, or explain's rules) has run, not at the end
 // of the batch: nothing after the stage reads them, and held through the write they

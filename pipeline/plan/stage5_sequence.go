@@ -83,8 +83,10 @@ func (b *builder) lineLimit() string {
 		b.exprError([]string{"document", "line_limit"}, err)
 		return ""
 	}
-	if n, err := strconv.Atoi(e.SQL); err != nil || n < 1 {
-		b.errorf([]string{"document", "line_limit"}, "line_limit must be a whole number of at least 1, got %s", e.SQL)
+	if n, err := strconv.Atoi(e.SQL); err != nil {
+		b.errorf([]string{"document", "line_limit"}, "line_limit must be a whole number known before the run (a number, a constant or a setting such as settings.sales_invoice_line_limit), got %s", src)
+	} else if n < 1 {
+		b.errorf([]string{"document", "line_limit"}, "line_limit must be at least 1, got %d", n)
 	}
 	return e.SQL
 }

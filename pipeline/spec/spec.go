@@ -71,7 +71,7 @@ type Document struct {
 	IDPrefix  string           `koanf:"id_prefix" doc:"document ids are <id_prefix><source id>/<split>"`
 	ID        string           `koanf:"id" doc:"an expression giving the document id instead (flows without lines only)"`
 	Upsert    *Upsert          `koanf:"upsert" doc:"update or link existing target rows instead of always creating"`
-	LineLimit string           `koanf:"line_limit" doc:"expression giving the most lines per document; more are split"`
+	LineLimit string           `koanf:"line_limit" doc:"the most lines per document, more are split: a whole number, a constant or a setting (settings.sales_invoice_line_limit)"`
 	WhenEmpty string           `koanf:"when_empty" doc:"a record with no lines: error (default), skip (export with no document) or document"`
 	Fields    map[string]Field `koanf:"fields" doc:"target field -> source path, {value: static} or {expr: expression}"`
 	WriteBack WriteBack        `koanf:"write_back" doc:"what the source gets back"`
