@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/oimconnect/oimconnect/pipeline"
@@ -303,4 +304,39 @@ func TestPostgresOneEngineRunsAgain(t *testing.T) {
 			t.Fatalf("run %d wrote %d documents and recovered %d records, want none", i+2, docs, rec)
 		}
 	}
+}
+
+// A batch reads PostgreSQL in one snapshot: OIM committing a change to the invoices'
+// lines between the read of the invoices and that of their lines does not reach the
+// documents, which are the invoices as one commit left them, headers and lines.
+func TestPostgresBatchReadsOneSnapshot(t *testing.T) {
+	t.Parallel()
+	pg := postgresURL(t)
+	gen := fixture.Generated(t, t.TempDir(), 300)
+	ref := reference(t, gen)
+	fixture.LoadPostgres(t, pg, gen, "oim", "acct")
+	ctx := context.Background()
+	oim, err := postgres.Connect(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oim.Close(ctx)
+	var once sync.Once
+	changed := false
+	hooks := store.Hooks{AfterFetch: func(table string) {
+		if table == "oim.invoice" { // the sales invoices' candidates: their lines come next
+			once.Do(func() {
+				_, err := oim.Exec(ctx, "UPDATE oim.invoice_line SET quantity = quantity + 1000")
+				changed = err == nil
+			})
+		}
+	}}
+	if _, err := runAll(t, demoConfig(t, pg, "", ""), pipeline.WithHooks(hooks)); err != nil {
+		t.Fatal(err)
+	}
+	if !changed {
+		t.Fatal("OIM's change was not made between the reads")
+	}
+	got := pgTables(t, pg, "acct")
+	sameDump(t, "acct", dumpSchema(t, ref, "acct"), dumpSchema(t, got, "acct"))
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
@@ -70,11 +71,20 @@ func (l *Linked) fetchPG(ctx context.Context, x Execer, side endpoint, f *plan.F
 		if err != nil {
 			return err
 		}
-		tx, err := c.Begin(ctx)
+		snap, err := l.snapshotOf(ctx, side.loc)
+		if err != nil {
+			return err
+		}
+		tx, err := c.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
 		if err != nil {
 			return err
 		}
 		defer tx.Rollback(context.WithoutCancel(ctx))
+		if _, err := tx.Exec(ctx, "SET TRANSACTION SNAPSHOT "+catalog.Literal(snap)); err != nil {
+			// Its holder lost its connection: the next attempt takes a new snapshot.
+			l.endSnapshots()
+			return err
+		}
 		if keys != "" {
 			col, _ := f.Table.Column(f.Column)
 			if _, err := tx.Exec(ctx, "CREATE TEMP TABLE oimconnect_keys (v "+pgType(col.Type.SQL)+") ON COMMIT DROP"); err != nil {
@@ -99,6 +109,9 @@ func (l *Linked) fetchPG(ctx context.Context, x Execer, side endpoint, f *plan.F
 		return fmt.Errorf("read %s from %s: %w", f.Table.FullName(), side, err)
 	}
 	l.log.Debug("fetched", "table", f.Table.FullName(), "from", side.String(), "rows", rows)
+	if l.hooks.AfterFetch != nil {
+		l.hooks.AfterFetch(f.Table.FullName())
+	}
 	if f.Filter != "" {
 		alias := f.Alias
 		if alias == "" {

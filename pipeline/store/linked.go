@@ -58,6 +58,9 @@ type Linked struct {
 	reads func(*catalog.Table) bool
 	// releases let other databases of this process open the DuckDB files again.
 	releases []func()
+	// snaps are the PostgreSQL snapshots the reads of the batch in progress share, by
+	// URL (see snapshot).
+	snaps map[string]*snapshot
 }
 
 // endpoint is one side of the export.
@@ -355,7 +358,53 @@ func (l *Linked) retry(ctx context.Context, what string, work func() error) erro
 // finds out: documents that are there are recovered, the rest exported.
 var errCommitUnknown = errors.New("the connection was lost during COMMIT, so whether it committed is unknown; run again: the next run recovers the documents that were written and exports the rest")
 
+// snapshot is a PostgreSQL snapshot (pg_export_snapshot) held open by a transaction
+// of its own, which every read of a batch takes (SET TRANSACTION SNAPSHOT): a record's
+// header, its lines and what they reference are read as one committed state of OIM,
+// never the header of one commit with the lines of the next. It ends when the batch
+// writes (Commit), so the next batch, and the next flow, read what it wrote.
+type snapshot struct {
+	conn *pgx.Conn
+	tx   pgx.Tx
+	id   string
+}
+
+// snapshotOf is the batch's snapshot of a database, taken at its first read.
+func (l *Linked) snapshotOf(ctx context.Context, url string) (string, error) {
+	if s := l.snaps[url]; s != nil {
+		return s.id, nil
+	}
+	conn, err := postgres.Connect(ctx, url)
+	if err != nil {
+		return "", err
+	}
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	var id string
+	if err == nil {
+		err = tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&id)
+	}
+	if err != nil {
+		_ = conn.Close(context.WithoutCancel(ctx))
+		return "", err
+	}
+	if l.snaps == nil {
+		l.snaps = map[string]*snapshot{}
+	}
+	l.snaps[url] = &snapshot{conn: conn, tx: tx, id: id}
+	return id, nil
+}
+
+// endSnapshots lets the batch's snapshots go.
+func (l *Linked) endSnapshots() {
+	for url, s := range l.snaps {
+		_ = s.tx.Rollback(context.Background())
+		_ = s.conn.Close(context.Background())
+		delete(l.snaps, url)
+	}
+}
+
 func (l *Linked) close() {
+	l.endSnapshots()
 	for _, c := range l.pg {
 		_ = c.Close(context.Background())
 	}
@@ -682,6 +731,7 @@ func exists(path string) bool {
 // entry), then the source's write-back. last says nothing of this run reads the working
 // copies after this flow's batch, so they are not updated.
 func (l *Linked) Commit(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan.Plan, e *Entry, last bool, step Step) error {
+	l.endSnapshots()                    // the batch has read all it reads
 	if err := tx.Commit(); err != nil { // the stage is done: its temp tables stay on conn
 		return fmt.Errorf("stage: %w", err)
 	}

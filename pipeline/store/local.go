@@ -20,6 +20,8 @@ type Hooks struct {
 	// AfterTarget runs when a linked target has committed a flow's documents and before
 	// the source's write-back (between the two steps).
 	AfterTarget func(flow string) error
+	// AfterFetch runs when a linked store has read a table from PostgreSQL for a batch.
+	AfterFetch func(table string)
 }
 
 func (h Hooks) beforeCommit(flow string) error {
