@@ -57,6 +57,36 @@ func TestFailureBeforeCommitLeavesNoTrace(t *testing.T) {
 	}
 }
 
+// A database lost (or refusing connections) in a flow is "nothing was written" (exit 4)
+// only when no earlier flow or batch committed; after one did, the run failed midway
+// (exit 3).
+func TestDatabaseLostMidwayIsAFailureMidway(t *testing.T) {
+	lost := func(at string) store.Hooks {
+		return store.Hooks{BeforeCommit: func(flow string) error {
+			if flow == at {
+				return &fault.UnavailableError{Err: errors.New("injected: connection lost")}
+			}
+			return nil
+		}}
+	}
+	for _, c := range []struct {
+		flows []string
+		want  int
+	}{
+		{[]string{"sales-invoices"}, fault.ExitLater},                  // the first thing written
+		{[]string{"vendor-accounts", "sales-invoices"}, fault.ExitRun}, // after the vendor accounts
+	} {
+		e := engine(t, fixture.DB(t, "sales-invoices.sql"), fixture.SalesInvoiceSettings, pipeline.WithHooks(lost("sales-invoices")))
+		if _, err := e.DB().Exec("INSERT INTO oim.supplier_site (id, name, active, updated_at) VALUES ('SS-LOST', 'Lost Parts Co', true, now())"); err != nil {
+			t.Fatal(err)
+		}
+		sums, err := e.Run(context.Background(), pipeline.Request{Flows: c.flows})
+		if got := fault.ExitStatus(err); got != c.want {
+			t.Errorf("%v: exit %d (%v, %v), want %d", c.flows, got, sums, err, c.want)
+		}
+	}
+}
+
 // copySpecs copies the default specs into a directory a test may edit.
 
 func TestDryRunCountsEverythingAndWritesNothing(t *testing.T) {

@@ -172,11 +172,27 @@ func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
 			s.Note = e.unknowable(plans[:pi], p)
 		}
 		if err != nil {
+			if !req.DryRun && wrote(append(out, s)) {
+				// Earlier flows or batches are committed: a database lost now, or a
+				// connection refused, no longer means nothing was written.
+				err = fault.Midway(err)
+			}
 			return out, err
 		}
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// wrote reports whether the summaries of committed work (flows, or a flow's batches)
+// count anything written.
+func wrote(sums []Summary) bool {
+	for _, s := range sums {
+		if s.Selected > 0 || s.Errors > 0 || s.Recovered > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // runPlan runs one flow on a connection of its own: the prelude stages its candidates,

@@ -18,8 +18,8 @@ var exitStatuses = [][2]string{
 	{"0", "every selected record was exported"},
 	{"1", "some records failed: they carry Export Error and the reason (test: a spec test failed)"},
 	{"2", "usage, configuration, spec or database layout error: nothing was written"},
-	{"3", "the run failed midway (a database error): the failing flow's batch in progress was rolled back; earlier batches and flows stay committed"},
-	{"4", "a database is unavailable: the DuckDB file is in use by another process (another run, or OIM writing to it), or a PostgreSQL server cannot be reached after the connector's own retries; nothing was written, a scheduler may try again later"},
+	{"3", "the run failed midway (a database error, or a database lost or refusing connections after earlier batches or flows committed): the failing flow's batch in progress was rolled back; earlier batches and flows stay committed"},
+	{"4", "a database is unavailable: the DuckDB file is in use by another process (another run, or OIM writing to it), or a PostgreSQL server cannot be reached after the connector's own retries, or its database does not allow connections now; nothing was written, a scheduler may try again later"},
 }
 
 // overview is `oimconnect help`: the commands, one line each, and the exit statuses.

@@ -58,6 +58,22 @@ type UnavailableError struct{ Err error }
 func (e *UnavailableError) Error() string { return e.Err.Error() }
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
+// MidwayError is a failure that came after part of the work was committed (earlier
+// flows or batches): whatever its cause, a database lost or a connection refused, it
+// is no longer "nothing was written".
+type MidwayError struct{ Err error }
+
+func (e *MidwayError) Error() string { return e.Err.Error() }
+func (e *MidwayError) Unwrap() error { return e.Err }
+
+// Midway marks err as coming after part of the work was committed (nil stays nil).
+func Midway(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &MidwayError{Err: err}
+}
+
 // IsInput reports a mistake in what was asked: nothing was written, and asking again
 // the same way fails the same way.
 func IsInput(err error) bool {
@@ -84,9 +100,12 @@ const (
 
 // ExitStatus maps a failure to the command line's exit status.
 func ExitStatus(err error) int {
+	var midway *MidwayError
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.As(err, &midway):
+		return ExitRun
 	case IsInput(err):
 		return ExitInput
 	case Transient(err):

@@ -115,6 +115,12 @@ func Connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
 		if err == nil {
 			return conn, nil
 		}
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "55000" {
+			// The database does not allow connections now (ALLOW_CONNECTIONS false):
+			// the server's state, not a mistake in what was asked.
+			return nil, &fault.UnavailableError{Err: fmt.Errorf("connect to %s: %w", Redact(dsn), scrub(err, dsn))}
+		}
 		if !Transient(err) {
 			// Refused for what was asked: a wrong password, no such database.
 			return nil, fault.Input(fmt.Errorf("connect to %s: %w", Redact(dsn), scrub(err, dsn)))
