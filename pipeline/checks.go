@@ -33,8 +33,8 @@ func checkConfig(cfg *config.Config, set *spec.Set) error {
 			continue
 		}
 		key := "sha256"
-		if _, serr := os.Stat(p.Path); serr != nil {
-			key = "path"
+		if st, serr := os.Stat(p.Path); serr != nil || st.IsDir() || st.Mode().Perm()&0o111 == 0 {
+			key = "path" // missing, or not an executable file
 		}
 		ps, ok := spec.ProblemsOf(cfg.ErrorAt(err, "plugins", strconv.Itoa(i), key))
 		if !ok {
