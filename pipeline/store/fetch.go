@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
@@ -71,20 +73,11 @@ func (l *Linked) fetchPG(ctx context.Context, x Execer, side endpoint, f *plan.F
 		if err != nil {
 			return err
 		}
-		snap, err := l.snapshotOf(ctx, side.loc)
-		if err != nil {
-			return err
-		}
-		tx, err := c.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
+		tx, err := l.inSnapshot(ctx, c, side.loc)
 		if err != nil {
 			return err
 		}
 		defer tx.Rollback(context.WithoutCancel(ctx))
-		if _, err := tx.Exec(ctx, "SET TRANSACTION SNAPSHOT "+catalog.Literal(snap)); err != nil {
-			// Its holder lost its connection: the next attempt takes a new snapshot.
-			l.endSnapshots()
-			return err
-		}
 		if keys != "" {
 			col, _ := f.Table.Column(f.Column)
 			if _, err := tx.Exec(ctx, "CREATE TEMP TABLE oimconnect_keys (v "+pgType(col.Type.SQL)+") ON COMMIT DROP"); err != nil {
@@ -120,6 +113,32 @@ func (l *Linked) fetchPG(ctx context.Context, x Execer, side endpoint, f *plan.F
 		_, err = x.ExecContext(ctx, fmt.Sprintf("DELETE FROM %s AS %s WHERE NOT coalesce(%s, false)", f.Into, alias, f.Filter))
 	}
 	return err
+}
+
+// inSnapshot begins a transaction on c reading the batch's snapshot of url. A snapshot
+// whose holder lost its connection (the server restarted, the network cut) is gone:
+// a new one is taken, and the batch's later reads share that one.
+func (l *Linked) inSnapshot(ctx context.Context, c *pgx.Conn, url string) (pgx.Tx, error) {
+	for attempt := 0; ; attempt++ {
+		snap, err := l.snapshotOf(ctx, url)
+		if err != nil {
+			return nil, err
+		}
+		tx, err := c.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
+		if err != nil {
+			return nil, err
+		}
+		_, err = tx.Exec(ctx, "SET TRANSACTION SNAPSHOT "+catalog.Literal(snap))
+		if err == nil {
+			return tx, nil
+		}
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		l.endSnapshots()
+		var pe *pgconn.PgError
+		if attempt > 0 || !errors.As(err, &pe) || pe.Code != "22023" { // invalid snapshot identifier
+			return nil, err
+		}
+	}
 }
 
 // pgType is a DuckDB column type as PostgreSQL spells it.
