@@ -1,5 +1,7 @@
 package host
 
+import "time"
+
 // PeakBatches is the most batches a plugin of the host held in memory at once, in any
 // pass so far.
 func (h *Host) PeakBatches() int64 {
@@ -16,4 +18,12 @@ func SortFrom(n int) (restore func()) {
 	old := sortedFrom
 	sortedFrom = n
 	return func() { sortedFrom = old }
+}
+
+// StartTimeoutAtLeast sets the least time a plugin is given to start, until restore is
+// called. Tests that call it must not run in parallel with others.
+func StartTimeoutAtLeast(d time.Duration) (restore func()) {
+	old := minStartTimeout
+	minStartTimeout = d
+	return func() { minStartTimeout = old }
 }

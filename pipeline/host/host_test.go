@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/config"
@@ -486,5 +487,26 @@ func TestCheckVerifiesWithoutStarting(t *testing.T) {
 		if !errors.As(err, &in) || err.Error() != c.want {
 			t.Errorf("got  %v\nwant %s", err, c.want)
 		}
+	}
+}
+
+// A plugin whose handshake does not come in time is stopped, and its documents say so
+// (not that it crashed).
+func TestSlowStartIsSaid(t *testing.T) {
+	defer host.StartTimeoutAtLeast(time.Second)()
+	t.Setenv("FAULTY_START_DELAY", "3s")
+	p := declare(t, "faulty", "faulty", map[string]any{"mode": "none"})
+	p.Timeout = "1s"
+	e, _ := engine(t, p)
+	s := runSales(t, e)
+	if s.Exported != 0 {
+		t.Errorf("nothing is exported without the plugin: %v", s)
+	}
+	var reason string
+	if err := e.DB().QueryRow("SELECT export_error FROM oim.invoice WHERE id = 'INV-OK'").Scan(&reason); err != nil {
+		t.Fatal(err)
+	}
+	if want := "plugin faulty: did not start within 1s (no handshake came; it was stopped)"; !strings.HasPrefix(reason, want) {
+		t.Errorf("INV-OK: %q, want it to start with %q", reason, want)
 	}
 }

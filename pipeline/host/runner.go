@@ -29,7 +29,7 @@ import (
 const maxFailures = 3
 
 // minStartTimeout bounds starting a plugin when its call timeout is shorter.
-const minStartTimeout = 10 * time.Second
+var minStartTimeout = 10 * time.Second
 
 // endpoint is a started plugin: over gRPC (shared.GRPCClient) or in process.
 type endpoint interface {
@@ -204,10 +204,19 @@ func (i *instance) waitExit(d time.Duration) bool {
 }
 
 // startCrash is a plugin process that ended before its handshake (killed, or died at
-// start): a crash like any other, so it is started again for the next batch.
-type startCrash struct{ notes string }
+// start), or whose handshake did not come in time (killed then): a crash like any
+// other, so it is started again for the next batch.
+type startCrash struct {
+	notes string
+	late  time.Duration // the handshake did not come within it
+}
 
-func (e *startCrash) Error() string { return "crashed while starting" + e.notes }
+func (e *startCrash) Error() string {
+	if e.late > 0 {
+		return fmt.Sprintf("did not start within %s (no handshake came; it was stopped)", e.late)
+	}
+	return "crashed while starting" + e.notes
+}
 
 // stop ends the running plugin, if any: gracefully, or at once when it hangs.
 func (r *runner) stop(hard bool) {
@@ -231,6 +240,7 @@ func (r *runner) stop(hard bool) {
 func processStarter(p config.Plugin, sum []byte, log *slog.Logger, timeout time.Duration) func() (*instance, error) {
 	return func() (*instance, error) {
 		crash := &crashNotes{}
+		startTimeout := max(timeout, minStartTimeout)
 		client := plugin.NewClient(&plugin.ClientConfig{
 			HandshakeConfig:  shared.Handshake,
 			Plugins:          shared.PluginMap,
@@ -240,7 +250,7 @@ func processStarter(p config.Plugin, sum []byte, log *slog.Logger, timeout time.
 			Logger:           newHCLogger(log.With("plugin", p.Name), crash),
 			SyncStdout:       &lineLog{log: log.With("plugin", p.Name, "stream", "stdout"), level: slog.LevelDebug},
 			SyncStderr:       &lineLog{log: log.With("plugin", p.Name, "stream", "stderr"), level: slog.LevelInfo},
-			StartTimeout:     max(timeout, minStartTimeout),
+			StartTimeout:     startTimeout,
 			GRPCDialOptions:  shared.DialOptions(),
 		})
 		rpc, err := client.Client()
@@ -249,6 +259,9 @@ func processStarter(p config.Plugin, sum []byte, log *slog.Logger, timeout time.
 			client.Kill()
 			if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
 				return nil, &fault.InputError{Err: fmt.Errorf("plugin %s: %s changed since the run started: its checksum no longer matches; refusing to start it", p.Name, p.Path)}
+			}
+			if strings.Contains(err.Error(), "timeout while waiting for plugin to start") { // go-plugin's
+				return nil, &startCrash{late: startTimeout}
 			}
 			// A version mismatch is go-plugin's refusal (it kills the plugin itself);
 			// any other failure of a plugin that is gone is a crash.

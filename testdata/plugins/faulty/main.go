@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -239,6 +240,9 @@ func (faultyPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.Client
 }
 
 func main() {
+	if d, err := time.ParseDuration(os.Getenv("FAULTY_START_DELAY")); err == nil {
+		time.Sleep(d) // a plugin slow to start: its handshake comes late
+	}
 	hs := shared.Handshake
 	if protocolVersion != "" {
 		v, err := strconv.Atoi(protocolVersion)
