@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"os"
 	"strconv"
 
@@ -33,8 +34,8 @@ func checkConfig(cfg *config.Config, set *spec.Set) error {
 			continue
 		}
 		key := "sha256"
-		if st, serr := os.Stat(p.Path); serr != nil || st.IsDir() || st.Mode().Perm()&0o111 == 0 {
-			key = "path" // missing, or not an executable file
+		if _, serr := os.Stat(p.Path); serr != nil || errors.Is(err, host.ErrNotExecutable) {
+			key = "path"
 		}
 		ps, ok := spec.ProblemsOf(cfg.ErrorAt(err, "plugins", strconv.Itoa(i), key))
 		if !ok {

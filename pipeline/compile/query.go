@@ -116,19 +116,25 @@ type value struct {
 
 // Expr compiles an expression.
 func (q *Query) Expr(src string) (Expr, error) {
+	v, n, err := q.parse(src)
+	if err != nil {
+		return Expr{}, err
+	}
+	return q.finish(v, n)
+}
+
+// parse parses and translates src, not yet checked to be a value.
+func (q *Query) parse(src string) (value, ast.Node, error) {
 	q.src = src
 	tree, err := parser.Parse(src)
 	if err != nil {
 		if fe, ok := err.(*file.Error); ok {
-			return Expr{}, &Error{Source: src, From: fe.From, To: fe.To, Msg: fe.Message}
+			return value{}, nil, &Error{Source: src, From: fe.From, To: fe.To, Msg: fe.Message}
 		}
-		return Expr{}, &Error{Source: src, Msg: err.Error()}
+		return value{}, nil, &Error{Source: src, Msg: err.Error()}
 	}
 	v, err := q.node(tree.Node)
-	if err != nil {
-		return Expr{}, err
-	}
-	return q.finish(v, tree.Node)
+	return v, tree.Node, err
 }
 
 // Bool compiles an expression that must be a condition; nil counts as false.
@@ -158,17 +164,12 @@ func (q *Query) finish(v value, n ast.Node) (Expr, error) {
 // List compiles an expression that names a list (a constant or a setting, used after
 // `in`) to a DuckDB list, for showing its value.
 func (q *Query) List(src string) (Expr, error) {
-	q.src = src
-	tree, err := parser.Parse(src)
-	if err != nil {
-		return Expr{}, &Error{Source: src, Msg: err.Error()}
-	}
-	v, err := q.node(tree.Node)
+	v, n, err := q.parse(src)
 	if err != nil {
 		return Expr{}, err
 	}
 	if v.list == nil {
-		return Expr{}, q.errAt(tree.Node, "not a list")
+		return Expr{}, q.errAt(n, "not a list")
 	}
 	return Expr{SQL: "[" + strings.Join(v.list, ", ") + "]", Type: catalog.Type{Kind: catalog.List}}, nil
 }

@@ -286,6 +286,9 @@ func processStarter(p config.Plugin, sum []byte, log *slog.Logger, timeout time.
 	}
 }
 
+// ErrNotExecutable is a plugin's path naming a file that cannot be started.
+var ErrNotExecutable = errors.New("is not an executable file")
+
 // verify checks the plugin's executable against the configured checksum before
 // anything runs: a mismatch is a configuration error.
 func verify(p config.Plugin) ([]byte, error) {
@@ -300,7 +303,7 @@ func verify(p config.Plugin) ([]byte, error) {
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && (st.IsDir() || st.Mode().Perm()&0o111 == 0) {
 		// It could never start: every record of its flows would fail for nothing.
-		return nil, &fault.InputError{Err: fmt.Errorf("plugin %s: %s is not an executable file (chmod +x it)", p.Name, p.Path)}
+		return nil, &fault.InputError{Err: fmt.Errorf("plugin %s: %s %w (chmod +x it)", p.Name, p.Path, ErrNotExecutable)}
 	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {

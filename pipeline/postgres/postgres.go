@@ -41,23 +41,25 @@ func Redact(s string) string {
 		}
 		return s
 	}
-	masked := false
+	userMasked, paramMasked := false, false
 	if u.User != nil {
 		if _, ok := u.User.Password(); ok {
 			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			masked = true
+			userMasked = true
 		}
 	}
 	q := u.Query()
 	for k := range q {
 		if passwordParam(k) {
 			q[k] = []string{"xxxxx"}
-			u.RawQuery = q.Encode()
-			masked = true
+			paramMasked = true
 		}
 	}
-	if !masked {
-		return s
+	if paramMasked {
+		u.RawQuery = q.Encode()
+	}
+	if !userMasked && !paramMasked {
+		return s // as written
 	}
 	return u.String()
 }
