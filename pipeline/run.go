@@ -426,6 +426,10 @@ func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last b
 		_ = e.store.Record(context.WithoutCancel(ctx), *failed)
 		return s, err
 	}
+	if entry != nil && entry.Selected != s.Selected { // the store left out records OIM changed meanwhile
+		s.Selected, s.Exported, s.Documents, s.Lines, s.Waiting, s.Errors = entry.Selected, entry.Exported, entry.Documents, entry.Lines, entry.Waiting, entry.Errors
+		s.Recovered = s.Selected - s.Errors - s.Exported
+	}
 	return s, nil
 }
 

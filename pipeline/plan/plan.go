@@ -212,7 +212,7 @@ type Plan struct {
 	// Bad is the temp table of records that cannot be exported (_hkey, _msg).
 	Bad string
 	// Outcomes is a query over the staged flow giving each record's outcome: record,
-	// outcome (exported, recovered, failed), documents (comma-separated), reason.
+	// outcome (exported, recovered, failed, waiting), documents (comma-separated), reason.
 	Outcomes string
 	// Fingerprint is the SQL of a candidate's fingerprint: a hash of its columns but for
 	// the export status and error ("" for an untracked source).
@@ -221,6 +221,9 @@ type Plan struct {
 	// candidates reach: the tables lookups search (by name, by date range) and those
 	// reached through derived fields. A store that copies tables copies these whole.
 	Whole []*catalog.Table
+	// Guard, when the flow writes back to its source, is how the store checks that OIM
+	// did not change the batch's records since they were read.
+	Guard *Guard
 
 	flow  *spec.Flow
 	model *Model

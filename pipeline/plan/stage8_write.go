@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
@@ -13,7 +14,13 @@ func (b *builder) write() {
 	if len(b.probs) > 0 || b.target == nil {
 		return
 	}
-	good := func(col string) string { return col + " NOT IN (SELECT _hkey FROM " + b.tmp("bad") + ")" }
+	// Records OIM changed after the batch read them (chg) are written nothing: the
+	// store finds them when it writes (see Guard) and the next run exports them.
+	b.temp("chg", fmt.Sprintf("SELECT %s AS _hkey FROM %s LIMIT 0", key(b.header), b.tmp("h")))
+	unchanged := func(col string) string { return col + " NOT IN (SELECT _hkey FROM " + b.tmp("chg") + ")" }
+	good := func(col string) string {
+		return col + " NOT IN (SELECT _hkey FROM " + b.tmp("bad") + ") AND " + unchanged(col)
+	}
 	w := func(name string, wr *Write) { b.plan.Write = append(b.plan.Write, wr.statement(name)) }
 	upsert := b.f.Document.Upsert != nil
 	fresh := "" // records whose documents are not written already
@@ -79,8 +86,12 @@ WHERE _ready AND %[1]s NOT IN (SELECT _hkey FROM %[4]s) AND %[5]s`, key(h), name
 	}
 	if b.tracked() {
 		w("mark errors "+h.FullName(), &Write{Table: h, Update: true, Source: true, Columns: cols[:2],
-			Rows: fmt.Sprintf("SELECT _hkey AS _key, 'Export Error' AS %s, _msg AS %s FROM %s",
-				catalog.Ident(cols[0]), catalog.Ident(cols[1]), b.tmp("bad"))})
+			Rows: fmt.Sprintf("SELECT _hkey AS _key, 'Export Error' AS %s, _msg AS %s FROM %s WHERE %s",
+				catalog.Ident(cols[0]), catalog.Ident(cols[1]), b.tmp("bad"), unchanged("_hkey"))})
+	}
+	if slices.ContainsFunc(b.plan.Write, func(st Statement) bool { return st.Write.Source }) {
+		b.plan.Guard = &Guard{Header: h, Lines: b.lines, Parent: b.parent, Changed: b.tmp("chg"),
+			Keys: fmt.Sprintf("SELECT DISTINCT CAST(%s AS VARCHAR) FROM %s", key(h), b.tmp("h"))}
 	}
 
 	// The run's report: each record's outcome and documents, or its failure.
@@ -92,10 +103,13 @@ WHERE _ready AND %[1]s NOT IN (SELECT _hkey FROM %[4]s) AND %[5]s`, key(h), name
 	if b.recovers() {
 		outcome = "CASE WHEN _hkey IN (SELECT _hkey FROM " + b.tmp("rec") + ") THEN 'recovered' ELSE 'exported' END"
 	}
-	b.plan.Outcomes = fmt.Sprintf(`SELECT CAST(_hkey AS VARCHAR) AS record, 'failed' AS outcome, CAST(NULL AS VARCHAR) AS documents, _msg AS reason FROM %[1]s
+	b.plan.Outcomes = fmt.Sprintf(`SELECT CAST(_hkey AS VARCHAR) AS record, 'failed' AS outcome, CAST(NULL AS VARCHAR) AS documents, _msg AS reason FROM %[1]s WHERE %[6]s
 UNION ALL
 SELECT CAST(_hkey AS VARCHAR), any_value(%[3]s), string_agg(DISTINCT %[4]s, ', ' ORDER BY %[4]s), CAST(NULL AS VARCHAR)
-FROM %[2]s WHERE _hkey NOT IN (SELECT _hkey FROM %[1]s) GROUP BY _hkey`, b.tmp("bad"), b.tmp("o0"), outcome, docs)
+FROM %[2]s WHERE %[5]s GROUP BY _hkey
+UNION ALL
+SELECT CAST(_hkey AS VARCHAR), 'waiting', CAST(NULL AS VARCHAR), %[7]s FROM %[8]s`,
+		b.tmp("bad"), b.tmp("o0"), outcome, docs, good("_hkey"), unchanged("_hkey"), catalog.Literal(ChangedReason), b.tmp("chg"))
 
 	docsWritten := fresh
 	if upsert {
@@ -107,15 +121,32 @@ FROM %[2]s WHERE _hkey NOT IN (SELECT _hkey FROM %[1]s) GROUP BY _hkey`, b.tmp("
 	}
 	recovered := "0"
 	if b.recovers() {
-		recovered = "(SELECT count(*) FROM " + b.tmp("rec") + ")"
+		recovered = "(SELECT count(*) FROM " + b.tmp("rec") + " WHERE " + unchanged("_hkey") + ")"
 	}
+	// A record changed meanwhile waits for the next run.
 	b.plan.Counts = fmt.Sprintf(`SELECT
-  (SELECT count(*) FROM %[1]s WHERE _ready) AS selected,
-  (SELECT count(*) FROM %[1]s WHERE NOT _ready) AS waiting,
-  (SELECT count(*) FROM %[2]s) AS errors,
+  (SELECT count(*) FROM %[1]s WHERE _ready AND %[9]s) AS selected,
+  (SELECT count(*) FROM %[1]s WHERE NOT _ready) + (SELECT count(*) FROM %[10]s) AS waiting,
+  (SELECT count(*) FROM %[2]s WHERE %[11]s) AS errors,
   (SELECT count(DISTINCT %[7]s) FROM %[3]s WHERE %[4]s%[6]s) AS documents,
   %[5]s AS lines,
-  %[8]s AS recovered`, b.tmp("h"), b.tmp("bad"), b.tmp("o0"), good("_hkey"), lines, docsWritten, key(b.target), recovered)
+  %[8]s AS recovered`, b.tmp("h"), b.tmp("bad"), b.tmp("o0"), good("_hkey"), lines, docsWritten, key(b.target), recovered,
+		unchanged(key(b.header)), b.tmp("chg"), unchanged("_hkey"))
+}
+
+// ChangedReason is why a record OIM changed while a run exported it was not exported.
+const ChangedReason = "OIM changed it while this run exported it: nothing of it was written, and the next run exports it as it is now"
+
+// Guard is what a store writing back to a database that OIM writes meanwhile (a
+// PostgreSQL source) checks before it marks a batch's records: that each record, its
+// header row and its lines, is still as the batch read it. Records OIM changed since
+// go into Changed (_hkey), and the writes leave them out: the statements are replayed
+// after the check.
+type Guard struct {
+	Header, Lines *catalog.Table // Lines is nil for a flow without lines
+	Parent        string         // the lines' column holding their header's key
+	Keys          string         // a query over the stage: the batch's record keys, as text
+	Changed       string
 }
 
 // named is "v1 AS c1, v2 AS c2".

@@ -23,7 +23,7 @@ func Words(step string) string {
 		return "splitting into documents"
 	case "x":
 		return "looking for documents already written"
-	case "err", "bad", "xh", "xl":
+	case "err", "bad", "xh", "xl", "chg":
 		return "checking the rules"
 	case "counts":
 		return "counting"
@@ -33,6 +33,8 @@ func Words(step string) string {
 		return "running the plugins"
 	case "write":
 		return "writing"
+	case "unchanged":
+		return "checking that OIM did not change the records meanwhile"
 	case "commit":
 		return "committing"
 	}

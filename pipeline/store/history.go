@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
+	"github.com/oimconnect/oimconnect/pipeline/plan"
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
 )
 
@@ -34,6 +35,16 @@ type Entry struct {
 	// (record, outcome, documents, reason: plan.Plan.Outcomes): the run's report, kept
 	// in connector.run_record in the same transaction.
 	Outcomes string
+}
+
+// recount counts the staged flow again (plan.Plan.Counts), after records were left out.
+func (e *Entry) recount(ctx context.Context, x *sql.Conn, p *plan.Plan) error {
+	var recovered int64
+	if err := x.QueryRowContext(ctx, p.Counts).Scan(&e.Selected, &e.Waiting, &e.Errors, &e.Documents, &e.Lines, &recovered); err != nil {
+		return fmt.Errorf("count: %w", err)
+	}
+	e.Exported = e.Selected - e.Errors - recovered
+	return nil
 }
 
 // Outcome is what a run did with one record: exported (with its documents),

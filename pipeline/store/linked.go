@@ -731,11 +731,52 @@ func exists(path string) bool {
 // entry), then the source's write-back. last says nothing of this run reads the working
 // copies after this flow's batch, so they are not updated.
 func (l *Linked) Commit(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan.Plan, e *Entry, last bool, step Step) error {
+	var g *guard
+	if l.src.kind == pgDatabase {
+		var err error
+		if g, err = l.newGuard(ctx, conn, p); err != nil {
+			return err
+		}
+	}
 	l.endSnapshots()                    // the batch has read all it reads
 	if err := tx.Commit(); err != nil { // the stage is done: its temp tables stay on conn
 		return fmt.Errorf("stage: %w", err)
 	}
 	step.start("write")
+	for attempt := 1; ; attempt++ {
+		err := l.write(ctx, conn, p, e, last, g)
+		if err == nil || g == nil || !retryable(err) {
+			return err
+		}
+		if attempt == guardAttempts {
+			return fmt.Errorf("OIM kept changing the batch's records or holding its tables while they were exported (%d tries); nothing of the batch was written: %w", attempt, err)
+		}
+		var ch *errChanged
+		if errors.As(err, &ch) {
+			l.log.Info("OIM changed records while they were exported: they are left for the next run", "flow", p.Flow,
+				"records", len(ch.keys), "first", ch.keys[0])
+			if err := g.exclude(ctx, conn, ch.keys); err != nil {
+				return err
+			}
+			if e != nil {
+				if err := e.recount(ctx, conn, p); err != nil {
+					return err
+				}
+			}
+		} else {
+			l.log.Info("OIM's tables could not be locked for the write-back; trying again", "flow", p.Flow, "error", err)
+		}
+	}
+}
+
+// guardAttempts bounds how many times a batch is written again when OIM changes its
+// records or holds its tables meanwhile.
+const guardAttempts = 5
+
+// write writes a staged flow's documents and write-back (see Commit), with g, when it
+// is set, checking its records first.
+func (l *Linked) write(ctx context.Context, conn *sql.Conn, p *plan.Plan, e *Entry, last bool, g *guard) error {
+	defer g.release(ctx)
 	var tgtW, srcW []plan.Statement
 	for _, st := range p.Write {
 		if st.Write.Source {
@@ -762,13 +803,29 @@ func (l *Linked) Commit(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan
 		}
 		return l.hooks.beforeCommit(p.Flow)
 	}
+	// The source is locked and checked (g) in the transaction that writes back: with
+	// the documents when source and target are one database, else before the target
+	// commits, the source's transaction held until the write-back.
+	var check func(pgx.Tx) error
+	if g != nil && samePG {
+		check = func(tx pgx.Tx) error { return g.check(ctx, tx, conn) }
+	}
+	hold := func(x catalog.Execer) error {
+		if g == nil || samePG {
+			return nil
+		}
+		return l.hold(ctx, g, x)
+	}
 	if l.tgt.kind == pgDatabase {
 		remote := tgtW
 		if samePG {
 			remote = append(append([]plan.Statement{}, tgtW...), srcW...)
 		}
-		err := l.push(ctx, conn, l.tgt.loc, remote, func(tx pgx.Tx) error {
-			return finish(func() error { return recordPG(ctx, tx, e, outcomes) })
+		err := l.push(ctx, conn, l.tgt.loc, remote, check, func(tx pgx.Tx) error {
+			if err := finish(func() error { return recordPG(ctx, tx, e, outcomes) }); err != nil {
+				return err
+			}
+			return hold(conn)
 		})
 		if err != nil {
 			return fmt.Errorf("write %s: %w", l.tgt, err)
@@ -785,7 +842,10 @@ func (l *Linked) Commit(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan
 			}
 		}
 	} else if err := local(ctx, conn, tgtW, func(tx *sql.Tx) error {
-		return finish(func() error { return recordDuck(ctx, tx, l.tgt.db, e) })
+		if err := finish(func() error { return recordDuck(ctx, tx, l.tgt.db, e) }); err != nil {
+			return err
+		}
+		return hold(tx)
 	}); err != nil {
 		return err
 	}
@@ -797,8 +857,14 @@ func (l *Linked) Commit(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan
 			return &writeBackError{target: l.tgt, err: err}
 		}
 	}
-	if l.src.kind == pgDatabase && !samePG {
-		if err := l.push(ctx, conn, l.src.loc, srcW, nil); err != nil {
+	if g != nil && g.source != nil {
+		err := l.pushIn(ctx, conn, g.source, srcW)
+		g.source = nil
+		if err != nil {
+			return &writeBackError{target: l.tgt, err: fmt.Errorf("write back to %s: %w", l.src, err)}
+		}
+	} else if l.src.kind == pgDatabase && !samePG {
+		if err := l.push(ctx, conn, l.src.loc, srcW, nil, nil); err != nil {
 			return &writeBackError{target: l.tgt, err: fmt.Errorf("write back to %s: %w", l.src, err)}
 		}
 	}
@@ -862,7 +928,41 @@ func local(ctx context.Context, conn *sql.Conn, stmts []plan.Statement, before f
 
 // push replays write statements in a PostgreSQL database, in one transaction: each
 // statement's rows are staged as CSV by DuckDB and copied in.
-func (l *Linked) push(ctx context.Context, conn *sql.Conn, url string, stmts []plan.Statement, before func(pgx.Tx) error) error {
+// check, when set, runs before the first write-back statement (a guard's).
+func (l *Linked) push(ctx context.Context, conn *sql.Conn, url string, stmts []plan.Statement, check, before func(pgx.Tx) error) error {
+	files, err := l.export(ctx, conn, stmts)
+	defer func() {
+		for _, f := range files {
+			os.Remove(f)
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	return l.retry(ctx, "write", func() error { return l.pushOnce(ctx, url, stmts, files, check, before) })
+}
+
+// pushIn replays write statements in a PostgreSQL transaction begun already (a
+// guard's), and commits it.
+func (l *Linked) pushIn(ctx context.Context, conn *sql.Conn, tx pgx.Tx, stmts []plan.Statement) error {
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	files, err := l.export(ctx, conn, stmts)
+	defer func() {
+		for _, f := range files {
+			os.Remove(f)
+		}
+	}()
+	if err == nil {
+		err = apply(ctx, tx, stmts, files, nil)
+	}
+	if err == nil {
+		err = tx.Commit(ctx)
+	}
+	return err
+}
+
+// export stages each statement's rows as a CSV file for PostgreSQL's COPY.
+func (l *Linked) export(ctx context.Context, conn *sql.Conn, stmts []plan.Statement) ([]string, error) {
 	files := make([]string, len(stmts))
 	for i, st := range stmts {
 		files[i] = postgres.TempFile(l.dir, fmt.Sprint(i, "-", st.Name))
@@ -875,18 +975,13 @@ func (l *Linked) push(ctx context.Context, conn *sql.Conn, url string, stmts []p
 			rows = "SELECT " + strings.Join(cols, ", ") + " FROM (" + rows + ")"
 		}
 		if err := postgres.Export(ctx, conn, rows, files[i]); err != nil {
-			return fmt.Errorf("%s: %w", st.Name, err)
+			return files[:i+1], fmt.Errorf("%s: %w", st.Name, err)
 		}
 	}
-	defer func() {
-		for _, f := range files {
-			os.Remove(f)
-		}
-	}()
-	return l.retry(ctx, "write", func() error { return l.pushOnce(ctx, url, stmts, files, before) })
+	return files, nil
 }
 
-func (l *Linked) pushOnce(ctx context.Context, url string, stmts []plan.Statement, files []string, before func(pgx.Tx) error) error {
+func (l *Linked) pushOnce(ctx context.Context, url string, stmts []plan.Statement, files []string, check, before func(pgx.Tx) error) error {
 	c, err := l.connect(ctx, url)
 	if err != nil {
 		return err
@@ -896,20 +991,8 @@ func (l *Linked) pushOnce(ctx context.Context, url string, stmts []plan.Statemen
 		return err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	// The source's change triggers stay silent for the connector's own write-back.
-	if _, err := tx.Exec(ctx, "SET LOCAL "+postgres.WritingSetting+" = 'on'"); err != nil {
+	if err := apply(ctx, tx, stmts, files, check); err != nil {
 		return err
-	}
-	for i, st := range stmts {
-		w := st.Write
-		if w.Update {
-			_, err = postgres.Update(ctx, tx, w.Table, w.Columns, files[i])
-		} else {
-			_, err = postgres.CopyIn(ctx, tx.Conn().PgConn(), catalog.Ident(w.Table.Schema)+"."+catalog.Ident(w.Table.Name), w.Columns, files[i])
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", st.Name, err)
-		}
 	}
 	if before != nil {
 		if err := before(tx); err != nil {
@@ -921,6 +1004,34 @@ func (l *Linked) pushOnce(ctx context.Context, url string, stmts []plan.Statemen
 			return fmt.Errorf("commit: %w (%w)", errCommitUnknown, err)
 		}
 		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// apply runs write statements in a PostgreSQL transaction from their CSV files, check
+// (when set) before the first that writes back to the source.
+func apply(ctx context.Context, tx pgx.Tx, stmts []plan.Statement, files []string, check func(pgx.Tx) error) error {
+	// The source's change triggers stay silent for the connector's own write-back.
+	if _, err := tx.Exec(ctx, "SET LOCAL "+postgres.WritingSetting+" = 'on'"); err != nil {
+		return err
+	}
+	for i, st := range stmts {
+		w := st.Write
+		if w.Source && check != nil {
+			if err := check(tx); err != nil {
+				return err
+			}
+			check = nil
+		}
+		var err error
+		if w.Update {
+			_, err = postgres.Update(ctx, tx, w.Table, w.Columns, files[i])
+		} else {
+			_, err = postgres.CopyIn(ctx, tx.Conn().PgConn(), catalog.Ident(w.Table.Schema)+"."+catalog.Ident(w.Table.Name), w.Columns, files[i])
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", st.Name, err)
+		}
 	}
 	return nil
 }
