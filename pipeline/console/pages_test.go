@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/plan"
 )
 
 // Every page and fragment, as a viewer: what each shows of the sales fixture, after one
@@ -63,6 +64,12 @@ func TestPages(t *testing.T) {
 	wantIn(t, "runs", r, "sales-invoices", "manual", "cli-user", `href="/runs/`+runID+`"`)
 	r = c.get("/runs/" + runID)
 	wantIn(t, "run report", r, "Records not exported (1)", "INV-NOCO", "Nobody Ltd", "Documents created (1 records)", "SIN-INV-DISC/1", "started by cli-user")
+	// A record OIM changed while the run exported it (a PostgreSQL source) is reported
+	// apart, with why.
+	h.query("INSERT INTO connector.run_record VALUES (?, 'sales-invoices', 'INV-OK', 'waiting', NULL, ?) RETURNING record", runID, plan.ChangedReason)
+	r = c.get("/runs/" + runID)
+	wantIn(t, "run report, a record left for the next run", r, "Left for the next run (1)", `href="/flows/sales-invoices/records/INV-OK"`,
+		"OIM changed it while this run exported it")
 
 	r = c.get("/mappings")
 	wantIn(t, "mappings", r, "journals", "oim.inventory_transaction", "billing document id is empty")

@@ -91,6 +91,7 @@ type reportData struct {
 	Run      runRow
 	Created  []store.Outcome
 	Failed   []store.Outcome
+	Waiting  []store.Outcome // left for the next run: OIM changed them meanwhile
 	Others   []store.Outcome // recovered
 	Limit    int
 	Complete bool // every outcome is shown
@@ -131,6 +132,8 @@ func (s *Server) runReport(w http.ResponseWriter, r *http.Request) {
 				d.Created = append(d.Created, o)
 			case "failed":
 				d.Failed = append(d.Failed, o)
+			case "waiting":
+				d.Waiting = append(d.Waiting, o)
 			default:
 				d.Others = append(d.Others, o)
 			}

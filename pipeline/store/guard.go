@@ -51,10 +51,10 @@ func (e *errChanged) Error() string {
 }
 
 // newGuard reads the batch's records and their lines' versions in the batch's snapshot
-// (which must still be held). It returns nil when the source is read in no snapshot.
+// (which must still be held: the batch read the lines in it). It returns nil for a
+// flow that writes nothing back.
 func (l *Linked) newGuard(ctx context.Context, conn *sql.Conn, p *plan.Plan) (*guard, error) {
-	snap := l.snaps[l.src.loc]
-	if snap == nil || p.Guard == nil {
+	if p.Guard == nil {
 		return nil, nil
 	}
 	keyCol, _ := p.Guard.Header.Column(p.Guard.Header.Key)
@@ -74,7 +74,13 @@ func (l *Linked) newGuard(ctx context.Context, conn *sql.Conn, p *plan.Plan) (*g
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if g.lines, err = g.versions(ctx, snap.tx); err != nil {
+	if p.Guard.Lines == nil || len(g.keys) == 0 {
+		return g, nil
+	}
+	if _, err := l.snapshotOf(ctx, l.src.loc); err != nil { // taken already, unless the batch read no line
+		return nil, err
+	}
+	if g.lines, err = g.versions(ctx, l.snaps[l.src.loc].tx); err != nil {
 		return nil, fmt.Errorf("read the versions of %s: %w", p.Guard.Lines.FullName(), err)
 	}
 	return g, nil

@@ -48,7 +48,7 @@ func (e *Entry) recount(ctx context.Context, x *sql.Conn, p *plan.Plan) error {
 }
 
 // Outcome is what a run did with one record: exported (with its documents),
-// recovered, or failed (with the reason).
+// recovered, failed (with the reason), or waiting (OIM changed it meanwhile).
 type Outcome struct {
 	Flow, Record, Outcome, Documents, Reason string
 }
@@ -85,9 +85,9 @@ CREATE TABLE IF NOT EXISTS ` + schema + `.run_record (
     run_id     VARCHAR NOT NULL,
     flow       VARCHAR NOT NULL,
     record     VARCHAR NOT NULL,
-    outcome    VARCHAR NOT NULL,   -- exported, recovered, failed
+    outcome    VARCHAR NOT NULL,   -- exported, recovered, failed, waiting (changed by OIM meanwhile)
     documents  VARCHAR,            -- the documents written, comma-separated
-    reason     VARCHAR             -- why it failed
+    reason     VARCHAR             -- why it failed or waits
 );
 CREATE TABLE IF NOT EXISTS ` + schema + `.audit (
     at     TIMESTAMP NOT NULL,
