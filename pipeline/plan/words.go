@@ -33,8 +33,6 @@ func Words(step string) string {
 		return "running the plugins"
 	case "write":
 		return "writing"
-	case "unchanged":
-		return "checking that OIM did not change the records meanwhile"
 	case "commit":
 		return "committing"
 	}

@@ -860,14 +860,27 @@ func (l *Linked) write(ctx context.Context, conn *sql.Conn, p *plan.Plan, e *Ent
 	if g != nil && g.source != nil {
 		err := l.pushIn(ctx, conn, g.source, srcW)
 		g.source = nil
-		if err != nil {
+		if err == nil {
+			return l.mirrorSource(ctx, conn, srcW, last)
+		}
+		if !postgres.Transient(err) {
 			return &writeBackError{target: l.tgt, err: fmt.Errorf("write back to %s: %w", l.src, err)}
 		}
-	} else if l.src.kind == pgDatabase && !samePG {
+		// The connection was lost, and the lock with it: written back on a new one, as
+		// without a guard (a change OIM makes in these seconds is not seen).
+		l.log.Warn("PostgreSQL connection lost during the write-back; trying again", "error", err)
+	}
+	if l.src.kind == pgDatabase && !samePG {
 		if err := l.push(ctx, conn, l.src.loc, srcW, nil, nil); err != nil {
 			return &writeBackError{target: l.tgt, err: fmt.Errorf("write back to %s: %w", l.src, err)}
 		}
 	}
+	return l.mirrorSource(ctx, conn, srcW, last)
+}
+
+// mirrorSource runs the write-back in the working database: the source itself when it
+// is the DuckDB file, else its working copy, which later flows read.
+func (l *Linked) mirrorSource(ctx context.Context, conn *sql.Conn, srcW []plan.Statement, last bool) error {
 	if last && l.src.kind != duckFile {
 		return nil // the working copy of the source: nothing reads it after
 	}
