@@ -4,12 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/oimconnect/oimconnect/pipeline"
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
@@ -152,13 +156,15 @@ func exportedInvoices(t *testing.T, ref *sql.DB, n int) []string {
 	return ids
 }
 
-// reportOf is the sales invoices' outcomes of records in a target's run history, as
-// "outcome: reason".
+// reportOf is the sales invoices' outcomes of records (nil: all) in a target's run
+// history, as "outcome: reason" (the last of a record's, in no given order).
 func reportOf(t *testing.T, target string, ids []string) map[string]string {
 	t.Helper()
 	ctx := context.Background()
-	q := `SELECT record, outcome || ': ' || coalesce(reason, '') FROM connector.run_record
-WHERE flow = 'sales-invoices' AND record IN ('` + strings.Join(ids, "', '") + `')`
+	q := `SELECT record, outcome || ': ' || coalesce(reason, '') FROM connector.run_record WHERE flow = 'sales-invoices'`
+	if ids != nil {
+		q += ` AND record IN ('` + strings.Join(ids, "', '") + `')`
+	}
 	out := map[string]string{}
 	add := func(rec, o string) { out[rec] = o }
 	if !postgres.IsURL(target) {
@@ -194,6 +200,226 @@ WHERE flow = 'sales-invoices' AND record IN ('` + strings.Join(ids, "', '") + `'
 			t.Fatal(err)
 		}
 		add(rec, o)
+	}
+	return out
+}
+
+// OIM writing all the while runs export in batches: adding Item lines to pending
+// invoices, changing their quantities, setting some to Open, each under the invoice's
+// row lock as an application would; a burst of such changes lands between every batch's
+// read of the lines and its write. However the two interleave, no invoice is marked
+// Exported without all its lines, a document line always has its source line's current
+// quantity, every document's record is marked, and no invoice OIM opened is exported.
+func TestPostgresExportsWhileOIMWrites(t *testing.T) {
+	t.Parallel()
+	for _, target := range []string{"the source's database", "another database"} {
+		t.Run(target, func(t *testing.T) {
+			t.Parallel()
+			src := postgresURL(t)
+			gen := fixture.Generated(t, t.TempDir(), 400)
+			tgt, cfg := src, demoConfig(t, src, "", "")
+			if target == "another database" {
+				tgt = postgresURL(t)
+				cfg = demoConfig(t, "", src, tgt)
+				fixture.LoadPostgres(t, src, gen, "oim")
+				fixture.LoadPostgres(t, tgt, gen, "acct")
+			} else {
+				fixture.LoadPostgres(t, src, gen, "oim", "acct")
+			}
+			cfg.BatchSize = 40
+			ctx := context.Background()
+			w := newOIMWriter(t, src)
+			defer w.close()
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			var stopOnce sync.Once
+			quiet := func() { // OIM stops writing
+				stopOnce.Do(func() { close(stop) })
+				wg.Wait()
+			}
+			defer quiet()
+			wg.Add(1)
+			go func() { // OIM's users, all along
+				defer wg.Done()
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					w.change(ctx, i)
+				}
+			}()
+			hooks := store.Hooks{AfterFetch: func(table string) {
+				if table == "oim.invoice_line" { // between the batch's read and its write
+					for i := 0; i < 30; i++ {
+						w.change(ctx, i)
+					}
+				}
+			}}
+			e, err := pipeline.Open(ctx, cfg, fixture.Quiet, pipeline.WithHooks(hooks))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for run := 0; run < 4; run++ {
+				if _, err := e.Run(ctx, pipeline.Request{Flows: []string{"sales-invoices"}}); err != nil {
+					t.Fatalf("run %d: %v", run+1, err)
+				}
+			}
+			e.Close()
+			quiet()
+			if _, err := runAll(t, cfg); err != nil { // OIM quiet: what is left
+				t.Fatal(err)
+			}
+			if w.done == 0 {
+				t.Fatal("OIM changed nothing")
+			}
+			srcDB, tgtDB := pgTables(t, src, "oim"), pgTables(t, tgt, "acct")
+			attach(t, srcDB, tgtDB)
+			for _, c := range []struct{ what, query string }{
+				{"an Exported invoice's Item line without its document line, or with another quantity", `
+SELECT i.id || ' line ' || l.id FROM oim.invoice i JOIN oim.invoice_line l ON l.invoice_id = i.id
+LEFT JOIN t.acct.sales_invoice_line_item d ON d.id = l.sales_invoice_line_item_id
+WHERE i.export_status = 'Exported' AND l.line_type = 'Item'
+  AND (d.id IS NULL OR d.oim_invoice_line_id IS DISTINCT FROM l.id OR d.quantity <> l.quantity)`},
+				{"a document line whose source line is gone, differs or links elsewhere", `
+SELECT d.id FROM t.acct.sales_invoice_line_item d LEFT JOIN oim.invoice_line l ON l.id = d.oim_invoice_line_id
+WHERE d.oim_invoice_line_id IS NOT NULL
+  AND (l.id IS NULL OR l.quantity <> d.quantity OR l.sales_invoice_line_item_id IS DISTINCT FROM d.id)`},
+				{"a sales invoice whose invoice is not marked Exported", `
+SELECT s.id FROM t.acct.sales_invoice s JOIN oim.invoice i ON i.id = s.oim_invoice_id WHERE i.export_status <> 'Exported'`},
+			} {
+				if bad := column(t, srcDB, c.query); len(bad) > 0 {
+					t.Errorf("%s: %d, e.g. %v", c.what, len(bad), bad[:min(5, len(bad))])
+				}
+			}
+			for id := range w.opened {
+				var status string
+				if err := srcDB.QueryRow("SELECT export_status FROM oim.invoice WHERE id = ?", id).Scan(&status); err != nil {
+					t.Fatal(err)
+				}
+				if status == "Exported" {
+					t.Errorf("invoice %s was set to Open while pending, and is Exported", id)
+				}
+			}
+			waiting := 0
+			for _, o := range reportOf(t, tgt, nil) {
+				if strings.HasPrefix(o, "waiting: ") {
+					waiting++
+				}
+			}
+			if waiting == 0 {
+				t.Errorf("no run found a record OIM changed meanwhile (%d changes): the test did not race", w.done)
+			}
+			t.Logf("%d changes by OIM, %d records left for a later run, %d invoices opened", w.done, waiting, len(w.opened))
+
+		})
+	}
+}
+
+// oimWriter changes pending invoices as OIM's users would, each change one transaction
+// holding the invoice's row lock.
+type oimWriter struct {
+	t      *testing.T
+	conn   *pgx.Conn
+	ids    []string
+	mu     sync.Mutex
+	done   int
+	opened map[string]bool
+}
+
+func newOIMWriter(t *testing.T, pg string) *oimWriter {
+	ctx := context.Background()
+	conn, err := postgres.Connect(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &oimWriter{t: t, conn: conn, opened: map[string]bool{}}
+	rows, err := conn.Query(ctx, "SELECT id FROM oim.invoice ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		w.ids = append(w.ids, id)
+	}
+	return w
+}
+
+func (w *oimWriter) close() { w.conn.Close(context.Background()) }
+
+// change makes the i-th change to a random pending invoice; a deadlock or a lock
+// timeout (the connector's lock) loses the change, as it would for OIM.
+func (w *oimWriter) change(ctx context.Context, i int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	id := w.ids[rand.IntN(len(w.ids))]
+	tx, err := w.conn.Begin(ctx)
+	if err != nil {
+		return // the connection is gone: the test says why it ended
+	}
+	defer tx.Rollback(ctx)
+	var got string
+	if err := tx.QueryRow(ctx, `SELECT id FROM oim.invoice WHERE id = $1 AND export_status IN ('New', 'Export Error') FOR UPDATE`, id).Scan(&got); err != nil {
+		return // exported already, or lost to a deadlock
+	}
+	opened := false
+	switch op := rand.IntN(10); {
+	case op < 5:
+		_, err = tx.Exec(ctx, `INSERT INTO oim.invoice_line (id, invoice_id, line_number, line_type, item_id, product_id, amount_description, quantity, derived_unit_price, amount)
+SELECT id || '-added-' || $2, invoice_id, line_number + 1000 + $3, line_type, item_id, product_id, amount_description, quantity, derived_unit_price, amount
+FROM oim.invoice_line WHERE id = (SELECT min(id) FROM oim.invoice_line WHERE invoice_id = $1 AND line_type = 'Item')`, id, fmt.Sprint(w.done, "-", i), w.done)
+	case op < 9:
+		_, err = tx.Exec(ctx, `UPDATE oim.invoice_line SET quantity = quantity + 1, amount = amount + derived_unit_price
+WHERE id = (SELECT max(id) FROM oim.invoice_line WHERE invoice_id = $1 AND line_type = 'Item')`, id)
+	default:
+		_, err = tx.Exec(ctx, `UPDATE oim.invoice SET status = 'Open' WHERE id = $1`, id)
+		opened = true
+	}
+	if err == nil {
+		err = tx.Commit(ctx)
+	}
+	if err != nil {
+		return
+	}
+	w.done++
+	if opened {
+		w.opened[id] = true
+	}
+}
+
+// attach makes the target's tables readable from the source's copy, as t.
+func attach(t *testing.T, db, other *sql.DB) {
+	t.Helper()
+	var path string
+	if err := other.QueryRow("SELECT path FROM duckdb_databases() WHERE NOT internal AND database_name = current_database()").Scan(&path); err != nil {
+		t.Fatal(err)
+	}
+	other.Close()
+	if _, err := db.Exec("ATTACH " + catalog.Literal(path) + " AS t (READ_ONLY)"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// column is a query's first column, as text.
+func column(t *testing.T, db *sql.DB, query string) []string {
+	t.Helper()
+	rows, err := db.Query(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
 	}
 	return out
 }

@@ -21,9 +21,13 @@ import (
 // marked Exported with documents of its old state, and the change lost.
 //
 // Just before the write-back, in the transaction that writes it, the guard locks the
-// header and lines tables against OIM's writes (SHARE: OIM's transactions in flight
-// finish first, new ones wait for the commit, a few milliseconds) and compares each
-// record with what the batch read:
+// header and lines tables against OIM's writes and compares each record with what the
+// batch read. EXCLUSIVE mode lets OIM read on but not write, nor lock rows: OIM's
+// transactions in flight finish first, new ones wait for the commit (milliseconds).
+// A weaker SHARE lock would let an OIM transaction that locked an invoice's row
+// (SELECT ... FOR UPDATE) wait for the lock to write its lines while the write-back
+// waits for that row: a deadlock, which PostgreSQL breaks by failing OIM's
+// transaction, as it waited first. The comparison:
 //
 //   - its header row, column by column, with the candidate the batch staged (read at
 //     the flow's start, or the batch's);
@@ -41,6 +45,9 @@ type guard struct {
 	typ    string // the header key's PostgreSQL type
 	dir    string
 	source pgx.Tx // the source's transaction that holds the lock, when it is not the target's
+	early  bool   // lock before writing anything: a check found changes already
+	// leaveOut leaves records out of the batch (Changed) and counts it again.
+	leaveOut func(keys []string) error
 }
 
 // errChanged is the records OIM changed since the batch read them.
@@ -110,8 +117,10 @@ FROM %[2]s WHERE %[1]s = ANY($1::text[]::%[3]s[]) GROUP BY %[1]s`, parent, g.p.L
 }
 
 // check locks OIM's tables in tx, the transaction that writes back, and compares the
-// batch's records with what it read: errChanged names those OIM changed meanwhile.
-// Run before the write-back's statements, whose row versions are the connector's.
+// batch's records with what it read: errChanged names those OIM changed meanwhile,
+// unless the check comes before anything is written (early), when it leaves them out
+// itself. Run before the write-back's statements, whose row versions are the
+// connector's.
 func (g *guard) check(ctx context.Context, tx pgx.Tx, x catalog.Execer) error {
 	if len(g.keys) == 0 {
 		return nil
@@ -125,7 +134,7 @@ func (g *guard) check(ctx context.Context, tx pgx.Tx, x catalog.Execer) error {
 	if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '10s'"); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, "LOCK TABLE "+tables+" IN SHARE MODE"); err != nil {
+	if _, err := tx.Exec(ctx, "LOCK TABLE "+tables+" IN EXCLUSIVE MODE"); err != nil {
 		return fmt.Errorf("lock %s against OIM's writes: %w", tables, err)
 	}
 	changed := map[string]bool{}
@@ -181,6 +190,9 @@ func (g *guard) check(ctx context.Context, tx pgx.Tx, x catalog.Execer) error {
 		}
 	}
 	g.keys = kept
+	if g.early { // locked before anything was written: left out now, and the write goes on
+		return g.leaveOut(e.keys)
+	}
 	return e
 }
 

@@ -738,6 +738,19 @@ func (l *Linked) Commit(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan
 			return err
 		}
 	}
+	if g != nil {
+		g.leaveOut = func(keys []string) error {
+			l.log.Info("OIM changed records while they were exported: they are left for the next run", "flow", p.Flow,
+				"records", len(keys), "first", keys[0])
+			if err := g.exclude(ctx, conn, keys); err != nil {
+				return err
+			}
+			if e == nil {
+				return nil
+			}
+			return e.recount(ctx, conn, p)
+		}
+	}
 	l.endSnapshots()                    // the batch has read all it reads
 	if err := tx.Commit(); err != nil { // the stage is done: its temp tables stay on conn
 		return fmt.Errorf("stage: %w", err)
@@ -753,15 +766,9 @@ func (l *Linked) Commit(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *plan
 		}
 		var ch *errChanged
 		if errors.As(err, &ch) {
-			l.log.Info("OIM changed records while they were exported: they are left for the next run", "flow", p.Flow,
-				"records", len(ch.keys), "first", ch.keys[0])
-			if err := g.exclude(ctx, conn, ch.keys); err != nil {
+			g.early = true // the next try locks first, and is the last
+			if err := g.leaveOut(ch.keys); err != nil {
 				return err
-			}
-			if e != nil {
-				if err := e.recount(ctx, conn, p); err != nil {
-					return err
-				}
 			}
 		} else {
 			l.log.Info("OIM's tables could not be locked for the write-back; trying again", "flow", p.Flow, "error", err)
@@ -786,14 +793,6 @@ func (l *Linked) write(ctx context.Context, conn *sql.Conn, p *plan.Plan, e *Ent
 		}
 	}
 	samePG := l.src.kind == pgDatabase && l.tgt.kind == pgDatabase && l.src.loc == l.tgt.loc
-	outcomes := ""
-	if e != nil && e.Outcomes != "" && l.tgt.kind == pgDatabase {
-		outcomes = postgres.TempFile(l.dir, "outcomes-"+p.Flow)
-		defer os.Remove(outcomes)
-		if err := postgres.Export(ctx, conn, e.outcomesQuery(), outcomes); err != nil {
-			return err
-		}
-	}
 	finish := func(record func() error) error {
 		if e != nil {
 			e.Ended = time.Now()
@@ -805,13 +804,17 @@ func (l *Linked) write(ctx context.Context, conn *sql.Conn, p *plan.Plan, e *Ent
 	}
 	// The source is locked and checked (g) in the transaction that writes back: with
 	// the documents when source and target are one database, else before the target
-	// commits, the source's transaction held until the write-back.
+	// commits, the source's transaction held until the write-back. It is checked as
+	// late as can be, so that OIM waits for the lock only while the write-back is
+	// done; but once a check found changes, the next try locks before it writes
+	// anything, so that OIM cannot change more meanwhile and that try is the last.
 	var check func(pgx.Tx) error
+	early := g != nil && g.early
 	if g != nil && samePG {
 		check = func(tx pgx.Tx) error { return g.check(ctx, tx, conn) }
 	}
-	hold := func(x catalog.Execer) error {
-		if g == nil || samePG {
+	hold := func(x catalog.Execer, now bool) error {
+		if g == nil || samePG || now != early {
 			return nil
 		}
 		return l.hold(ctx, g, x)
@@ -820,12 +823,14 @@ func (l *Linked) write(ctx context.Context, conn *sql.Conn, p *plan.Plan, e *Ent
 		remote := tgtW
 		if samePG {
 			remote = append(append([]plan.Statement{}, tgtW...), srcW...)
+		} else if early {
+			check = func(pgx.Tx) error { return hold(conn, true) }
 		}
-		err := l.push(ctx, conn, l.tgt.loc, remote, check, func(tx pgx.Tx) error {
-			if err := finish(func() error { return recordPG(ctx, tx, e, outcomes) }); err != nil {
+		err := l.push(ctx, conn, l.tgt.loc, remote, check, early, func(tx pgx.Tx) error {
+			if err := finish(func() error { return l.history(ctx, conn, tx, e) }); err != nil {
 				return err
 			}
-			return hold(conn)
+			return hold(conn, false)
 		})
 		if err != nil {
 			return fmt.Errorf("write %s: %w", l.tgt, err)
@@ -841,13 +846,18 @@ func (l *Linked) write(ctx context.Context, conn *sql.Conn, p *plan.Plan, e *Ent
 				return err
 			}
 		}
-	} else if err := local(ctx, conn, tgtW, func(tx *sql.Tx) error {
-		if err := finish(func() error { return recordDuck(ctx, tx, l.tgt.db, e) }); err != nil {
+	} else {
+		if err := hold(conn, true); err != nil {
 			return err
 		}
-		return hold(tx)
-	}); err != nil {
-		return err
+		if err := local(ctx, conn, tgtW, func(tx *sql.Tx) error {
+			if err := finish(func() error { return recordDuck(ctx, tx, l.tgt.db, e) }); err != nil {
+				return err
+			}
+			return hold(tx, false)
+		}); err != nil {
+			return err
+		}
 	}
 	if l.hooks.AfterTarget != nil {
 		if err := l.hooks.AfterTarget(p.Flow); err != nil {
@@ -871,7 +881,7 @@ func (l *Linked) write(ctx context.Context, conn *sql.Conn, p *plan.Plan, e *Ent
 		l.log.Warn("PostgreSQL connection lost during the write-back; trying again", "error", err)
 	}
 	if l.src.kind == pgDatabase && !samePG {
-		if err := l.push(ctx, conn, l.src.loc, srcW, nil, nil); err != nil {
+		if err := l.push(ctx, conn, l.src.loc, srcW, nil, false, nil); err != nil {
 			return &writeBackError{target: l.tgt, err: fmt.Errorf("write back to %s: %w", l.src, err)}
 		}
 	}
@@ -891,6 +901,20 @@ func (l *Linked) mirrorSource(ctx context.Context, conn *sql.Conn, srcW []plan.S
 		return err
 	}
 	return nil
+}
+
+// history records a flow's entry and its report (the outcomes, staged now: a guard
+// may have left records out) in the PostgreSQL target's transaction.
+func (l *Linked) history(ctx context.Context, conn *sql.Conn, tx pgx.Tx, e *Entry) error {
+	outcomes := ""
+	if e != nil && e.Outcomes != "" {
+		outcomes = postgres.TempFile(l.dir, "outcomes-"+e.Flow)
+		defer os.Remove(outcomes)
+		if err := postgres.Export(ctx, conn, e.outcomesQuery(), outcomes); err != nil {
+			return err
+		}
+	}
+	return recordPG(ctx, tx, e, outcomes)
 }
 
 // writeBackError is a failure after the target committed a flow's documents: the
@@ -941,8 +965,19 @@ func local(ctx context.Context, conn *sql.Conn, stmts []plan.Statement, before f
 
 // push replays write statements in a PostgreSQL database, in one transaction: each
 // statement's rows are staged as CSV by DuckDB and copied in.
-// check, when set, runs before the first write-back statement (a guard's).
-func (l *Linked) push(ctx context.Context, conn *sql.Conn, url string, stmts []plan.Statement, check, before func(pgx.Tx) error) error {
+// check, when set, runs before the first write-back statement, or the first statement
+// when early (a guard's).
+func (l *Linked) push(ctx context.Context, conn *sql.Conn, url string, stmts []plan.Statement, check func(pgx.Tx) error, early bool, before func(pgx.Tx) error) error {
+	if early && check != nil { // the rows are staged after the check, which may leave records out
+		return l.retry(ctx, "write", func() error {
+			return l.pushOnce(ctx, url, stmts, func(tx pgx.Tx) ([]string, error) {
+				if err := check(tx); err != nil {
+					return nil, err
+				}
+				return l.export(ctx, conn, stmts)
+			}, nil, false, before)
+		})
+	}
 	files, err := l.export(ctx, conn, stmts)
 	defer func() {
 		for _, f := range files {
@@ -952,7 +987,8 @@ func (l *Linked) push(ctx context.Context, conn *sql.Conn, url string, stmts []p
 	if err != nil {
 		return err
 	}
-	return l.retry(ctx, "write", func() error { return l.pushOnce(ctx, url, stmts, files, check, before) })
+	staged := func(pgx.Tx) ([]string, error) { return files, nil }
+	return l.retry(ctx, "write", func() error { return l.pushOnce(ctx, url, stmts, staged, check, early, before) })
 }
 
 // pushIn replays write statements in a PostgreSQL transaction begun already (a
@@ -966,7 +1002,7 @@ func (l *Linked) pushIn(ctx context.Context, conn *sql.Conn, tx pgx.Tx, stmts []
 		}
 	}()
 	if err == nil {
-		err = apply(ctx, tx, stmts, files, nil)
+		err = apply(ctx, tx, stmts, files, nil, false)
 	}
 	if err == nil {
 		err = tx.Commit(ctx)
@@ -994,7 +1030,9 @@ func (l *Linked) export(ctx context.Context, conn *sql.Conn, stmts []plan.Statem
 	return files, nil
 }
 
-func (l *Linked) pushOnce(ctx context.Context, url string, stmts []plan.Statement, files []string, check, before func(pgx.Tx) error) error {
+// pushOnce is one try of push: files gives the statements' CSV files, in the
+// transaction.
+func (l *Linked) pushOnce(ctx context.Context, url string, stmts []plan.Statement, files func(pgx.Tx) ([]string, error), check func(pgx.Tx) error, early bool, before func(pgx.Tx) error) error {
 	c, err := l.connect(ctx, url)
 	if err != nil {
 		return err
@@ -1004,7 +1042,16 @@ func (l *Linked) pushOnce(ctx context.Context, url string, stmts []plan.Statemen
 		return err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if err := apply(ctx, tx, stmts, files, check); err != nil {
+	paths, err := files(tx)
+	defer func() {
+		for _, f := range paths {
+			os.Remove(f)
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	if err := apply(ctx, tx, stmts, paths, check, early); err != nil {
 		return err
 	}
 	if before != nil {
@@ -1022,15 +1069,15 @@ func (l *Linked) pushOnce(ctx context.Context, url string, stmts []plan.Statemen
 }
 
 // apply runs write statements in a PostgreSQL transaction from their CSV files, check
-// (when set) before the first that writes back to the source.
-func apply(ctx context.Context, tx pgx.Tx, stmts []plan.Statement, files []string, check func(pgx.Tx) error) error {
+// (when set) before the first that writes back to the source, or the first when early.
+func apply(ctx context.Context, tx pgx.Tx, stmts []plan.Statement, files []string, check func(pgx.Tx) error, early bool) error {
 	// The source's change triggers stay silent for the connector's own write-back.
 	if _, err := tx.Exec(ctx, "SET LOCAL "+postgres.WritingSetting+" = 'on'"); err != nil {
 		return err
 	}
 	for i, st := range stmts {
 		w := st.Write
-		if w.Source && check != nil {
+		if check != nil && (early || w.Source) {
 			if err := check(tx); err != nil {
 				return err
 			}
