@@ -86,6 +86,9 @@ func (q *Query) newAlias() string {
 // Alias is the root relation's alias in the FROM clause.
 func (q *Query) Alias() string { return q.alias }
 
+// Root is the table of the query's root rows (nil when it has none).
+func (q *Query) Root() *catalog.Table { return q.scope.Root.Table }
+
 // From renders the FROM clause: the root and every join the expressions needed.
 func (q *Query) From() string {
 	var b strings.Builder

@@ -42,6 +42,7 @@ type Plugin struct {
 const (
 	StageBeforeWrite        = "before_write"
 	DefaultPluginTimeout    = 30 * time.Second
+	MinPluginTimeout        = 100 * time.Millisecond
 	DefaultPluginBatchSize  = 50000
 	pluginNamePattern       = `^[a-z0-9][a-z0-9_.-]*$`
 	pluginChecksumHexLength = 64
@@ -103,6 +104,8 @@ func (c *Config) checkPlugins() spec.Problems {
 		if p.Timeout != "" {
 			if d, err := time.ParseDuration(p.Timeout); err != nil || d <= 0 {
 				bad("timeout", "timeout must be a positive duration such as 30s or 500ms, got %q", p.Timeout)
+			} else if d < MinPluginTimeout {
+				bad("timeout", "timeout must be at least %s: a call carries a whole batch, so one this short fails every batch; got %s", MinPluginTimeout, p.Timeout)
 			}
 		}
 	}

@@ -63,6 +63,7 @@ func TestPluginsChecked(t *testing.T) {
 		{strings.Replace(ok, "flows: [sales-invoices]", "flows: []", 1), "flows must name at least one flow"},
 		{ok + "    stage: after_write\n", `stage must be before_write (the only stage so far), got "after_write"`},
 		{ok + "    timeout: soon\n", `timeout must be a positive duration such as 30s or 500ms, got "soon"`},
+		{ok + "    timeout: 5ms\n", `timeout must be at least 100ms: a call carries a whole batch, so one this short fails every batch; got 5ms`},
 		{ok + "    batch_size: -1\n", "batch_size must be positive"},
 		{strings.Replace(ok, "path: bin/p", "path: \"\"", 1), "path (the plugin's executable) is missing"},
 		{ok + "  - " + ok, "a second plugin named p"},

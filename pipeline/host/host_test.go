@@ -216,6 +216,7 @@ func TestFailuresAreContained(t *testing.T) {
 		{mode: "duplicate", want: "plugin faulty: returned 3 rows of acct.sales_invoice_line_item for 2 sent: a plugin may not add or drop rows"},
 		{mode: "keys", want: "plugin faulty: changed key column id of acct.sales_invoice_line_item: a plugin may not change keys or reorder rows"},
 		{mode: "reorder", want: "plugin faulty: changed key column "},
+		{mode: "link", want: "plugin faulty: changed oim_invoice_line_id of acct.sales_invoice_line_item, the link to the OIM record each row was made from: a plugin may not change it"},
 		{mode: "schema", want: "plugin faulty: changed the type of acct.sales_invoice_line_item.quantity from decimal(18, 4) to float64"},
 		{mode: "add-column", want: "plugin faulty: added column tenant_note to acct.sales_invoice_line_item"},
 		{mode: "null-required", want: "plugin faulty: left acct.sales_invoice_line_item.product_id empty, which Accounting requires"},

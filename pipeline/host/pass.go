@@ -79,8 +79,9 @@ type sent struct {
 	name      string // the target table
 	cols      []string
 	protected map[string]bool
-	key       string // the target's key column
-	sorted    string // when set, the copy batches are read from (sortOutputs)
+	links     map[string]bool // columns linking a row to its OIM record (plan.Output.Links)
+	key       string          // the target's key column
+	sorted    string          // when set, the copy batches are read from (sortOutputs)
 }
 
 // stage holds one output's changed values for one set of changed columns.
@@ -333,7 +334,10 @@ func (s *pass) choose(want map[string][]string) error {
 		if err != nil {
 			return err
 		}
-		t := &sent{out: o, name: name, key: o.Target.Key, protected: map[string]bool{o.Target.Key: true}}
+		t := &sent{out: o, name: name, key: o.Target.Key, protected: map[string]bool{o.Target.Key: true}, links: map[string]bool{}}
+		for _, c := range o.Links {
+			t.links[c] = true
+		}
 		if p := s.parents[name]; p != "" {
 			t.protected[p] = true
 		}
@@ -645,6 +649,9 @@ func (s *pass) check(b *shared.Batch, orig []arrow.Record) error {
 			}
 			if t.protected[name] {
 				return failf("changed key column %s of %s: a plugin may not change keys or reorder rows", name, t.name)
+			}
+			if t.links[name] {
+				return failf("changed %s of %s, the link to the OIM record each row was made from: a plugin may not change it", name, t.name)
 			}
 			if err := fits(t, name, rec.Column(c)); err != nil {
 				return err

@@ -186,6 +186,9 @@ type Output struct {
 	Target  *catalog.Table // where its rows go
 	Columns []string       // target columns, in insert order
 	Header  bool           // the documents (not lines)
+	// Links are the columns holding the source row's own key: the link from a
+	// document, or a line, back to its OIM record, which a plugin may not change.
+	Links []string
 	// Check, when set, is a narrower query than Temp for the required-field check: _hkey,
 	// _lkey, _kind and only the required columns that may be empty, with only the joins
 	// they need.

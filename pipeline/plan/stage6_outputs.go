@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -65,6 +66,9 @@ func staticValue(v any) (compile.Expr, error) {
 type outputColumn struct {
 	col *catalog.Column
 	sql string
+	// link is set when the column holds the source row's own key ("OIM Invoice:
+	// Record ID"): the document's link back to its record.
+	link bool
 }
 
 // mapFields compiles a fields map against a target table.
@@ -94,7 +98,7 @@ func (b *builder) mapFields(q *compile.Query, at []string, target *catalog.Table
 			b.errorf(fat, "%s.%s is a %s field, but its source gives a %s", target.FullName(), col.Name, col.Type.Kind, e.Type.Kind)
 			continue
 		}
-		out[col.Name] = outputColumn{col: col, sql: fmt.Sprintf("CAST(%s AS %s)", e.SQL, col.Type.SQL)}
+		out[col.Name] = outputColumn{col: col, sql: fmt.Sprintf("CAST(%s AS %s)", e.SQL, col.Type.SQL), link: b.isKey(q, e)}
 	}
 	for _, c := range target.Columns {
 		if c.NotNull && !c.HasDefault && !filled[c.Name] {
@@ -104,6 +108,16 @@ func (b *builder) mapFields(q *compile.Query, at []string, target *catalog.Table
 		}
 	}
 	return out
+}
+
+// isKey says a compiled expression is the query's source row's key, as it is.
+func (b *builder) isKey(q *compile.Query, e compile.Expr) bool {
+	root := q.Root()
+	if root == nil || root.Key == "" {
+		return false
+	}
+	k, err := q.Path(root.Key)
+	return err == nil && k.SQL == e.SQL
 }
 
 // stageOutputs builds one output table per target: o0 for the documents, o1... for
@@ -144,13 +158,17 @@ func (b *builder) stageOutputs() {
 		}
 		sel = append(sel, "CAST("+existing+" AS VARCHAR) AS _existing", update+" AS _update")
 	}
+	var links []string
 	for _, c := range target.Columns {
 		if oc, ok := cols[c.Name]; ok {
 			names = append(names, c.Name)
 			sel = append(sel, oc.sql+" AS "+catalog.Ident(c.Name))
+			if oc.link {
+				links = append(links, c.Name)
+			}
 		}
 	}
-	o := Output{Temp: b.tmp("o0"), Target: target, Columns: names, Header: true}
+	o := Output{Temp: b.tmp("o0"), Target: target, Columns: names, Header: true, Links: links}
 	b.plan.Outputs = append(b.plan.Outputs, o)
 	b.temp("o0", fmt.Sprintf("SELECT %s\n%s", strings.Join(sel, ",\n  "), q.From()))
 
@@ -246,6 +264,11 @@ func (b *builder) stageOutputs() {
 		}
 		name := fmt.Sprintf("o%d", ti+1)
 		out := Output{Temp: b.tmp(name), Target: t, Columns: names}
+		for _, c := range colOrder {
+			if slices.ContainsFunc(brs, func(br branch) bool { return br.cols[c.Name].link }) {
+				out.Links = append(out.Links, c.Name)
+			}
+		}
 		if !b.opt.Materialize && len(checks) == len(brs) {
 			out.Check = strings.Join(checks, "\nUNION ALL\n")
 			for _, c := range need {

@@ -12,6 +12,7 @@
 //	drop        a line is dropped
 //	duplicate   a line is duplicated
 //	keys        a line's id is changed
+//	link        a line's link to its OIM invoice line is changed
 //	reorder     the lines come back in reverse order
 //	schema      quantity comes back as float64
 //	add-column  a column is added
@@ -114,6 +115,13 @@ func (faulty) Transform(ctx context.Context, b *shared.Batch) error {
 		return t.MapText("id", func(row int, v sql.NullString) sql.NullString {
 			if row == 0 {
 				v.String += "-changed"
+			}
+			return v
+		})
+	case "link": // a line's link to its OIM invoice line
+		return t.MapText("oim_invoice_line_id", func(row int, v sql.NullString) sql.NullString {
+			if row == 0 {
+				v.String += "-moved"
 			}
 			return v
 		})
