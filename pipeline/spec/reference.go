@@ -57,7 +57,8 @@ func Generated(functions []FunctionDoc) (map[string][]byte, error) {
 //
 //   - a struct is an object of its koanf keys, with additionalProperties false;
 //   - map[string]T is an object whose values are T, []T an array of T;
-//   - text is a string or a number, int an integer, bool a boolean;
+//   - text is a string or a number, int an integer, bool a boolean; a key whose field
+//     has an enum tag takes only those words;
 //   - any key may be left empty (null), as Check allows: it is the same as absent;
 //   - a Field is a string (a path) or an object with exactly one of path, expr, value;
 //   - any (the constants) is any value.
@@ -124,6 +125,13 @@ func schemaOf(t reflect.Type) (map[string]any, error) {
 			p, err := schemaOf(f.Type)
 			if err != nil {
 				return nil, fmt.Errorf("%s.%s: %w", t.Name(), f.Name, err)
+			}
+			if e := f.Tag.Get("enum"); e != "" { // the words it takes (or null)
+				var words []any
+				for _, w := range strings.Split(e, ",") {
+					words = append(words, w)
+				}
+				p["enum"] = append(words, nil)
 			}
 			d := f.Tag.Get("doc")
 			if d == "" {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -170,6 +171,9 @@ func TestSchemaAgreesWithCheck(t *testing.T) {
 		{name: "true as an expression (loads as \"1\")", doc: "flow: a\nrules: {header: [{check: true}]}\n", loadOK: true},
 		{name: "list as a static value", doc: "flow: a\ndocument: {fields: {A: {value: [1, 2]}}}\n"},
 		{name: "bare number as a field", doc: "flow: a\ndocument: {fields: {A: 1}}\n"},
+		{name: "a word when_empty does not take (the plan refuses it)", doc: "flow: a\ndocument: {when_empty: skipp}\n", loadOK: true},
+		{name: "a word a line kind's from does not take", doc: "flow: a\ndocument: {lines: [{from: line}]}\n", loadOK: true},
+		{name: "when_empty and from words", doc: "flow: a\ndocument: {when_empty: skip, lines: [{from: header}]}\n", schemaOK: true, loadOK: true},
 	}
 	for _, c := range cases {
 		schema, out := flow, any(&spec.Flow{})
@@ -280,10 +284,13 @@ func validate(s map[string]any, v any, at string, errs *[]string) {
 	for _, k := range keys {
 		switch k {
 		case "$schema", "$comment", "title", "description",
-			"type", "properties", "additionalProperties", "items", "oneOf", "minProperties", "maxProperties":
+			"type", "properties", "additionalProperties", "items", "oneOf", "minProperties", "maxProperties", "enum":
 		default:
 			fail("unsupported schema keyword %q", k)
 		}
+	}
+	if enum, ok := s["enum"].([]any); ok && !slices.Contains(enum, v) {
+		fail("%v is none of %v", v, enum)
 	}
 	if typ, ok := s["type"]; ok {
 		var types []string

@@ -72,7 +72,7 @@ type Document struct {
 	ID        string           `koanf:"id" doc:"an expression giving the document id instead (flows without lines only)"`
 	Upsert    *Upsert          `koanf:"upsert" doc:"update or link existing target rows instead of always creating"`
 	LineLimit string           `koanf:"line_limit" doc:"the most lines per document, more are split: a whole number, a constant or a setting (settings.sales_invoice_line_limit)"`
-	WhenEmpty string           `koanf:"when_empty" doc:"a record with no lines: error (default), skip (export with no document) or document"`
+	WhenEmpty string           `koanf:"when_empty" enum:"error,skip,document" doc:"a record with no lines: error (default), skip (export with no document) or document"`
 	Fields    map[string]Field `koanf:"fields" doc:"target field -> source path, {value: static} or {expr: expression}"`
 	WriteBack WriteBack        `koanf:"write_back" doc:"what the source gets back"`
 	Lines     []LineKind       `koanf:"lines" doc:"the kinds of document lines, in output order"`
@@ -99,7 +99,7 @@ type Upsert struct {
 // header (a discount line, a tax summary line).
 type LineKind struct {
 	Name      string           `koanf:"name" doc:"a name for messages, e.g. discount"`
-	From      string           `koanf:"from" doc:"lines (one per source line) or header (one extra line per record)"`
+	From      string           `koanf:"from" enum:"lines,header" doc:"lines (one per source line) or header (one extra line per record)"`
 	When      string           `koanf:"when" doc:"condition for this kind; source lines take the first kind whose condition holds"`
 	Skip      bool             `koanf:"skip" doc:"source lines of this kind make no document line (and are no error)"`
 	Into      string           `koanf:"into" doc:"the target line table"`
