@@ -166,7 +166,15 @@ func reportOf(t *testing.T, target string, ids []string) map[string]string {
 		q += ` AND record IN ('` + strings.Join(ids, "', '") + `')`
 	}
 	out := map[string]string{}
-	add := func(rec, o string) { out[rec] = o }
+	collect := func(next func() bool, scan func(...any) error) {
+		for next() {
+			var rec, o string
+			if err := scan(&rec, &o); err != nil {
+				t.Fatal(err)
+			}
+			out[rec] = o
+		}
+	}
 	if !postgres.IsURL(target) {
 		db := fixture.Open(t, target)
 		defer db.Close()
@@ -175,13 +183,7 @@ func reportOf(t *testing.T, target string, ids []string) map[string]string {
 			t.Fatal(err)
 		}
 		defer rows.Close()
-		for rows.Next() {
-			var rec, o string
-			if err := rows.Scan(&rec, &o); err != nil {
-				t.Fatal(err)
-			}
-			add(rec, o)
-		}
+		collect(rows.Next, rows.Scan)
 		return out
 	}
 	conn, err := postgres.Connect(ctx, target)
@@ -194,13 +196,7 @@ func reportOf(t *testing.T, target string, ids []string) map[string]string {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var rec, o string
-		if err := rows.Scan(&rec, &o); err != nil {
-			t.Fatal(err)
-		}
-		add(rec, o)
-	}
+	collect(rows.Next, rows.Scan)
 	return out
 }
 
@@ -289,7 +285,7 @@ WHERE d.oim_invoice_line_id IS NOT NULL
 				{"a sales invoice whose invoice is not marked Exported", `
 SELECT s.id FROM t.acct.sales_invoice s JOIN oim.invoice i ON i.id = s.oim_invoice_id WHERE i.export_status <> 'Exported'`},
 			} {
-				if bad := column(t, srcDB, c.query); len(bad) > 0 {
+				if bad := fixture.Rows(t, srcDB, c.query); len(bad) > 0 {
 					t.Errorf("%s: %d, e.g. %v", c.what, len(bad), bad[:min(5, len(bad))])
 				}
 			}
@@ -403,23 +399,4 @@ func attach(t *testing.T, db, other *sql.DB) {
 	if _, err := db.Exec("ATTACH " + catalog.Literal(path) + " AS t (READ_ONLY)"); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// column is a query's first column, as text.
-func column(t *testing.T, db *sql.DB, query string) []string {
-	t.Helper()
-	rows, err := db.Query(query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
 }
