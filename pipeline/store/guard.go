@@ -35,17 +35,18 @@ import (
 //     snapshot, in which the batch read them.
 //
 // Records that differ are the changed ones: the store puts them into the plan's
-// Changed table and writes again, leaving them out; they stay as OIM left them and the
-// next run exports them.
+// Changed table and writes again, leaving them out, this time locked before it writes
+// anything (early), so that the check leaves out what it finds and the write goes on.
+// They stay as OIM left them and the next run exports them.
 type guard struct {
-	p      *plan.Guard
-	cands  string   // the staged candidates (the header rows as read)
-	keys   []string // the batch's records, as text
-	lines  map[string]string
-	typ    string // the header key's PostgreSQL type
-	dir    string
-	source pgx.Tx // the source's transaction that holds the lock, when it is not the target's
-	early  bool   // lock before writing anything: a check found changes already
+	p       *plan.Guard
+	cands   string   // the staged candidates (the header rows as read)
+	keys    []string // the batch's records, as text
+	lines   map[string]string
+	keyType string // the header key's type
+	dir     string
+	source  pgx.Tx // the source's transaction that holds the lock, when it is not the target's
+	early   bool   // lock before writing anything: a check found changes already
 	// leaveOut leaves records out of the batch (Changed) and counts it again.
 	leaveOut func(keys []string) error
 }
@@ -65,7 +66,7 @@ func (l *Linked) newGuard(ctx context.Context, conn *sql.Conn, p *plan.Plan) (*g
 		return nil, nil
 	}
 	keyCol, _ := p.Guard.Header.Column(p.Guard.Header.Key)
-	g := &guard{p: p.Guard, cands: p.Candidates, typ: pgType(keyCol.Type.SQL), dir: l.dir}
+	g := &guard{p: p.Guard, cands: p.Candidates, keyType: keyCol.Type.SQL, dir: l.dir}
 	rows, err := conn.QueryContext(ctx, p.Guard.Keys)
 	if err != nil {
 		return nil, fmt.Errorf("the batch's records: %w", err)
@@ -101,7 +102,7 @@ func (g *guard) versions(ctx context.Context, tx pgx.Tx) (map[string]string, err
 	}
 	parent := catalog.Ident(g.p.Parent)
 	rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT %[1]s::text, count(*) || '/' || md5(string_agg(xmin::text || ':' || ctid::text, ',' ORDER BY ctid))
-FROM %[2]s WHERE %[1]s = ANY($1::text[]::%[3]s[]) GROUP BY %[1]s`, parent, g.p.Lines.SQLName(), g.typ), g.keys)
+FROM %[2]s WHERE %[1]s = ANY($1::text[]::%[3]s[]) GROUP BY %[1]s`, parent, g.p.Lines.SQLName(), pgType(g.keyType)), g.keys)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +157,7 @@ func (g *guard) check(ctx context.Context, tx pgx.Tx, x catalog.Execer) error {
 	defer x.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+current)
 	k := catalog.Ident(h.Key)
 	// COPY takes no parameters: the keys are an array literal.
-	query := postgres.Select(h.Schema, h.Name, h.Columns) + fmt.Sprintf(" WHERE %s = ANY(%s::text[]::%s[])", k, catalog.Literal(arrayLiteral(g.keys)), g.typ)
+	query := postgres.Select(h.Schema, h.Name, h.Columns) + fmt.Sprintf(" WHERE %s = ANY(%s::text[]::%s[])", k, catalog.Literal(arrayLiteral(g.keys)), pgType(g.keyType))
 	if _, err := postgres.CopyOut(ctx, tx.Conn().PgConn(), query, x, current, h.Columns, g.dir); err != nil {
 		return fmt.Errorf("read %s again: %w", h.FullName(), err)
 	}
@@ -204,7 +205,7 @@ func (g *guard) exclude(ctx context.Context, x *sql.Conn, keys []string) error {
 		vals[i] = "(" + catalog.Literal(k) + ")"
 	}
 	_, err := x.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s SELECT CAST(v AS %s) FROM (VALUES %s) t(v)",
-		g.p.Changed, keyType(g.p.Header), strings.Join(vals, ", ")))
+		g.p.Changed, g.keyType, strings.Join(vals, ", ")))
 	return err
 }
 
@@ -243,11 +244,6 @@ func retryable(err error) bool {
 	var ch *errChanged
 	var pe *pgconn.PgError
 	return errors.As(err, &ch) || errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "55P03")
-}
-
-func keyType(t *catalog.Table) string {
-	c, _ := t.Column(t.Key)
-	return c.Type.SQL
 }
 
 // arrayLiteral is a PostgreSQL array literal of text values.

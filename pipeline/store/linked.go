@@ -803,34 +803,37 @@ func (l *Linked) write(ctx context.Context, conn *sql.Conn, p *plan.Plan, e *Ent
 		return l.hooks.beforeCommit(p.Flow)
 	}
 	// The source is locked and checked (g) in the transaction that writes back: with
-	// the documents when source and target are one database, else before the target
-	// commits, the source's transaction held until the write-back. It is checked as
-	// late as can be, so that OIM waits for the lock only while the write-back is
-	// done; but once a check found changes, the next try locks before it writes
-	// anything, so that OIM cannot change more meanwhile and that try is the last.
+	// the documents when source and target are one database (check), else in the
+	// source's own transaction (hold), begun before the target commits and committed
+	// after it. It is checked as late as can be, so that OIM waits for the lock only
+	// while the write-back is done; but once a check found changes, the next try
+	// locks before it writes anything (early), so that OIM cannot change more
+	// meanwhile and that try is the last.
 	var check func(pgx.Tx) error
-	early := g != nil && g.early
-	if g != nil && samePG {
+	var holdFirst, holdLast bool
+	switch {
+	case g == nil:
+	case samePG:
 		check = func(tx pgx.Tx) error { return g.check(ctx, tx, conn) }
-	}
-	hold := func(x catalog.Execer, now bool) error {
-		if g == nil || samePG || now != early {
-			return nil
-		}
-		return l.hold(ctx, g, x)
+	case g.early:
+		holdFirst = true
+		check = func(pgx.Tx) error { return l.hold(ctx, g, conn) }
+	default:
+		holdLast = true
 	}
 	if l.tgt.kind == pgDatabase {
 		remote := tgtW
 		if samePG {
 			remote = append(append([]plan.Statement{}, tgtW...), srcW...)
-		} else if early {
-			check = func(pgx.Tx) error { return hold(conn, true) }
 		}
-		err := l.push(ctx, conn, l.tgt.loc, remote, check, early, func(tx pgx.Tx) error {
+		err := l.push(ctx, conn, l.tgt.loc, remote, check, g != nil && g.early, func(tx pgx.Tx) error {
 			if err := finish(func() error { return l.history(ctx, conn, tx, e) }); err != nil {
 				return err
 			}
-			return hold(conn, false)
+			if holdLast {
+				return l.hold(ctx, g, conn)
+			}
+			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("write %s: %w", l.tgt, err)
@@ -847,14 +850,19 @@ func (l *Linked) write(ctx context.Context, conn *sql.Conn, p *plan.Plan, e *Ent
 			}
 		}
 	} else {
-		if err := hold(conn, true); err != nil {
-			return err
+		if holdFirst {
+			if err := l.hold(ctx, g, conn); err != nil {
+				return err
+			}
 		}
 		if err := local(ctx, conn, tgtW, func(tx *sql.Tx) error {
 			if err := finish(func() error { return recordDuck(ctx, tx, l.tgt.db, e) }); err != nil {
 				return err
 			}
-			return hold(tx, false)
+			if holdLast {
+				return l.hold(ctx, g, tx)
+			}
+			return nil
 		}); err != nil {
 			return err
 		}
