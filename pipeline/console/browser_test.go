@@ -103,8 +103,9 @@ func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 
 // The console end to end in a real browser: log in, see the overview, open a failed
 // record and read its reason, export one record and see it Exported with its
-// document, change a setting as admin and be refused as a viewer, edit a schedule,
-// open the mappings and the reconciliation; a screenshot of each page.
+// document, change a setting as admin and be refused as a viewer, edit a schedule and
+// remove it (asked first), open the mappings and the reconciliation; a screenshot of
+// each page.
 func TestBrowser(t *testing.T) {
 	ctx := browser(t)
 	h := newHarness(t, nil)
@@ -232,6 +233,31 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("next run: %q", s)
 	}
 
+	// Removing asks first: declined, nothing is sent; accepted, the schedule goes.
+	step("a schedule's removal declined",
+		chromedp.Evaluate[chromedp.Void](`window.confirm = function (m) { window.asked = m; return false; }`),
+		chromedp.Click(css("#journals button.danger")),
+		chromedp.Sleep(300*time.Millisecond))
+	if asked, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.asked || ""`)); err != nil || asked != "Remove the schedule of journals? Its scheduled runs stop." {
+		t.Errorf("the question asked: %q (%v)", asked, err)
+	}
+	if s := text("#next-journals"); !strings.HasSuffix(s, "06:30:00") {
+		t.Errorf("declined, the schedule changed: next run %q", s)
+	}
+	step("a schedule removed",
+		chromedp.Evaluate[chromedp.Void](`window.confirm = function () { return true; }`),
+		chromedp.Click(css("#journals button.danger")),
+		chromedp.Sleep(300*time.Millisecond))
+	for wait := time.Now().Add(10 * time.Second); text("p.notice") != "Schedule of journals: none." && time.Now().Before(wait); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if s := text("p.notice"); s != "Schedule of journals: none." {
+		t.Errorf("removed: %q", s)
+	}
+	if s := text("#next-journals"); s != "none" {
+		t.Errorf("removed, the next run is %q", s)
+	}
+
 	step("the mappings", chromedp.Navigate(base+"/mappings/sales-invoices"), chromedp.WaitVisible(css("table.mapping")), shot.take("mappings"))
 	if s := text("table.mapping"); !strings.Contains(s, "Static Value") || !strings.Contains(s, "Deselected (false)") {
 		t.Errorf("the mapping table: %q", s)
@@ -256,7 +282,7 @@ func TestBrowser(t *testing.T) {
 	if s := text("p.problem"); s != "Your role (viewer) does not allow this: it needs admin." {
 		t.Errorf("the viewer's refusal: %q", s)
 	}
-	if got := h.query("SELECT count(*) FROM connector.audit WHERE action IN ('setting', 'schedule', 'export')"); got != "3" {
-		t.Errorf("audited actions: %s, want the export, the setting and the schedule", got)
+	if got := h.query("SELECT count(*) FROM connector.audit WHERE action IN ('setting', 'schedule', 'export')"); got != "4" {
+		t.Errorf("audited actions: %s, want the export, the setting, the schedule and its removal (not the removal declined)", got)
 	}
 }

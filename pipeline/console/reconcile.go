@@ -26,6 +26,7 @@ func (s *Server) reconciliation(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	now := s.now()
 	d := reconcileData{From: q.Get("from"), To: q.Get("to"), Flow: q.Get("flow")}
+	status := http.StatusOK
 	if d.From == "" {
 		d.From = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, now.Location()).AddDate(0, -2, 0).Format(time.DateOnly)
 	}
@@ -42,9 +43,12 @@ func (s *Server) reconciliation(w http.ResponseWriter, r *http.Request) {
 			d.Report = rep
 			return err
 		})
-		if err != nil {
-			d.Err = s.reason(err)
+		if err != nil { // the form again, with why, and the status saying so
+			d.Err, status = s.reason(err), statusOf(err)
+			if status == http.StatusInternalServerError {
+				s.log.Error("reconciliation failed", "error", d.Err)
+			}
 		}
 	}
-	s.render(w, r, http.StatusOK, "reconcile", view{Title: "Reconciliation", Nav: "reconciliation", Data: d})
+	s.render(w, r, status, "reconcile", view{Title: "Reconciliation", Nav: "reconciliation", Data: d})
 }

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -44,7 +45,13 @@ func TestReconciliationPage(t *testing.T) {
 	wantIn(t, "mismatch", r, "Records that do not add up", `href="/flows/sales-invoices/records/`+invoice+`"`, "its documents total")
 
 	r = c.get("/reconciliation?run=1&from=" + from + "&to=2024-13-45")
-	wantIn(t, "a date that is none", r, `class="problem"`)
+	wantIn(t, "a date that is none", r, `class="problem"`, `name="from"`)
+	if r.status != http.StatusBadRequest {
+		t.Errorf("a date that is none: status %d, want 400", r.status)
+	}
 	r = c.get("/reconciliation?run=1&from=" + from + "&to=" + to + "&flow=vendor-accounts")
 	wantIn(t, "a flow with nothing to reconcile", r, `class="problem"`, "vendor-accounts")
+	if r.status != http.StatusBadRequest {
+		t.Errorf("a flow with nothing to reconcile: status %d, want 400", r.status)
+	}
 }

@@ -176,18 +176,24 @@ func (f fragmentData) Can(role string) bool {
 	return config.RoleRank(who.role) >= config.RoleRank(role)
 }
 
-// fail shows why a request failed, in words, never a secret: a mistake in what was
-// asked is 400, a busy database 503, anything else 500.
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status := http.StatusInternalServerError
+// statusOf is the HTTP status of a failed request: a mistake in what was asked is 400,
+// a busy database 503, anything else 500.
+func statusOf(err error) int {
 	switch {
 	case errors.Is(err, errNotFound):
-		status = http.StatusNotFound
+		return http.StatusNotFound
 	case fault.IsInput(err):
-		status = http.StatusBadRequest
+		return http.StatusBadRequest
 	case store.Busy(err), errors.Is(err, errDatabaseHeld):
-		status = http.StatusServiceUnavailable
+		return http.StatusServiceUnavailable
 	}
+	return http.StatusInternalServerError
+}
+
+// fail shows why a request failed, in words, never a secret, with its status
+// (statusOf).
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := statusOf(err)
 	msg := s.reason(err)
 	if status == http.StatusInternalServerError {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", msg)

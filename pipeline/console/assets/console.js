@@ -1,7 +1,7 @@
 // The console's few lines of script, no library: a fragment (data-src) loads after the
 // page and asks again while it says so (data-again: seconds) or always (data-every on
 // its container); it reloads the page when what the page waits for is done
-// (data-reload); a form with data-confirm asks first. Every page works without it,
+// (data-reload); a form, or a submit button, with data-confirm asks first. Every page works without it,
 // less live. A load made again on its own says so (X-Poll), so that a page left open
 // does not keep its session alive.
 (function () {
@@ -40,9 +40,11 @@
   }
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-src]").forEach(function (el) { load(el, false); });
-    document.querySelectorAll("form[data-confirm]").forEach(function (f) {
+    // The button pressed may ask (Remove beside Save), else the form.
+    document.querySelectorAll("form").forEach(function (f) {
       f.addEventListener("submit", function (e) {
-        if (!window.confirm(f.dataset.confirm)) {
+        var ask = (e.submitter && e.submitter.dataset.confirm) || f.dataset.confirm;
+        if (ask && !window.confirm(ask)) {
           e.preventDefault();
         }
       });
