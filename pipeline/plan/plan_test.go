@@ -441,3 +441,35 @@ func dumpAll(t *testing.T, db *sql.DB) []string {
 	}
 	return out
 }
+
+// Every flow's outputs name the columns mapped straight from the OIM record's own key
+// (a document's or a line's link back to its record), which a plugin may not change,
+// and no other; and each flow that writes back has a guard over its header and lines.
+func TestOutputsNameTheirLinksAndFlowsTheirGuard(t *testing.T) {
+	set, m := model(t, nil)
+	want := map[string][]string{ // every "Record ID" mapping of the specs, and vendor accounts' id
+		"sales-invoices":     {"acct.sales_invoice: oim_invoice_id", "acct.sales_invoice_line_item: oim_invoice_line_id"},
+		"sales-credit-notes": {"acct.sales_credit_note: oim_credit_invoice_id", "acct.sales_credit_note_line_item: oim_credit_invoice_line_id"},
+		"payable-invoices": {"acct.payable_invoice: ap_voucher_id", "acct.payable_invoice_expense_line_item: ap_voucher_line_id",
+			"acct.payable_invoice_line_item: ap_voucher_line_id"},
+		"payable-credit-notes": {"acct.payable_credit_note: ap_voucher_credit_id", "acct.payable_credit_note_expense_line_item: ap_voucher_line_credit_id",
+			"acct.payable_credit_note_line_item: ap_voucher_line_credit_id"},
+		"journals":        {"acct.journal: inventory_transaction_id", "acct.journal_line_item: inventory_transaction_financial_record_id"},
+		"vendor-accounts": {"acct.account: oim_supplier_site_id"},
+	}
+	for _, f := range set.Ordered() {
+		p := build(t, f, m, plan.Options{})
+		var got []string
+		for _, o := range p.Outputs {
+			for _, c := range o.Links {
+				got = append(got, o.Target.FullName()+": "+c)
+			}
+		}
+		if w := want[f.Name]; strings.Join(got, ", ") != strings.Join(w, ", ") {
+			t.Errorf("%s: links %q, want %q", f.Name, got, w)
+		}
+		if p.Guard == nil || p.Guard.Header != p.Source {
+			t.Errorf("%s: no guard over %s", f.Name, p.Source.FullName())
+		}
+	}
+}

@@ -98,7 +98,7 @@ func (b *builder) mapFields(q *compile.Query, at []string, target *catalog.Table
 			b.errorf(fat, "%s.%s is a %s field, but its source gives a %s", target.FullName(), col.Name, col.Type.Kind, e.Type.Kind)
 			continue
 		}
-		out[col.Name] = outputColumn{col: col, sql: fmt.Sprintf("CAST(%s AS %s)", e.SQL, col.Type.SQL), link: b.isKey(q, e)}
+		out[col.Name] = outputColumn{col: col, sql: fmt.Sprintf("CAST(%s AS %s)", e.SQL, col.Type.SQL), link: isKey(q, e)}
 	}
 	for _, c := range target.Columns {
 		if c.NotNull && !c.HasDefault && !filled[c.Name] {
@@ -111,7 +111,7 @@ func (b *builder) mapFields(q *compile.Query, at []string, target *catalog.Table
 }
 
 // isKey says a compiled expression is the query's source row's key, as it is.
-func (b *builder) isKey(q *compile.Query, e compile.Expr) bool {
+func isKey(q *compile.Query, e compile.Expr) bool {
 	root := q.Root()
 	if root == nil || root.Key == "" {
 		return false
