@@ -21,12 +21,8 @@ func checkConfig(cfg *config.Config, set *spec.Set) error {
 		names = append(names, f.Name)
 	}
 	var probs spec.Problems
-	if err := cfg.CheckFlows(names); err != nil {
-		ps, ok := spec.ProblemsOf(err)
-		if !ok {
-			return err
-		}
-		probs = append(probs, ps...)
+	if err := probs.Add(cfg.CheckFlows(names)); err != nil {
+		return err
 	}
 	for i, p := range cfg.Plugins {
 		err := host.Check([]config.Plugin{p}, nil)
@@ -37,11 +33,9 @@ func checkConfig(cfg *config.Config, set *spec.Set) error {
 		if _, serr := os.Stat(p.Path); serr != nil || errors.Is(err, host.ErrNotExecutable) {
 			key = "path"
 		}
-		ps, ok := spec.ProblemsOf(cfg.ErrorAt(err, "plugins", strconv.Itoa(i), key))
-		if !ok {
+		if probs.Add(cfg.ErrorAt(err, "plugins", strconv.Itoa(i), key)) != nil {
 			return err
 		}
-		probs = append(probs, ps...)
 	}
 	if len(probs) > 0 {
 		return fault.Input(probs)

@@ -112,12 +112,8 @@ func doValidate(ctx context.Context, inv *invocation) int {
 	plans, err := eng.Plan(ctx, pipeline.Request{})
 	if probs, ok := spec.ProblemsOf(err); ok || err == nil {
 		// The reconcile sections too, and every mistake at once.
-		if rerr := reconcile.Check(ctx, eng); rerr != nil {
-			more, ok := spec.ProblemsOf(rerr)
-			if !ok {
-				return report(rerr)
-			}
-			probs = append(probs, more...)
+		if rerr := probs.Add(reconcile.Check(ctx, eng)); rerr != nil {
+			return report(rerr)
 		}
 		if len(probs) > 0 {
 			err = fault.Input(probs)

@@ -760,8 +760,6 @@ func (q *Query) lookupNames() []string {
 // table (one row per key, so a lookup never multiplies rows); range lookups a lateral
 // subquery taking, of the rows whose range holds the value, the one starting last. The same lookup with the
 // same arguments is joined once per query.
-func temporal(k catalog.Kind) bool { return k == catalog.Date || k == catalog.Timestamp }
-
 func (q *Query) lookup(x *ast.CallNode, l Lookup, args []value) (value, error) {
 	if len(args) != l.arity() {
 		return value{}, q.errAt(x.Callee, "%s takes %d argument(s), got %d", l.Name, l.arity(), len(args))
@@ -845,3 +843,6 @@ func (q *Query) lookup(x *ast.CallNode, l Lookup, args []value) (value, error) {
 	q.seen[dedupe] = &row{key: keySQL}
 	return q.joinRow(l.Table, keySQL), nil
 }
+
+// temporal reports a date or a timestamp, which a lookup compares with each other.
+func temporal(k catalog.Kind) bool { return k == catalog.Date || k == catalog.Timestamp }

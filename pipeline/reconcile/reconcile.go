@@ -75,12 +75,8 @@ func Check(ctx context.Context, eng *pipeline.Engine) error {
 	}
 	var probs spec.Problems
 	for _, f := range eng.Specs().Ordered() {
-		if _, err := plan.Reconcile(f, m, eng.Config().Settings.Map(), "", ""); err != nil {
-			ps, ok := spec.ProblemsOf(err)
-			if !ok {
-				return err
-			}
-			probs = append(probs, ps...)
+		if _, err := plan.Reconcile(f, m, eng.Config().Settings.Map(), "", ""); probs.Add(err) != nil {
+			return err
 		}
 	}
 	if len(probs) > 0 {

@@ -202,6 +202,20 @@ func ProblemsOf(err error) (Problems, bool) {
 	return nil, false
 }
 
+// Add appends the positioned problems err holds (nothing for nil). An error that holds
+// none is no spec mistake: it is returned, for the caller to stop at.
+func (ps *Problems) Add(err error) error {
+	if err == nil {
+		return nil
+	}
+	more, ok := ProblemsOf(err)
+	if !ok {
+		return err
+	}
+	*ps = append(*ps, more...)
+	return nil
+}
+
 func (ps Problems) Error() string {
 	s := ""
 	for i, p := range ps {
