@@ -21,9 +21,11 @@ import (
 )
 
 // OIM changing invoices while a run exports them (after the batch read them, before it
-// wrote): a line added to one, a quantity changed on another, a third set back to Open.
-// None of the three is marked Exported with documents of its old state: the run writes
-// nothing of them and says why, and the next run exports them as they are now. Both
+// wrote): a line added to one, a quantity changed on another, a third set back to Open,
+// and a quantity changed on a fourth that fails a rule. None of the first three is
+// marked Exported with documents of its old state, nor the fourth Export Error with a
+// reason about its old state: the run writes nothing of them, says why, and does not
+// list the fourth among its failures; the next run exports them as they are now. Both
 // runs together leave what one run over OIM's final state leaves.
 func TestPostgresRecordsChangedMidRunWaitForTheNextRun(t *testing.T) {
 	t.Parallel()
@@ -46,7 +48,10 @@ func TestPostgresRecordsChangedMidRunWaitForTheNextRun(t *testing.T) {
 			default:
 				fixture.LoadPostgres(t, src, gen, "oim", "acct")
 			}
-			ids := exportedInvoices(t, reference(t, gen), 3)
+			ref0 := reference(t, gen)
+			ids := invoicesWhere(t, ref0, "sales_invoice_id IS NOT NULL", 3)
+			failed := invoicesWhere(t, ref0, "export_status = 'Export Error' AND id IN (SELECT invoice_id FROM oim.invoice_line)", 1)[0]
+			ids = append(ids, failed)
 			changes := []string{
 				fmt.Sprintf(`INSERT INTO oim.invoice_line (id, invoice_id, line_number, line_type, item_id, product_id, amount_description, quantity, derived_unit_price, amount)
 SELECT id || '-added', invoice_id, line_number + 100, line_type, item_id, product_id, amount_description, quantity, derived_unit_price, amount
@@ -54,6 +59,8 @@ FROM oim.invoice_line WHERE id = (SELECT min(id) FROM oim.invoice_line WHERE inv
 				fmt.Sprintf(`UPDATE oim.invoice_line SET quantity = quantity + 1, amount = amount + derived_unit_price
 WHERE id = (SELECT min(id) FROM oim.invoice_line WHERE invoice_id = '%s')`, ids[1]),
 				fmt.Sprintf(`UPDATE oim.invoice SET status = 'Open' WHERE id = '%s'`, ids[2]),
+				fmt.Sprintf(`UPDATE oim.invoice_line SET quantity = quantity + 1, amount = amount + derived_unit_price
+WHERE id = (SELECT min(id) FROM oim.invoice_line WHERE invoice_id = '%s')`, failed),
 			}
 			// What one run over OIM's final state writes.
 			final := fixture.Copy(t, gen, filepath.Join(t.TempDir(), "final.duckdb"))
@@ -98,8 +105,16 @@ WHERE id = (SELECT min(id) FROM oim.invoice_line WHERE invoice_id = '%s')`, ids[
 					si = s
 				}
 			}
-			if si.Waiting < 3 {
-				t.Errorf("sales-invoices: %s; want the 3 changed invoices waiting", si)
+			if si.Waiting < int64(len(ids)) {
+				t.Errorf("sales-invoices: %s; want the %d changed invoices waiting", si, len(ids))
+			}
+			if int64(len(si.Failures)) != si.Errors {
+				t.Errorf("sales-invoices: %s, and %d failures listed", si, len(si.Failures))
+			}
+			for _, f := range si.Failures {
+				if f.ID == failed {
+					t.Errorf("invoice %s, changed meanwhile, is listed among the failures: %s", failed, f.Reason)
+				}
 			}
 			for _, id := range ids {
 				var status, doc string
@@ -134,10 +149,10 @@ WHERE id = (SELECT min(id) FROM oim.invoice_line WHERE invoice_id = '%s')`, ids[
 	}
 }
 
-// exportedInvoices is n invoices the reference exported as sales invoices.
-func exportedInvoices(t *testing.T, ref *sql.DB, n int) []string {
+// invoicesWhere is the first n invoices of the reference that meet a condition.
+func invoicesWhere(t *testing.T, ref *sql.DB, cond string, n int) []string {
 	t.Helper()
-	rows, err := ref.Query(fmt.Sprintf("SELECT id FROM oim.invoice WHERE sales_invoice_id IS NOT NULL ORDER BY id LIMIT %d", n))
+	rows, err := ref.Query(fmt.Sprintf("SELECT id FROM oim.invoice WHERE %s ORDER BY id LIMIT %d", cond, n))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +166,7 @@ func exportedInvoices(t *testing.T, ref *sql.DB, n int) []string {
 		ids = append(ids, id)
 	}
 	if len(ids) != n {
-		t.Fatalf("the reference exported %d invoices, want %d", len(ids), n)
+		t.Fatalf("the reference has %d invoices where %s, want %d", len(ids), cond, n)
 	}
 	return ids
 }

@@ -429,6 +429,11 @@ func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last b
 	if entry != nil && entry.Selected != s.Selected { // the store left out records OIM changed meanwhile
 		s.Selected, s.Exported, s.Documents, s.Lines, s.Waiting, s.Errors = entry.Selected, entry.Exported, entry.Documents, entry.Lines, entry.Waiting, entry.Errors
 		s.Recovered = s.Selected - s.Errors - s.Exported
+		if int64(len(s.Failures)) != s.Errors { // some of them failed a rule: they wait now
+			if s.Failures, err = failures(ctx, conn, p); err != nil {
+				return s, err
+			}
+		}
 	}
 	return s, nil
 }
@@ -694,8 +699,8 @@ func createdDocuments(ctx context.Context, tx *sql.Tx, p *plan.Plan) ([]Created,
 	return out, rows.Err()
 }
 
-func failures(ctx context.Context, tx *sql.Tx, p *plan.Plan) ([]Failure, error) {
-	rows, err := tx.QueryContext(ctx, fmt.Sprintf("SELECT CAST(_hkey AS VARCHAR), _msg FROM %s ORDER BY 1 LIMIT %d", p.Bad, maxFailures))
+func failures(ctx context.Context, x catalog.Execer, p *plan.Plan) ([]Failure, error) {
+	rows, err := x.QueryContext(ctx, fmt.Sprintf("%s LIMIT %d", p.Failures, maxFailures))
 	if err != nil {
 		return nil, fmt.Errorf("read failures: %w", err)
 	}

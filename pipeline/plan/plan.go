@@ -214,6 +214,10 @@ type Plan struct {
 	Outputs    []Output
 	// Bad is the temp table of records that cannot be exported (_hkey, _msg).
 	Bad string
+	// Failures is a query over the staged flow giving the records that cannot be
+	// exported and why (record, reason), in key order, but for those the store left for
+	// the next run (Guard).
+	Failures string
 	// Outcomes is a query over the staged flow giving each record's outcome: record,
 	// outcome (exported, recovered, failed, waiting), documents (comma-separated), reason.
 	Outcomes string

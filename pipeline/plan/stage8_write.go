@@ -95,6 +95,7 @@ WHERE _ready AND %[1]s NOT IN (SELECT _hkey FROM %[4]s) AND %[5]s`, key(h), name
 	}
 
 	// The run's report: each record's outcome and documents, or its failure.
+	b.plan.Failures = fmt.Sprintf("SELECT CAST(_hkey AS VARCHAR) AS record, _msg AS reason FROM %s WHERE %s ORDER BY 1", b.tmp("bad"), unchanged("_hkey"))
 	docs := "CAST(" + key(b.target) + " AS VARCHAR)"
 	if upsert {
 		docs = "CAST(coalesce(_existing, " + key(b.target) + ") AS VARCHAR)"
