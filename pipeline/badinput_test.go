@@ -38,6 +38,7 @@ func TestBadInputIsRefusedAndNothingIsWritten(t *testing.T) {
 		specs func(name, text string) string
 		sql   string // run against the database first
 		want  []string
+		not   []string // fragments the error must not hold: consequences of the one mistake
 	}{
 		{name: "unknown flow", flows: []string{"sales-invoicez"},
 			want: []string{`unknown flow "sales-invoicez"`, "(flows: vendor-accounts, payable-invoices, payable-credit-notes, sales-invoices, sales-credit-notes, journals)"}},
@@ -58,11 +59,17 @@ func TestBadInputIsRefusedAndNothingIsWritten(t *testing.T) {
 		{name: "expression does not compile", specs: edit(`status not in ["Open", "Proforma"]`, `status not in ["Open", "Proforma"`),
 			want: []string{fmt.Sprintf("sales-invoices.yaml:%d:", fixture.SpecLine(t, "sales-invoices.yaml", `status not in ["Open", "Proforma"]`)), "unexpected token EOF", ` | status not in ["Open", "Proforma"`, "^"}},
 		{name: "unknown field in a path", specs: edit("Engagement: Sales Order > Engagement", "Engagement: Sales Order > Engagemint"),
-			want: []string{"sales-invoices.yaml:", `oim.sales_order has no field "Engagemint"`, fmt.Sprintf("yaml:%d:31:", fixture.SpecLine(t, "sales-invoices.yaml", "Engagement: Sales Order > Engagement")), " | Sales Order > Engagemint\n | ..............^^^^^^^^^^"}},
+			want: []string{"sales-invoices.yaml:", `oim.sales_order has no field "Engagemint": did you mean engagement_id?`, fmt.Sprintf("yaml:%d:31:", fixture.SpecLine(t, "sales-invoices.yaml", "Engagement: Sales Order > Engagement")), " | Sales Order > Engagemint\n | ..............^^^^^^^^^^"}},
 		{name: "condition of the wrong type", specs: edit("  - empty(billing_document_id)", "  - billing_document_id"),
 			want: []string{fmt.Sprintf("sales-invoices.yaml:%d:5:", fixture.SpecLine(t, "sales-invoices.yaml", "  - empty(billing_document_id)")), "a condition must be true or false, this is a string"}},
 		{name: "unknown target field", specs: edit("Due Date: Invoice Due Date", "Due Dait: Invoice Due Date"),
 			want: []string{`acct.sales_invoice has no field "Due Dait"`}},
+		{name: "misspelt target field", specs: edit("    Invoice Date: Invoice Date\n", "    Invoice Dat: Invoice Date\n"),
+			want: []string{fmt.Sprintf("sales-invoices.yaml:%d:5: acct.sales_invoice has no field \"Invoice Dat\": did you mean invoice_date? (fields: ", fixture.SpecLine(t, "sales-invoices.yaml", "    Invoice Date: Invoice Date"))},
+			not:  []string{"not mapped"}},
+		{name: "required target field whose expression breaks", specs: edit("Account: {expr: account_id}", "Account: {expr: acount_id}"),
+			want: []string{`oim.invoice has no field "acount_id": did you mean account_id?`, " | acount_id\n | ^^^^^^^^^"},
+			not:  []string{"not mapped"}},
 		{name: "required target field unmapped", specs: edit("    Invoice Date: Invoice Date\n", ""),
 			want: []string{"acct.sales_invoice.invoice_date is required (NOT NULL) but not mapped"}},
 		{name: "line kind without source lines", specs: edit("  lines:\n    table: oim.invoice_line\n    parent: invoice_id\n    order: [line_number]\n", ""),
@@ -107,6 +114,11 @@ func TestBadInputIsRefusedAndNothingIsWritten(t *testing.T) {
 			for _, w := range c.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			for _, w := range c.not {
+				if strings.Contains(err.Error(), w) {
+					t.Errorf("error holds %q:\n%v", w, err)
 				}
 			}
 			db, _ := sql.Open("duckdb", path)

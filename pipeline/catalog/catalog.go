@@ -152,6 +152,21 @@ func (t *Table) Resolve(step string) (Step, bool) {
 	return Step{}, false
 }
 
+// Spellings are the ways Resolve finds the table's columns, normalized (Normalize):
+// each column's name, without "_id" too, and its labels. For a "did you mean" when a
+// step names none.
+func (t *Table) Spellings() map[string]string {
+	out := map[string]string{}
+	for _, c := range t.Columns {
+		out[RefName(c.Name)] = c.Name
+		out[Normalize(c.Name)] = c.Name
+	}
+	for l, c := range t.labels {
+		out[l] = c
+	}
+	return out
+}
+
 // Normalize folds a label or identifier for comparison: lower case, letters and digits only.
 func Normalize(s string) string {
 	var b strings.Builder

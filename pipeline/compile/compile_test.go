@@ -1055,11 +1055,11 @@ func TestErrors(t *testing.T) {
 		kind, src, want string
 	}{
 		{"expr", `nme == "a"`,
-			"s.item has no field \"nme\" (fields: " + fields + ")\n | nme == \"a\"\n | ^^^"},
+			"s.item has no field \"nme\": did you mean name? (fields: " + fields + ")\n | nme == \"a\"\n | ^^^"},
 		{"expr", `qty > 1 and group.nope`,
 			"s.grp has no field \"nope\" (fields: id, label, flag, parent_id)\n | qty > 1 and group.nope\n | ..................^^^^"},
 		{"expr", `"é" + nme`,
-			"s.item has no field \"nme\" (fields: " + fields + ")\n | \"é\" + nme\n | ......^^^"},
+			"s.item has no field \"nme\": did you mean name? (fields: " + fields + ")\n | \"é\" + nme\n | ......^^^"},
 		{"expr", `lines`,
 			"lines is a collection: aggregate it, e.g. any(lines, .line_type == \"Item\") or count(lines)\n | lines\n | ^^^^^"},
 		{"expr", `lines == nil`,
@@ -1119,7 +1119,7 @@ func TestErrors(t *testing.T) {
 		{"template", `item {name costs {price}`,
 			"this { has no closing }\n | item {name costs {price}\n | .....^"},
 		{"template", `item {name} costs {prise}!`,
-			"s.item has no field \"prise\" (fields: " + fields + ")\n | item {name} costs {prise}!\n | ...................^^^^^"},
+			"s.item has no field \"prise\": did you mean price? (fields: " + fields + ")\n | item {name} costs {prise}!\n | ...................^^^^^"},
 		{"template", `é {name} {name + 1}`,
 			"expected a string here, this is a number\n | é {name} {name + 1}\n | .................^"},
 		{"template", `x {name ==}`,

@@ -228,8 +228,7 @@ func (q *Query) rootStep(name string, from, to int) (value, error) {
 	}
 	s, ok := q.scope.Root.resolve(name)
 	if !ok {
-		return value{}, &Error{Source: q.src, From: from, To: to, Msg: fmt.Sprintf("%s has no field %q (fields: %s)",
-			q.scope.Root.Table.FullName(), name, strings.Join(q.scope.Root.columnNames(), ", ")), Missing: name}
+		return value{}, &Error{Source: q.src, From: from, To: to, Msg: q.scope.Root.noField(name), Missing: name}
 	}
 	q.Uses[s.Column.Name] = true
 	return q.stepRow(q.alias, q.scope.Root, s), nil
@@ -242,8 +241,7 @@ func (q *Query) field(alias string, rel Rel, name string, from, to int) (value, 
 	}
 	s, ok := rel.resolve(name)
 	if !ok {
-		return value{}, &Error{Source: q.src, From: from, To: to, Msg: fmt.Sprintf("%s has no field %q (fields: %s)",
-			rel.Table.FullName(), name, strings.Join(rel.columnNames(), ", ")), Missing: name}
+		return value{}, &Error{Source: q.src, From: from, To: to, Msg: rel.noField(name), Missing: name}
 	}
 	if alias == q.alias {
 		q.Uses[s.Column.Name] = true
@@ -255,8 +253,7 @@ func (q *Query) field(alias string, rel Rel, name string, from, to int) (value, 
 func (q *Query) rowStep(r *row, name string, from, to int) (value, error) {
 	s, ok := r.rel.resolve(name)
 	if !ok {
-		return value{}, &Error{Source: q.src, From: from, To: to, Msg: fmt.Sprintf("%s has no field %q (fields: %s)",
-			r.rel.Table.FullName(), name, strings.Join(r.rel.columnNames(), ", ")), Missing: name}
+		return value{}, &Error{Source: q.src, From: from, To: to, Msg: r.rel.noField(name), Missing: name}
 	}
 	return q.stepRow(r.alias, r.rel, s), nil
 }

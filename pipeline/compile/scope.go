@@ -10,9 +10,13 @@
 package compile
 
 import (
+	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 )
 
 // Rel is a relation rows come from: a table, a staged temp table or a subquery.
@@ -55,6 +59,30 @@ func (r Rel) columnNames() []string {
 		names = append(names, c.Name)
 	}
 	return names
+}
+
+// noField says the relation has no field of that name, and which it is likely a typo
+// of, if any.
+func (r Rel) noField(name string) string {
+	var extra []string
+	for _, c := range r.Extra {
+		extra = append(extra, c.Name)
+	}
+	hint := ""
+	if col := Suggest(r.Table, name, extra...); col != "" {
+		hint = ": did you mean " + col + "?"
+	}
+	return fmt.Sprintf("%s has no field %q%s (fields: %s)", r.Table.FullName(), name, hint, strings.Join(r.columnNames(), ", "))
+}
+
+// Suggest is the column of a table (or one of extra) that a name no step resolves is
+// likely a typo of ("Acount" for the label Account: account_id), or "".
+func Suggest(t *catalog.Table, name string, extra ...string) string {
+	spellings := t.Spellings()
+	for _, c := range extra {
+		spellings[catalog.Normalize(c)] = c
+	}
+	return spellings[fault.Nearest(catalog.Normalize(name), slices.Sorted(maps.Keys(spellings)))]
 }
 
 // Lines is the collection of a header's lines, which header expressions aggregate

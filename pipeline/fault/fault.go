@@ -117,7 +117,20 @@ func ExitStatus(err error) int {
 // Closest names the candidate closest to s, when one is a likely typo of it (or s is
 // a flow name written with the other separator).
 func Closest(s string, candidates []string) string {
+	best := Nearest(s, candidates)
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(": did you mean %s?", best)
+}
+
+// Nearest is the candidate closest to s when one is a likely typo of it (at most two
+// edits, one for a word of up to five letters, or s with the other separator), else "".
+func Nearest(s string, candidates []string) string {
 	best, dist := "", 3
+	if len(s) <= 5 {
+		dist = 2
+	}
 	for _, c := range candidates {
 		d := editDistance(s, c)
 		if strings.ReplaceAll(s, "-", "_") == strings.ReplaceAll(c, "-", "_") {
@@ -127,10 +140,7 @@ func Closest(s string, candidates []string) string {
 			best, dist = c, d
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(": did you mean %s?", best)
+	return best
 }
 
 // editDistance is the Levenshtein distance between a and b.

@@ -74,14 +74,21 @@ type outputColumn struct {
 // mapFields compiles a fields map against a target table.
 func (b *builder) mapFields(q *compile.Query, at []string, target *catalog.Table, fields map[string]spec.Field, filled map[string]bool) map[string]outputColumn {
 	out := map[string]outputColumn{}
+	named := map[string]bool{} // columns a field names, or is likely a typo of: mapped, if broken
 	for _, name := range spec.SortedKeys(fields) {
 		fat := append(append([]string{}, at...), name)
 		s, ok := target.Resolve(name)
 		if !ok {
-			b.errorf(fat, "%s has no field %q (fields: %s)", target.FullName(), name, strings.Join(target.ColumnNames(), ", "))
+			hint := ""
+			if col := compile.Suggest(target, name); col != "" {
+				named[col] = true
+				hint = ": did you mean " + col + "?"
+			}
+			b.probs = append(b.probs, b.f.Pos.KeyErrorf(fat, "%s has no field %q%s (fields: %s)", target.FullName(), name, hint, strings.Join(target.ColumnNames(), ", ")))
 			continue
 		}
 		col := s.Column
+		named[col.Name] = true
 		if filled[col.Name] {
 			b.errorf(fat, "%s.%s is filled by the connector and cannot be mapped", target.FullName(), col.Name)
 			continue
@@ -101,7 +108,7 @@ func (b *builder) mapFields(q *compile.Query, at []string, target *catalog.Table
 		out[col.Name] = outputColumn{col: col, sql: fmt.Sprintf("CAST(%s AS %s)", e.SQL, col.Type.SQL), link: isKey(q, e)}
 	}
 	for _, c := range target.Columns {
-		if c.NotNull && !c.HasDefault && !filled[c.Name] {
+		if c.NotNull && !c.HasDefault && !filled[c.Name] && !named[c.Name] {
 			if _, ok := out[c.Name]; !ok {
 				b.errorf(at, "%s.%s is required (NOT NULL) but not mapped", target.FullName(), c.Name)
 			}
