@@ -93,6 +93,7 @@ type Engine struct {
 	transform Transformer
 	ownsHost  *host.Host // the plugins the engine started itself
 	hooks     store.Hooks
+	readOnly  bool                   // opened to write nothing (ReadOnly)
 	settings  func() config.Settings // the settings in use (nil: cfg's), read when a run is planned
 	mu        sync.Mutex             // one run, dry run, explain or census at a time
 	modelMu   sync.Mutex
@@ -108,6 +109,11 @@ func WithTransform(t Transformer) Option { return func(e *Engine) { e.transform 
 
 // WithHooks sets the store's test hooks (failures injected at commit).
 func WithHooks(h store.Hooks) Option { return func(e *Engine) { e.hooks = h } }
+
+// ReadOnly opens the engine for commands that write nothing (dry runs, explain, plan,
+// runs, reconcile, validate): DuckDB files are left byte for byte as they were, and a
+// run that is not a dry run is refused.
+func ReadOnly() Option { return func(e *Engine) { e.readOnly = true } }
 
 // liveSettings makes the engine read the settings in use each time it plans a run
 // (pipeline.Shared's, which the console changes while the engine is open).
@@ -155,14 +161,14 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opt
 		return nil, err
 	}
 	if src == tgt && store.IsDuckDBFile(src) {
-		st, err := store.OpenLocal(ctx, src, cfg.DuckDB, e.hooks)
+		st, err := store.OpenLocal(ctx, src, cfg.DuckDB, e.hooks, e.readOnly)
 		if err != nil {
 			e.Close()
 			return nil, err
 		}
 		e.store = st
 	} else {
-		st, err := store.OpenLinked(ctx, src, tgt, cfg.DuckDB, log, e.hooks)
+		st, err := store.OpenLinked(ctx, src, tgt, cfg.DuckDB, log, e.hooks, e.readOnly)
 		if err != nil {
 			e.Close()
 			return nil, err

@@ -141,6 +141,9 @@ type dryRunsTogether interface{ DryRunsTogether() bool }
 // Run plans the requested flows, then runs them in order, each in batches of its own
 // transactions.
 func (e *Engine) Run(ctx context.Context, req Request) ([]Summary, error) {
+	if e.readOnly && !req.DryRun {
+		return nil, errors.New("the engine was opened to write nothing (pipeline.ReadOnly): only a dry run may run")
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	unlock, err := e.store.Lock(ctx, req.Scopes...)

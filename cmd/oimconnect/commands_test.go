@@ -1,8 +1,10 @@
 package main
 
 import (
+	"crypto/sha256"
 	"database/sql"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -263,7 +265,9 @@ func TestEveryOtherFlagIsRefused(t *testing.T) {
 // What says it writes nothing writes nothing: every oim, acct and connector table is the
 // same after run --dry-run, backfill --dry-run, plan, explain and validate, and after
 // the dry runs that watch and serve do not have (backfill --dry-run and watch --dry-run
-// used to export for real).
+// used to export for real). Byte for byte: the file and the log another writer left
+// in it stay as they were, and no state file appears beside them (they used to be
+// checkpointed at open, and the state noted at close).
 func TestDryRunsWriteNothing(t *testing.T) {
 	t.Parallel()
 	db := fixture.DB(t, "sales-invoices.sql")
@@ -279,12 +283,21 @@ func TestDryRunsWriteNothing(t *testing.T) {
 		{0, []string{"explain", "--flow", "sales-invoices", "--id", "INV-OK"}, "INV-OK"},
 		{0, []string{"validate"}, "ok  sales-invoices"},
 		{0, []string{"reconcile"}, "everything adds up"},
+		{0, []string{"runs"}, "run "},
 		{1, []string{"backfill", "--from", "2024-01-01", "--to", "2026-12-31", "--dry-run"}, "sales-invoices: selected 13, exported 7, documents 8, lines 16, waiting 2, errors 6"},
 		{2, []string{"watch", "--dry-run"}, ""},
 		{2, []string{"serve", "--dry-run"}, ""},
 	} {
 		args := append(append([]string{}, c.args...), "--db", db, "--config", cfg)
+		foreignLog(t, db)
+		bytesBefore := filesIn(t, filepath.Dir(db))
+		if len(bytesBefore) != 2 {
+			t.Fatalf("want the file and its log, got %v", bytesBefore)
+		}
 		r := cli(t, nil, args...)
+		if after := filesIn(t, filepath.Dir(db)); !maps.Equal(after, bytesBefore) {
+			t.Errorf("%v changed the files: %v, before %v", args, after, bytesBefore)
+		}
 		if r.code != c.code || !strings.Contains(r.stdout, c.out) {
 			t.Errorf("%v: want exit %d and %q, got %d\n%s%s", args, c.code, c.out, r.code, r.stdout, r.stderr)
 		}
@@ -302,6 +315,39 @@ func TestDryRunsWriteNothing(t *testing.T) {
 	if fixture.DumpSchemas(t, db, "oim", "acct") == before {
 		t.Errorf("the dump does not see a real run")
 	}
+}
+
+// foreignLog leaves a write in a DuckDB file's log, as another writer (OIM) would: a
+// log no run of the connector left.
+func foreignLog(t *testing.T, path string) {
+	t.Helper()
+	db := fixture.Open(t, path)
+	for _, q := range []string{"PRAGMA disable_checkpoint_on_shutdown", "CREATE SCHEMA IF NOT EXISTS elsewhere", "CREATE OR REPLACE TABLE elsewhere.t AS SELECT 1 AS x"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// filesIn is the sha256 of every file in a directory, by name.
+func filesIn(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = fmt.Sprintf("%x", sha256.Sum256(data))
+	}
+	return out
 }
 
 // invoiceCount is how many invoices a DuckDB file holds.

@@ -104,7 +104,7 @@ func doValidate(ctx context.Context, inv *invocation) int {
 		fmt.Fprintf(stderr, "%d problem(s)\n", len(ps))
 		return fault.ExitInput
 	}
-	eng, err := open(ctx, cfg, inv.log)
+	eng, err := open(ctx, cfg, inv.log, pipeline.ReadOnly())
 	if err != nil {
 		return report(err)
 	}

@@ -189,15 +189,23 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// looks are the commands that read the databases and write nothing.
+var looks = map[string]bool{"runs": true, "explain": true, "plan": true, "reconcile": true, "validate": true}
+
 // fail prints an error and maps it to an exit status.
 func fail(stderr io.Writer, err error) int {
 	fmt.Fprintf(stderr, "oimconnect: %v\n", err)
 	return fault.ExitStatus(err)
 }
 
-// withEngine opens the engine for do and closes it after.
+// withEngine opens the engine for do and closes it after: to write nothing for a dry
+// run and for the commands that only look.
 func withEngine(ctx context.Context, inv *invocation, do func(*pipeline.Engine) int) int {
-	eng, err := pipeline.Open(ctx, inv.cfg, inv.log)
+	var opts []pipeline.Option
+	if inv.opt.dryRun || looks[inv.cmd.name] {
+		opts = append(opts, pipeline.ReadOnly())
+	}
+	eng, err := pipeline.Open(ctx, inv.cfg, inv.log, opts...)
 	if err != nil {
 		return fail(inv.stderr, err)
 	}

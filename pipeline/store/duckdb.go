@@ -22,8 +22,9 @@ import (
 
 // openFile opens an existing DuckDB file for a run: refused names, a file held by
 // another process (fault.BusyError) and a file that cannot be written are told apart,
-// and the write-ahead log is folded into the file first (see checkpoint).
-func openFile(ctx context.Context, path string) (*sql.DB, error) {
+// and the write-ahead log is folded into the file first (see checkpoint), unless the
+// run only reads (readOnly): it leaves the file and its log as they are.
+func openFile(ctx context.Context, path string, readOnly bool) (*sql.DB, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fault.Inputf("database %s: %v", path, errors.Unwrap(err))
 	}
@@ -38,7 +39,7 @@ func openFile(ctx context.Context, path string) (*sql.DB, error) {
 		db.Close()
 		return nil, err
 	}
-	if needsCheckpoint(path) {
+	if !readOnly && needsCheckpoint(path) {
 		if err := checkpoint(ctx, db, ""); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("open %s: %w", path, err)

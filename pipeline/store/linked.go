@@ -58,6 +58,8 @@ type Linked struct {
 	reads func(*catalog.Table) bool
 	// releases let other databases of this process open the DuckDB files again.
 	releases []func()
+	// readOnly: the run writes nothing, and leaves DuckDB files as they were.
+	readOnly bool
 	// snaps are the PostgreSQL snapshots the reads of the batch in progress share, by
 	// URL (see snapshot).
 	snaps map[string]*snapshot
@@ -107,9 +109,10 @@ func classify(loc string) endpoint {
 }
 
 // OpenLinked opens the working database for a source and a target that are not one
-// DuckDB file.
-func OpenLinked(ctx context.Context, srcLoc, tgtLoc string, d config.DuckDB, log *slog.Logger, hooks Hooks) (_ *Linked, err error) {
-	l := &Linked{src: classify(srcLoc), tgt: classify(tgtLoc), pg: map[string]*pgx.Conn{}, log: log, hooks: hooks}
+// DuckDB file; readOnly is for commands that write nothing: a DuckDB source or target file is left
+// byte for byte as it was, neither checkpointed at open nor at close.
+func OpenLinked(ctx context.Context, srcLoc, tgtLoc string, d config.DuckDB, log *slog.Logger, hooks Hooks, readOnly bool) (_ *Linked, err error) {
+	l := &Linked{src: classify(srcLoc), tgt: classify(tgtLoc), pg: map[string]*pgx.Conn{}, log: log, hooks: hooks, readOnly: readOnly}
 	tempDir := d.TempDirectory
 	var db *sql.DB
 	if l.log == nil {
@@ -165,8 +168,10 @@ func OpenLinked(ctx context.Context, srcLoc, tgtLoc string, d config.DuckDB, log
 		if err := opened(main, db.PingContext(ctx)); err != nil {
 			return nil, err
 		}
-		if err := checkpoint(ctx, db, ""); err != nil {
-			return nil, fmt.Errorf("open %s: %w", main, err)
+		if !readOnly {
+			if err := checkpoint(ctx, db, ""); err != nil {
+				return nil, fmt.Errorf("open %s: %w", main, err)
+			}
 		}
 	}
 	conn, err := db.Conn(ctx)
@@ -194,8 +199,10 @@ func OpenLinked(ctx context.Context, srcLoc, tgtLoc string, d config.DuckDB, log
 		if _, err := conn.ExecContext(ctx, "ATTACH "+catalog.Literal(l.tgt.loc)+" AS tgt"); err != nil {
 			return nil, opened(l.tgt.loc, err)
 		}
-		if err := checkpoint(ctx, db, "tgt"); err != nil {
-			return nil, fmt.Errorf("open target %s: %w", l.tgt.loc, err)
+		if !readOnly {
+			if err := checkpoint(ctx, db, "tgt"); err != nil {
+				return nil, fmt.Errorf("open target %s: %w", l.tgt.loc, err)
+			}
 		}
 	case l.src.kind == duckFile: // a PostgreSQL target's mirror beside the source
 		l.tgt.db = "tgt"
@@ -420,7 +427,10 @@ func (l *Linked) close() {
 // Close closes the working database and the connections, and removes the temporary files.
 func (l *Linked) Close() error {
 	var err error
-	if l.db != nil {
+	switch {
+	case l.db != nil && l.readOnly:
+		err = closeUnchanged(context.Background(), l.db, "the working database")
+	case l.db != nil:
 		err = l.db.Close()
 	}
 	l.close()

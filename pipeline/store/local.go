@@ -34,20 +34,24 @@ func (h Hooks) beforeCommit(flow string) error {
 // Local is one DuckDB file holding both schemas: plans read and write it in place, and
 // a flow's documents, write-back and run history commit in one transaction.
 type Local struct {
-	db      *sql.DB
-	name    string
-	file    bool // opened from a file by OpenLocal
-	hooks   Hooks
-	release func() // lets another database of this process open the file
+	db       *sql.DB
+	name     string
+	file     bool // opened from a file by OpenLocal
+	readOnly bool // ... to write nothing: closed as it was found
+	hooks    Hooks
+	release  func() // lets another database of this process open the file
 }
 
-// OpenLocal opens a DuckDB file holding the oim and acct schemas.
-func OpenLocal(ctx context.Context, path string, d config.DuckDB, hooks Hooks) (*Local, error) {
+// OpenLocal opens a DuckDB file holding the oim and acct schemas. readOnly is for
+// commands that write nothing (dry runs, explain, plan, runs, reconcile): the file and
+// its log are left byte for byte as they were, neither checkpointed at open or close
+// nor their state noted (state.go).
+func OpenLocal(ctx context.Context, path string, d config.DuckDB, hooks Hooks, readOnly bool) (*Local, error) {
 	release, err := hold(path)
 	if err != nil {
 		return nil, err
 	}
-	db, err := openFile(ctx, path)
+	db, err := openFile(ctx, path, readOnly)
 	if err == nil {
 		if err = tune(ctx, db, d); err != nil {
 			db.Close()
@@ -57,7 +61,7 @@ func OpenLocal(ctx context.Context, path string, d config.DuckDB, hooks Hooks) (
 		release()
 		return nil, err
 	}
-	return &Local{db: db, name: path, file: true, hooks: hooks, release: release}, nil
+	return &Local{db: db, name: path, file: true, readOnly: readOnly, hooks: hooks, release: release}, nil
 }
 
 // NewLocal is a store over an open DuckDB database holding both schemas (an in-memory
@@ -199,6 +203,9 @@ func (l *Local) Close() error {
 		return nil // closed already
 	}
 	defer func() { l.release(); l.release = nil }()
+	if l.readOnly {
+		return closeUnchanged(context.Background(), l.db, l.name)
+	}
 	return closeFile(context.Background(), l.db, l.name)
 }
 

@@ -23,7 +23,7 @@ func TestScopedLocks(t *testing.T) {
 	open := func() *store.Linked {
 		t.Helper()
 		src := fixture.Copy(t, gen, filepath.Join(t.TempDir(), "source.duckdb"))
-		l, err := store.OpenLinked(ctx, src, pg, config.DuckDB{}, fixture.Quiet, store.Hooks{})
+		l, err := store.OpenLinked(ctx, src, pg, config.DuckDB{}, fixture.Quiet, store.Hooks{}, false)
 		if err != nil {
 			t.Fatal(err)
 		}

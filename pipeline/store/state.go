@@ -90,3 +90,19 @@ func closeFile(ctx context.Context, db *sql.DB, path string) error {
 	}
 	return nil
 }
+
+// closeUnchanged closes a DuckDB database that wrote nothing without a checkpoint, so
+// that the files are left as they were found (a log someone else left stays for the
+// next run that writes, which folds it in), and without noting their state: the note
+// of the last run that wrote them holds still, or, if the file changed after all, no
+// longer matches and the next run checkpoints.
+func closeUnchanged(ctx context.Context, db *sql.DB, name string) error {
+	if _, err := db.ExecContext(ctx, "PRAGMA disable_checkpoint_on_shutdown"); err != nil {
+		db.Close()
+		return fmt.Errorf("close %s: %w", name, err)
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", name, err)
+	}
+	return nil
+}
