@@ -13,6 +13,7 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
 	"github.com/oimconnect/oimconnect/pipeline/store"
@@ -357,4 +358,52 @@ func TestPostgresBatchReadsOneSnapshot(t *testing.T) {
 	}
 	got := pgTables(t, pg, "acct")
 	sameDump(t, "acct", dumpSchema(t, ref, "acct"), dumpSchema(t, got, "acct"))
+}
+
+// A PostgreSQL database that lacks a table or column of the contract is refused when
+// the engine opens it, naming what it lacks, before anything runs: the plans are made
+// against the contract, so such a run used to commit the flows before the first one
+// that reads what is missing, then fail midway (exit 3).
+func TestPostgresLayoutOtherThanTheContractIsRefused(t *testing.T) {
+	t.Parallel()
+	gen := fixture.Generated(t, t.TempDir(), 20)
+	for _, c := range []struct {
+		name, sql string
+		target    bool // the change is to a target of its own
+		want      string
+	}{
+		{"a source column dropped", "ALTER TABLE oim.invoice_line DROP COLUMN amount", false, "column oim.invoice_line.amount"},
+		{"a source table dropped", "DROP TABLE oim.shipment CASCADE", false, "table oim.shipment"},
+		{"a target column dropped", "ALTER TABLE acct.journal_line_item DROP COLUMN dimension4_id", true, "column acct.journal_line_item.dimension4_id"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			src, tgt := postgresURL(t), postgresURL(t)
+			fixture.LoadPostgres(t, src, gen, "oim")
+			fixture.LoadPostgres(t, tgt, gen, "acct")
+			changed := src
+			if c.target {
+				changed = tgt
+			}
+			ctx := context.Background()
+			conn, err := postgres.Connect(ctx, changed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = conn.Exec(ctx, c.sql)
+			conn.Close(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := pipeline.Open(ctx, demoConfig(t, "", src, tgt), quiet)
+			if err == nil {
+				e.Close()
+				t.Fatal("opened")
+			}
+			var in *fault.InputError
+			if !errors.As(err, &in) || !strings.Contains(err.Error(), "lacks what the contract's schema has") || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("want an input error naming %s, got %v", c.want, err)
+			}
+		})
+	}
 }

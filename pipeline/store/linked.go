@@ -240,7 +240,18 @@ func OpenLinked(ctx context.Context, srcLoc, tgtLoc string, d config.DuckDB, log
 			return nil, fault.Input(err) // nothing was written
 		}
 		if len(tables) == 0 {
-			return nil, fault.Inputf("database %s has no %s tables: create them with `oimconnect init --target %s`", p, schema, p)
+			return nil, fault.Inputf("database %s has no %s tables: create them with `oimconnect init --%s %s`", p, schema, side.flag, p)
+		}
+		name := schema
+		if p.db != "" {
+			name = p.db + "." + schema
+		}
+		want, err := catalog.Read(ctx, conn, name)
+		if err != nil {
+			return nil, fmt.Errorf("working database: %w", err)
+		}
+		if err := sameLayout(p, want, tables); err != nil {
+			return nil, err
 		}
 	}
 	l.db = db
@@ -258,15 +269,41 @@ func (l *Linked) sideOf(t *catalog.Table) endpoint {
 	return l.src
 }
 
-// sides pairs each endpoint with the contract schema it holds.
+// sides pairs each endpoint with the contract schema it holds, and the flag of init
+// that creates it.
 func (l *Linked) sides() []struct {
 	endpoint
-	schema string
+	schema, flag string
 } {
 	return []struct {
 		endpoint
-		schema string
-	}{{l.src, "oim"}, {l.tgt, "acct"}}
+		schema, flag string
+	}{{l.src, "oim", "source"}, {l.tgt, "acct", "target"}}
+}
+
+// sameLayout refuses a PostgreSQL database that lacks a table or column of the
+// contract's schema it holds (want, the working database's copy of the contract): the
+// plans are made against the contract, so a run would fail midway, at the first flow
+// that reads or writes what is missing, after earlier flows committed.
+func sameLayout(p endpoint, want *catalog.Catalog, got map[string][]string) error {
+	var missing []string
+	for _, name := range want.Tables() {
+		t, _ := want.Table(name)
+		cols, ok := got[t.Name]
+		if !ok {
+			missing = append(missing, fmt.Sprintf("table %s.%s", t.Schema, t.Name))
+			continue
+		}
+		for _, c := range t.Columns {
+			if !slices.Contains(cols, c.Name) {
+				missing = append(missing, fmt.Sprintf("column %s.%s.%s", t.Schema, t.Name, c.Name))
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fault.Inputf("database %s lacks what the contract's schema has, which the flows read or write: %s", p, strings.Join(missing, ", "))
 }
 
 // removeOrphans removes the temporary directories of runs that were killed (their
