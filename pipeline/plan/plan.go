@@ -386,6 +386,7 @@ type builder struct {
 	hasSeq   bool           // there is a line sequence (seq)
 	kinded   bool           // source lines' kinds are kept in k (some kinds are conditional)
 	target   *catalog.Table // the document table
+	linked   []string       // the document's columns written when an existing row is only linked (upsert.linked)
 }
 
 func (b *builder) tmp(name string) string { return b.opt.Prefix + name }

@@ -163,7 +163,28 @@ func (b *builder) stageOutputs() {
 				update = e.SQL
 			}
 		}
-		sel = append(sel, "CAST("+existing+" AS VARCHAR) AS _existing", update+" AS _update")
+		latest := "NULL"
+		if u.Latest != "" {
+			if e, err := q.Expr(u.Latest); err != nil {
+				b.exprError([]string{"document", "upsert", "latest"}, err)
+			} else {
+				latest = e.SQL
+			}
+		}
+		sel = append(sel, "CAST("+existing+" AS VARCHAR) AS _existing", update+" AS _update", latest+" AS _latest")
+		for i, name := range u.Linked {
+			at := []string{"document", "upsert", "linked", strconv.Itoa(i)}
+			st, ok := target.Resolve(name)
+			if !ok {
+				b.errorf(at, "%s has no field %q", target.FullName(), name)
+				continue
+			}
+			if _, mapped := cols[st.Column.Name]; !mapped {
+				b.errorf(at, "%s.%s is not mapped: only mapped fields can be written when a row is linked", target.FullName(), st.Column.Name)
+				continue
+			}
+			b.linked = append(b.linked, st.Column.Name)
+		}
 	}
 	var links []string
 	for _, c := range target.Columns {

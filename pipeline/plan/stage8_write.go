@@ -37,18 +37,31 @@ func (b *builder) write() {
 			only = " AND _existing IS NULL"
 		}
 		src := o.Temp
+		// Records may share a created or an existing document: it is written once, from
+		// the record that is latest (upsert.latest), else of the lowest key, so that the
+		// next run finds it as the latest left it and writes nothing; every record links
+		// to it.
+		const first = "QUALIFY row_number() OVER (PARTITION BY %s ORDER BY _latest DESC NULLS LAST, _hkey) = 1"
 		if o.Header && upsert {
-			// Records may share a created document (one id): write it once, from the
-			// record with the lowest key; every record links to it.
-			src = fmt.Sprintf("(SELECT * FROM %s WHERE %s%s QUALIFY row_number() OVER (PARTITION BY %s ORDER BY _hkey) = 1)",
-				o.Temp, good("_hkey"), only, key(o.Target))
+			src = fmt.Sprintf("(SELECT * FROM %s WHERE %s%s "+first+")", o.Temp, good("_hkey"), only, key(o.Target))
 		}
 		w("insert "+o.Target.FullName(), &Write{Table: o.Target, Columns: o.Columns,
 			Rows: fmt.Sprintf("SELECT %s FROM %s WHERE %s%s", strings.Join(cols, ", "), src, good("_hkey"), only)})
 		if o.Header && upsert && len(o.Columns) > 1 {
 			w("update "+o.Target.FullName(), &Write{Table: o.Target, Update: true, Columns: o.Columns[1:],
-				Rows: fmt.Sprintf("SELECT _existing AS _key, %s FROM %s WHERE _update AND %s",
-					strings.Join(cols[1:], ", "), o.Temp, good("_hkey"))})
+				Rows: fmt.Sprintf("SELECT _existing AS _key, %s FROM %s WHERE _update AND %s "+first,
+					strings.Join(cols[1:], ", "), o.Temp, good("_hkey"), "_existing")})
+		}
+		if o.Header && upsert && len(b.linked) > 0 {
+			// Rows only linked get what records the link, unless another record updates
+			// them in this run.
+			linked := make([]string, len(b.linked))
+			for i, c := range b.linked {
+				linked[i] = catalog.Ident(c)
+			}
+			w("link "+o.Target.FullName(), &Write{Table: o.Target, Update: true, Columns: b.linked,
+				Rows: fmt.Sprintf("SELECT _existing AS _key, %s FROM %s WHERE _existing IS NOT NULL AND NOT _update AND %s AND _existing NOT IN (SELECT _existing FROM %s WHERE _update AND %s) "+first,
+					strings.Join(linked, ", "), o.Temp, good("_hkey"), o.Temp, good("_hkey"), "_existing")})
 		}
 	}
 	h := b.header

@@ -36,7 +36,7 @@ func Words(step string) string {
 	case "commit":
 		return "committing"
 	}
-	for prefix, words := range map[string]string{"r ": "reading ", "insert ": "writing ", "update ": "updating ",
+	for prefix, words := range map[string]string{"r ": "reading ", "insert ": "writing ", "update ": "updating ", "link ": "recording the links in ",
 		"write back ": "writing back to ", "mark errors ": "marking the failures in ", "export empty ": "marking as exported, with no document, in "} {
 		if rest, ok := strings.CutPrefix(step, prefix); ok {
 			return words + rest

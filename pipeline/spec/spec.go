@@ -91,8 +91,10 @@ type Reconcile struct {
 
 // Upsert makes a flow update or link an existing target row when there is one.
 type Upsert struct {
-	Existing string `koanf:"existing" doc:"expression giving the key of the existing target row, nil to create one"`
-	Update   string `koanf:"update" doc:"condition: write the mapped fields onto the existing row (else only link it)"`
+	Existing string   `koanf:"existing" doc:"expression giving the key of the existing target row, nil to create one"`
+	Update   string   `koanf:"update" doc:"condition: write the mapped fields onto the existing row (else only link it)"`
+	Linked   []string `koanf:"linked" doc:"mapped fields written onto an existing row that is linked but not updated (update false): what records the link, e.g. the source record and the time it was linked"`
+	Latest   string   `koanf:"latest" doc:"expression: when several records create or update one target row, the record with the greatest value writes it (default: the lowest record key), e.g. a last-changed time"`
 }
 
 // LineKind is one kind of document line: made from source lines, or one extra line per
