@@ -426,6 +426,7 @@ func (c *Config) check() error {
 		}
 	}
 	probs = append(probs, c.checkPlugins()...)
+	probs = append(probs, c.checkDuckDB()...)
 	s := c.Settings
 	for _, l := range []struct {
 		name string
