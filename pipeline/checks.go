@@ -1,10 +1,14 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
+	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/host"
@@ -56,4 +60,58 @@ func CheckConfig(cfg *config.Config) (*spec.Set, error) {
 		return nil, err
 	}
 	return set, nil
+}
+
+// checkCriteria refuses automation criteria that name no boolean column of their
+// flow's source table, each at its key in the configuration (or its environment
+// variable): the plan of an automatic run finds the same mistake, but only once watch
+// runs, and places it in the flow's spec, which is not where it is to be fixed. A
+// flow whose source table is missing is left to the plan, which reports the table.
+func checkCriteria(cfg *config.Config, settings config.Settings, flows []*spec.Flow, cat *catalog.Catalog) error {
+	var probs spec.Problems
+	for _, f := range flows {
+		auto, col := settings.Automation.Automated(f.Name)
+		if !auto || col == "" {
+			continue
+		}
+		t, ok := cat.Table(f.Source.Table)
+		if !ok {
+			continue
+		}
+		var err error
+		switch c, ok := t.Column(col); {
+		case !ok:
+			err = fmt.Errorf("settings.automation.flows.%s.criteria: %s has no column %s%s (criteria name a boolean column of the flow's source)",
+				flowKey(f.Name), t.FullName(), col, fault.Closest(col, t.ColumnNames()))
+		case c.Type.Kind != catalog.Bool:
+			err = fmt.Errorf("settings.automation.flows.%s.criteria: %s.%s must be a boolean column, it is %s", flowKey(f.Name), t.FullName(), c.Name, c.Type.SQL)
+		default:
+			continue
+		}
+		if perr := probs.Add(cfg.ErrorAt(err, "settings", "automation", "flows", flowKey(f.Name), "criteria")); perr != nil {
+			return perr
+		}
+	}
+	if len(probs) > 0 {
+		return fault.Input(probs)
+	}
+	return nil
+}
+
+// flowKey is a flow's name as a key of the flow-keyed settings: sales-invoices ->
+// sales_invoices.
+func flowKey(flow string) string { return strings.ReplaceAll(flow, "-", "_") }
+
+// CheckCriteria checks the automation criteria against the database's tables, as
+// watch does before its first run: validate --db reports them with the rest.
+func (e *Engine) CheckCriteria(ctx context.Context) error {
+	cat, err := catalog.Read(ctx, e.store.DB(), e.store.Schemas()...)
+	if err != nil {
+		return err
+	}
+	settings := e.cfg.Settings
+	if e.settings != nil {
+		settings = e.settings()
+	}
+	return checkCriteria(e.cfg, settings, e.specs.Ordered(), cat)
 }

@@ -289,6 +289,11 @@ func (e *Engine) plan(ctx context.Context, req Request) (*catalog.Catalog, []*pl
 	if e.settings != nil {
 		settings = e.settings()
 	}
+	if req.Mode == ModeAutomatic {
+		if err := checkCriteria(e.cfg, settings, flows, cat); err != nil {
+			return nil, nil, err
+		}
+	}
 	for _, f := range flows {
 		opt := plan.Options{IDs: req.IDs, Settings: settings.Map(), Explain: req.explain, From: req.From, To: req.To,
 			Recover: e.store.Recovers(), Materialize: e.transforms(f.Name)}

@@ -602,3 +602,27 @@ func TestConfigMistakesArePositioned(t *testing.T) {
 		t.Errorf("want exit 2 and %q, got %d\n%s", want, r.code, r.stderr)
 	}
 }
+
+// Automation criteria that name no boolean column of the flow's source are refused by
+// validate with the database (which knows its tables) and by watch, at the criteria's
+// key in the configuration: validate passed them, and watch placed them in the
+// embedded spec.
+func TestAutomationCriteriaCheckedAtTheirKey(t *testing.T) {
+	t.Parallel()
+	db := fixture.DB(t, "sales-invoices.sql")
+	dir := t.TempDir()
+	missing := writeFile(t, dir, "missing.yaml", "settings:\n  automation:\n    flows:\n      sales_invoices: {criteria: no_such_column}\n")
+	notBool := writeFile(t, dir, "notbool.yaml", "settings:\n  automation:\n    flows:\n      sales_invoices: {criteria: id}\n")
+	wants := map[string]string{
+		missing: missing + ":4:34: settings.automation.flows.sales_invoices.criteria: oim.invoice has no column no_such_column",
+		notBool: notBool + ":4:34: settings.automation.flows.sales_invoices.criteria: oim.invoice.id must be a boolean column, it is VARCHAR",
+	}
+	for _, args := range [][]string{{"validate"}, {"watch"}} {
+		for cfg, want := range wants {
+			r := cli(t, nil, append(args, "--db", db, "--config", cfg)...)
+			if r.code != 2 || !strings.Contains(r.stderr, want) {
+				t.Errorf("%s --config %s: want exit 2 and\n%s\ngot %d\n%s", args[0], filepath.Base(cfg), want, r.code, r.stderr)
+			}
+		}
+	}
+}

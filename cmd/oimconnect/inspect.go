@@ -90,7 +90,8 @@ func doPlan(ctx context.Context, inv *invocation) int {
 func doValidate(ctx context.Context, inv *invocation) int {
 	cfg, stdout, stderr := inv.cfg, inv.stdout, inv.stderr
 	open := pipeline.OpenContract
-	if cfg.DB != "" || cfg.Source != "" || cfg.Target != "" {
+	withDB := cfg.DB != "" || cfg.Source != "" || cfg.Target != ""
+	if withDB {
 		open = pipeline.Open
 	}
 	report := func(err error) int {
@@ -114,6 +115,13 @@ func doValidate(ctx context.Context, inv *invocation) int {
 		// The reconcile sections too, and every mistake at once.
 		if rerr := probs.Add(reconcile.Check(ctx, eng)); rerr != nil {
 			return report(rerr)
+		}
+		if withDB {
+			// The automation criteria name columns of the database's tables, which
+			// the contract's schemas may lack.
+			if cerr := probs.Add(eng.CheckCriteria(ctx)); cerr != nil {
+				return report(cerr)
+			}
 		}
 		if len(probs) > 0 {
 			err = fault.Input(probs)
