@@ -237,7 +237,7 @@ var commands = []*command{
 		synopsis: "user add|passwd|remove --config FILE --name NAME [--role viewer|operator|admin]",
 		about: "Changes the console's users in the configuration file (console.users): add makes a user (with --role, default viewer), passwd sets a " +
 			"user's password (and role, with --role), remove removes one. The password is read from standard input: typed twice, not shown, on a terminal; " +
-			"the first line when piped. At least 10 characters. Only its bcrypt hash is written, into the file (created, readable by its owner only, when missing), " +
+			"the first line when piped. At least 10 characters and at most 72 bytes (all bcrypt reads). Only its bcrypt hash is written, into the file (created, readable by its owner only, when missing), " +
 			"which is saved all at once and keeps its other content and comments. A running console takes the change at its next request.",
 		flags: []flagUse{
 			{"config", "the configuration file holding the users (required; created when missing)"},

@@ -73,6 +73,8 @@ func TestUserCommand(t *testing.T) {
 		want  string
 	}{
 		{"short\n", []string{"passwd", "--name", "bob"}, "the password must have at least 10 characters"},
+		{strings.Repeat("a", 100) + "\n", []string{"passwd", "--name", "bob"}, "the password must have at most 72 bytes (bcrypt reads no more), it has 100"},
+		{strings.Repeat("é", 37) + "\n", []string{"passwd", "--name", "bob"}, "the password must have at most 72 bytes (bcrypt reads no more), it has 74"},
 		{"long-enough-1\n", []string{"add", "--name", "bob"}, "user bob exists already"},
 		{"long-enough-1\n", []string{"passwd", "--name", "carl"}, "no user carl (users: ann, bob)"},
 		{"", []string{"remove", "--name", "bob", "--role", "admin"}, "--role is for add and passwd"},

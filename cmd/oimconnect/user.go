@@ -25,8 +25,12 @@ var stdin io.Reader = os.Stdin
 // quarter of a second per login attempt on this kind of machine, far more for a guesser.
 const passwordCost = 12
 
-// minPassword is the shortest password accepted.
-const minPassword = 10
+// minPassword is the shortest password accepted; maxPasswordBytes the longest, in
+// bytes: bcrypt reads no more than 72 and refuses a longer one.
+const (
+	minPassword      = 10
+	maxPasswordBytes = 72
+)
 
 // doUser is `oimconnect user add|passwd|remove`: it changes console.users in the
 // configuration file, writing only password hashes.
@@ -170,6 +174,9 @@ func readPassword(inv *invocation, name string) (string, error) {
 	}
 	if len([]rune(pw)) < minPassword {
 		return "", fault.Inputf("the password must have at least %d characters (read from standard input): nothing was changed", minPassword)
+	}
+	if len(pw) > maxPasswordBytes {
+		return "", fault.Inputf("the password must have at most %d bytes (bcrypt reads no more), it has %d: nothing was changed", maxPasswordBytes, len(pw))
 	}
 	return pw, nil
 }
