@@ -486,6 +486,15 @@ func TestExitStatusOfFailures(t *testing.T) {
 				t.Errorf("%v: want exit 2 and %q, got %d\n%s", args, want, r.code, r.stderr)
 			}
 		}
+		// River's bound on workers, refused before connecting (it came back as River's
+		// error, 3).
+		for _, n := range []string{"0", "100000"} {
+			args := []string{"worker", "--queue", "postgres://nobody@127.0.0.1:1/none", "--tenants", t.TempDir(), "--concurrency", n}
+			r := cli(t, nil, args...)
+			if want := "--concurrency must be 1 to 10000 (jobs this worker runs at once), got " + n; r.code != 2 || !strings.Contains(r.stderr, want) {
+				t.Errorf("%v: want exit 2 and %q, got %d\n%s", args, want, r.code, r.stderr)
+			}
+		}
 	})
 
 	// An unrelated OIMCONNECT_ variable is refused by every command, by name.

@@ -27,8 +27,11 @@ func doWorker(ctx context.Context, inv *invocation) int {
 	if o.queue == "" || o.tenants == "" {
 		return refuse(inv.cmd, inv.stderr, errors.New("worker needs --queue URL and --tenants DIR"))
 	}
-	if o.concurrency < 1 || o.lease <= 0 || o.shutdown <= 0 || o.timeScale <= 0 {
-		return refuse(inv.cmd, inv.stderr, errors.New("--concurrency, --lease, --shutdown-timeout and --time-scale must be positive"))
+	if o.concurrency < 1 || o.concurrency > queue.MaxConcurrency {
+		return refuse(inv.cmd, inv.stderr, fmt.Errorf("--concurrency must be 1 to %d (jobs this worker runs at once), got %d", queue.MaxConcurrency, o.concurrency))
+	}
+	if o.lease <= 0 || o.shutdown <= 0 || o.timeScale <= 0 {
+		return refuse(inv.cmd, inv.stderr, errors.New("--lease, --shutdown-timeout and --time-scale must be positive"))
 	}
 	tenants, err := tenant.LoadDir(o.tenants)
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 
 // Options configure a worker.
 type Options struct {
-	// Concurrency is how many jobs the worker runs at once.
+	// Concurrency is how many jobs the worker runs at once, 1 to MaxConcurrency.
 	Concurrency int
 	// Lease is how long a job may run: then it is cancelled (rolled back) and retried,
 	// and a job whose worker vanished (killed, its machine lost) is run again by
@@ -36,6 +36,11 @@ type Options struct {
 	// Retry is the first retry's delay, doubled per attempt up to an hour.
 	Retry time.Duration
 }
+
+// MaxConcurrency is the most jobs one worker runs at once: River's bound, checked
+// with the other flags so that a worker refuses more before it connects, not with
+// River's error once it has.
+const MaxConcurrency = river.QueueNumWorkersMax
 
 // Worker works the queue's jobs for a set of tenants; while it leads, it also
 // schedules and watches the tenants' sources.
