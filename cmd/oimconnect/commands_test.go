@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -632,6 +633,31 @@ func TestAutomationCriteriaCheckedAtTheirKey(t *testing.T) {
 			if r.code != 2 || !strings.Contains(r.stderr, want) {
 				t.Errorf("%s --config %s: want exit 2 and\n%s\ngot %d\n%s", args[0], filepath.Base(cfg), want, r.code, r.stderr)
 			}
+		}
+	}
+}
+
+// A PostgreSQL database that does not exist is a configuration error (2) for every
+// command, whether it is the queue or the data: the queue commands said 4, "try
+// again later", for the same server error the --db commands called a mistake.
+func TestMissingPostgresDatabaseIsAConfigurationError(t *testing.T) {
+	t.Parallel()
+	u, err := url.Parse(fixture.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/oimtest_no_such_database"
+	nodb := u.String()
+	tenants := t.TempDir()
+	writeFile(t, tenants, "acme.yaml", "db: "+filepath.Join(tenants, "acme.duckdb")+"\n")
+	for _, args := range [][]string{
+		{"queue", "--queue", nodb}, {"backfill", "status", "--tenant", "acme", "--queue", nodb},
+		{"run", "--tenant", "acme", "--queue", nodb}, {"init", "--queue", nodb},
+		{"run", "--db", nodb}, {"runs", "--db", nodb}, {"validate", "--db", nodb},
+	} {
+		r := cli(t, nil, args...)
+		if r.code != 2 || !strings.Contains(r.stderr, `database "oimtest_no_such_database" does not exist`) {
+			t.Errorf("%v: want exit 2 naming the database, got %d\n%s", args, r.code, r.stderr)
 		}
 	}
 }

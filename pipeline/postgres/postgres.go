@@ -117,18 +117,8 @@ func Connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
 		if err == nil {
 			return conn, nil
 		}
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "55000" {
-			// The database does not allow connections now (ALLOW_CONNECTIONS false):
-			// the server's state, not a mistake in what was asked.
-			return nil, &fault.UnavailableError{Err: fmt.Errorf("connect to %s: %w", Redact(dsn), scrub(err, dsn))}
-		}
-		if !Transient(err) {
-			// Refused for what was asked: a wrong password, no such database.
-			return nil, fault.Input(fmt.Errorf("connect to %s: %w", Redact(dsn), scrub(err, dsn)))
-		}
-		if attempt == ConnectAttempts || ctx.Err() != nil {
-			return nil, &fault.UnavailableError{Err: fmt.Errorf("connect to %s: %w", Redact(dsn), scrub(err, dsn))}
+		if !Transient(err) || attempt == ConnectAttempts || ctx.Err() != nil {
+			return nil, ConnectFailure("connect to", dsn, err)
 		}
 		select {
 		case <-time.After(wait):
@@ -137,6 +127,22 @@ func Connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
 		}
 		wait *= 2
 	}
+}
+
+// ConnectFailure is err, a failed connection to dsn, as the fault its cause is, so
+// that every command gives the same exit status for the same server error: a database
+// that does not allow connections now (ALLOW_CONNECTIONS false) or a server that cannot
+// be reached is unavailable (try again later); a refusal of what was asked (a wrong
+// password, a database that does not exist) is an input error. what starts the message
+// ("connect to", "connect to the queue"); the password is never shown.
+func ConnectFailure(what, dsn string, err error) error {
+	var pe *pgconn.PgError
+	later := errors.As(err, &pe) && pe.Code == "55000" || Transient(err)
+	err = fmt.Errorf("%s %s: %w", what, Redact(dsn), scrub(err, dsn)) // scrub may lose the cause's type
+	if later {
+		return &fault.UnavailableError{Err: err}
+	}
+	return fault.Input(err)
 }
 
 // ConnectAttempts bounds Connect's retries: 0.5+1+2+4 s of waiting.

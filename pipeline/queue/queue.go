@@ -66,7 +66,7 @@ func connect(ctx context.Context, url string, log *slog.Logger, edit func(*river
 		if pool != nil {
 			pool.Close()
 		}
-		return nil, &fault.UnavailableError{Err: fmt.Errorf("connect to the queue %s: %w", postgres.Redact(url), err)}
+		return nil, postgres.ConnectFailure("connect to the queue", url, err)
 	}
 	q := &Queue{URL: url, Pool: pool, log: log}
 	if err := q.ready(ctx); err != nil {
@@ -97,7 +97,7 @@ func Init(ctx context.Context, url string) (applied int, err error) {
 		err = pool.Ping(ctx)
 	}
 	if err != nil {
-		return 0, &fault.UnavailableError{Err: fmt.Errorf("connect to the queue %s: %w", postgres.Redact(url), err)}
+		return 0, postgres.ConnectFailure("connect to the queue", url, err)
 	}
 	defer pool.Close()
 	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
