@@ -661,3 +661,24 @@ func TestMissingPostgresDatabaseIsAConfigurationError(t *testing.T) {
 		}
 	}
 }
+
+// An empty PostgreSQL database is refused with the init that creates what it lacks:
+// init --db for one holding both schemas, --source for a source without oim (the
+// advice said --target, which creates acct only).
+func TestEmptyPostgresDatabaseAdvice(t *testing.T) {
+	t.Parallel()
+	pg := fixture.Postgres(t)
+	target := fixture.DB(t, "sales-invoices.sql")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--db", pg}, "has no oim tables: create them with `oimconnect init --db "},
+		{[]string{"--source", pg, "--target", target}, "has no oim tables: create them with `oimconnect init --source "},
+	} {
+		r := cli(t, nil, append([]string{"run", "--dry-run"}, c.args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%v: want exit 2 and %q, got %d\n%s", c.args, c.want, r.code, r.stderr)
+		}
+	}
+}

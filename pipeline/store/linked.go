@@ -240,7 +240,7 @@ func OpenLinked(ctx context.Context, srcLoc, tgtLoc string, d config.DuckDB, log
 			return nil, fault.Input(err) // nothing was written
 		}
 		if len(tables) == 0 {
-			return nil, fault.Inputf("database %s has no %s tables: create them with `oimconnect init --%s %s`", p, schema, side.flag, p)
+			return nil, fault.Inputf("database %s has no %s tables: create them with `oimconnect init --%s %s`", p, schema, l.initFlag(schema), p)
 		}
 		name := schema
 		if p.db != "" {
@@ -269,16 +269,30 @@ func (l *Linked) sideOf(t *catalog.Table) endpoint {
 	return l.src
 }
 
-// sides pairs each endpoint with the contract schema it holds, and the flag of init
-// that creates it.
+// initFlag is the flag of init that creates a schema where this store expects it:
+// --db for a database that is both source and target, else --source for oim and
+// --target for acct (init --target creates acct alone, so it cannot be the advice for
+// a source without oim).
+func (l *Linked) initFlag(schema string) string {
+	switch {
+	case l.src.loc == l.tgt.loc:
+		return "db"
+	case schema == "oim":
+		return "source"
+	default:
+		return "target"
+	}
+}
+
+// sides pairs each endpoint with the contract schema it holds.
 func (l *Linked) sides() []struct {
 	endpoint
-	schema, flag string
+	schema string
 } {
 	return []struct {
 		endpoint
-		schema, flag string
-	}{{l.src, "oim", "source"}, {l.tgt, "acct", "target"}}
+		schema string
+	}{{l.src, "oim"}, {l.tgt, "acct"}}
 }
 
 // sameLayout refuses a PostgreSQL database that lacks a table or column of the
