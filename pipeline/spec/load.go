@@ -397,6 +397,29 @@ func (s *Set) Ordered() []*Flow {
 	return out
 }
 
+// oddSpecName says what is wrong with a directory entry named like a spec file that
+// Load would not read as one ("" for any other entry): a flow written as .yml or .YAML,
+// or a directory named <flow>.yaml, was skipped without a word, and its flow silently
+// never ran.
+func oddSpecName(e fs.DirEntry) string {
+	name := e.Name()
+	ext := path.Ext(name)
+	lower := strings.ToLower(ext)
+	if lower != ".yaml" && lower != ".yml" {
+		return ""
+	}
+	const expected = "a flow is <flow>.yaml, its tests <flow>_test.yaml, the object model " + ModelFile
+	switch {
+	case e.IsDir():
+		return "a directory named like a spec file: " + expected
+	case lower == ".yml":
+		return fmt.Sprintf("spec files end in .yaml, not %s (rename it %s.yaml): %s", ext, strings.TrimSuffix(name, ext), expected)
+	case ext != ".yaml":
+		return fmt.Sprintf("write its extension in lower case (%s.yaml): %s", strings.TrimSuffix(name, ext), expected)
+	}
+	return ""
+}
+
 // Load reads model.yaml and every other *.yaml of a spec directory (files ending in
 // _test.yaml are spec tests, not flows). dir names the directory in messages.
 func Load(fsys fs.FS, dir string) (*Set, error) {
@@ -420,6 +443,10 @@ func Load(fsys fs.FS, dir string) (*Set, error) {
 	}
 	for _, e := range entries {
 		name := e.Name()
+		if msg := oddSpecName(e); msg != "" {
+			probs = append(probs, Problem{File: path.Join(dir, name), Msg: msg})
+			continue
+		}
 		if e.IsDir() || path.Ext(name) != ".yaml" || strings.HasSuffix(name, "_test.yaml") {
 			continue
 		}
