@@ -682,3 +682,33 @@ func TestEmptyPostgresDatabaseAdvice(t *testing.T) {
 		}
 	}
 }
+
+// Mistakes in spec tests are input errors (2) at their file:line:column, as spec
+// files report them, never a failed case or a pass: an empty file said "EOF", broken
+// YAML had the wrong line and no column, an unknown key named a Go type, an unknown
+// table under given: was a FAIL (1), and a directory without tests passed (0).
+func TestSpecTestFileMistakes(t *testing.T) {
+	t.Parallel()
+	good := readFile(t, filepath.Join(fixture.Root(), "specs", "journals_test.yaml"))
+	for _, c := range []struct{ name, text, want string }{
+		{"empty", "", "journals_test.yaml: the file is empty"},
+		{"malformed", "tests: [\n", "journals_test.yaml:2:1: malformed YAML: did not find expected node content"},
+		{"unknown key", "flow: journals\nbogus_top: 1\n", `journals_test.yaml:2:1: unknown key "bogus_top" in the top level (allowed: flow, given, settings, tests)`},
+		{"unknown flow", "flow: journal\n", `journals_test.yaml:1:7: unknown flow "journal"`},
+		{"unknown table", strings.Replace(good, "  acct.period:\n", "  acct.periodz:\n", 1), "journals_test.yaml:18:3: given: unknown table acct.periodz: did you mean acct.period?"},
+		{"unknown column", strings.Replace(good, "{id: P-C1-MAY, company_id: C1,", "{id: P-C1-MAY, compny_id: C1,", 1), "journals_test.yaml:19:22: given acct.period row 1: no column compny_id: did you mean company_id?"},
+		{"no tests", "", "no spec tests found: a flow's tests are <flow>_test.yaml beside its spec"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			dir := editedSpecs(t, strings.NewReplacer(), "model.yaml", "journals.yaml")
+			if c.name != "no tests" {
+				writeFile(t, dir, "journals_test.yaml", c.text)
+			}
+			r := cli(t, nil, "test", "--specs", dir)
+			if r.code != 2 || !strings.Contains(r.stderr, c.want) || strings.Contains(r.stdout, "passed") {
+				t.Errorf("want exit 2 and %q, got %d\n%s%s", c.want, r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}

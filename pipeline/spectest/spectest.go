@@ -24,28 +24,33 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
 	"github.com/oimconnect/oimconnect/pipeline/config"
+	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/spec"
 	"github.com/oimconnect/oimconnect/pipeline/store"
 )
 
 // File is one <flow>_test.yaml.
+// The koanf tags are the keys spec.Check knows, so that a test file's mistakes are
+// reported as a spec file's are.
 type File struct {
-	Flow string `yaml:"flow"`
+	Flow string `yaml:"flow" koanf:"flow"`
 	// Settings apply to every case (over the contract's defaults).
-	Settings map[string]any `yaml:"settings"`
+	Settings map[string]any `yaml:"settings" koanf:"settings"`
 	// Given rows shared by every case (reference data), before each case's own.
-	Given map[string][]map[string]any `yaml:"given"`
-	Tests []Case                      `yaml:"tests"`
+	Given map[string][]map[string]any `yaml:"given" koanf:"given"`
+	Tests []Case                      `yaml:"tests" koanf:"tests"`
+
+	pos *spec.Positions // where each key is, for messages
 }
 
 // Case is one test.
 type Case struct {
-	Name     string                      `yaml:"name"`
-	Settings map[string]any              `yaml:"settings"`
-	Given    map[string][]map[string]any `yaml:"given"`
+	Name     string                      `yaml:"name" koanf:"name"`
+	Settings map[string]any              `yaml:"settings" koanf:"settings"`
+	Given    map[string][]map[string]any `yaml:"given" koanf:"given"`
 	// Expect lists, per table, every row the table must hold after the run, in key
 	// order; only the columns written are compared.
-	Expect map[string][]map[string]any `yaml:"expect"`
+	Expect map[string][]map[string]any `yaml:"expect" koanf:"expect"`
 }
 
 // Result is the outcome of one case.
@@ -67,25 +72,32 @@ func RunDir(ctx context.Context, fsys fs.FS, dir string) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(names) == 0 {
+		return nil, spec.Problem{File: dir, Msg: "no spec tests found: a flow's tests are <flow>_test.yaml beside its spec"}
+	}
 	sort.Strings(names)
+	cat, err := contract(ctx)
+	if err != nil {
+		return nil, err
+	}
+	files := make([]*File, len(names))
+	var probs spec.Problems
+	for i, name := range names {
+		f, err := readFile(fsys, dir, name, set, cat)
+		if perr := probs.Add(err); perr != nil {
+			return nil, perr
+		}
+		files[i] = f
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
 	var out []Result
-	for _, name := range names {
-		data, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, err
-		}
-		var f File
-		dec := yaml.NewDecoder(strings.NewReader(string(data)))
-		dec.KnownFields(true)
-		if err := dec.Decode(&f); err != nil {
-			return nil, fmt.Errorf("%s: %w", path.Join(dir, name), err)
-		}
-		if set.Flows[f.Flow] == nil {
-			return nil, fmt.Errorf("%s: unknown flow %q", path.Join(dir, name), f.Flow)
-		}
-		for _, c := range f.Tests {
+	for i, name := range names {
+		f := *files[i]
+		for ci, c := range f.Tests {
 			r := Result{File: path.Join(dir, name), Name: c.Name}
-			fails, err := run(ctx, set, f, c)
+			fails, err := run(ctx, set, f, ci)
 			if _, ok := spec.ProblemsOf(err); ok {
 				// A mistake in the spec, not a failed expectation: said once, for
 				// the spec (validate's exit status), not as a failure of every case.
@@ -101,7 +113,79 @@ func RunDir(ctx context.Context, fsys fs.FS, dir string) ([]Result, error) {
 	return out, nil
 }
 
-func run(ctx context.Context, set *spec.Set, f File, c Case) ([]string, error) {
+// readFile reads one test file, checked as spec files are: malformed YAML, an empty
+// file and unknown keys at their line and column, a flow that does not exist at its
+// key, and given rows naming a table or column the contract lacks at theirs, so that
+// a mistake in the test is an input error, not a failed case.
+func readFile(fsys fs.FS, dir, name string, set *spec.Set, cat *catalog.Catalog) (*File, error) {
+	data, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	file := path.Join(dir, name)
+	pos, err := spec.Check(file, data, &File{})
+	if err != nil {
+		return nil, err
+	}
+	f := &File{pos: pos}
+	if err := yaml.Unmarshal(data, f); err != nil {
+		return nil, spec.Problem{File: file, Msg: "malformed test file: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	if set.Flows[f.Flow] == nil {
+		var flows []string
+		for _, fl := range set.Ordered() {
+			flows = append(flows, fl.Name)
+		}
+		return nil, pos.Errorf([]string{"flow"}, "unknown flow %q (flows: %s)", f.Flow, strings.Join(flows, ", "))
+	}
+	var probs spec.Problems
+	checkGiven(cat, pos, []string{"given"}, f.Given, &probs)
+	for i, c := range f.Tests {
+		checkGiven(cat, pos, []string{"tests", strconv.Itoa(i), "given"}, c.Given, &probs)
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return f, nil
+}
+
+// checkGiven reports given rows naming a table or a column the contract lacks, at
+// their keys.
+func checkGiven(cat *catalog.Catalog, pos *spec.Positions, at []string, given map[string][]map[string]any, probs *spec.Problems) {
+	for _, table := range sortedKeys(given) {
+		t, ok := cat.Table(table)
+		if !ok {
+			*probs = append(*probs, pos.KeyErrorf(append(at, table), "given: unknown table %s%s (tables: %s)", table,
+				fault.Closest(table, cat.Tables()), strings.Join(cat.Tables(), ", ")))
+			continue
+		}
+		for i, row := range given[table] {
+			for _, k := range sortedKeys(row) {
+				if _, ok := t.Column(k); !ok {
+					*probs = append(*probs, pos.KeyErrorf(append(at, table, strconv.Itoa(i), k), "given %s row %d: no column %s%s (columns: %s)",
+						table, i+1, k, fault.Closest(k, t.ColumnNames()), strings.Join(t.ColumnNames(), ", ")))
+				}
+			}
+		}
+	}
+}
+
+// contract is the contract's catalog, which every case's database holds.
+func contract(ctx context.Context) (*catalog.Catalog, error) {
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if err := catalog.Init(ctx, db); err != nil {
+		return nil, err
+	}
+	return catalog.Read(ctx, db, "oim", "acct")
+}
+
+func run(ctx context.Context, set *spec.Set, f File, ci int) ([]string, error) {
+	c := f.Tests[ci]
 	settings := map[string]any{}
 	for k, v := range f.Settings {
 		settings[k] = v
