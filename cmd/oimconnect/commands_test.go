@@ -487,6 +487,12 @@ func TestExitStatusOfFailures(t *testing.T) {
 				t.Errorf("%v: want exit 2 and %q, got %d\n%s", args, want, r.code, r.stderr)
 			}
 		}
+		// A state that is none is refused before the counts are printed, the states
+		// listed as words.
+		r := cli(t, nil, "queue", "--queue", "postgres://nobody@127.0.0.1:1/none", "--state", "bogus")
+		if want := `no job state "bogus" (states: pending, scheduled, available, running, retryable, completed, cancelled, discarded)`; r.code != 2 || !strings.Contains(r.stderr, want) || r.stdout != "" {
+			t.Errorf("queue --state bogus: want exit 2, nothing on stdout and %q, got %d\n%s%s", want, r.code, r.stdout, r.stderr)
+		}
 		// River's bound on workers, refused before connecting (it came back as River's
 		// error, 3).
 		for _, n := range []string{"0", "100000"} {

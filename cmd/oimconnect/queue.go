@@ -233,6 +233,9 @@ func printBackfill(w io.Writer, tenantName, id string, parts []queue.Partition) 
 // doQueue is `oimconnect queue`: the jobs by state, then the latest.
 func doQueue(ctx context.Context, inv *invocation) int {
 	o := inv.opt
+	if err := queue.CheckStates(o.states); err != nil {
+		return refuse(inv.cmd, inv.stderr, err)
+	}
 	q, code := connectQueue(ctx, inv)
 	if q == nil {
 		return code

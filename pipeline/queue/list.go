@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -30,6 +31,17 @@ type Job struct {
 // States are River's job states, in the order a job goes through them.
 var States = []string{"pending", "scheduled", "available", "running", "retryable", "completed", "cancelled", "discarded"}
 
+// CheckStates refuses a name that is no job state, listing the states: a command
+// checks its --state flags with it before it connects or prints anything.
+func CheckStates(states []string) error {
+	for _, s := range states {
+		if !known(s) {
+			return fault.Inputf("no job state %q (states: %s)", s, strings.Join(States, ", "))
+		}
+	}
+	return nil
+}
+
 // Filter selects jobs to list.
 type Filter struct {
 	States []string
@@ -42,11 +54,11 @@ type Filter struct {
 func (q *Queue) List(ctx context.Context, f Filter) ([]Job, error) {
 	p := river.NewJobListParams().OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(min(max(f.Limit, 1), 10000))
 	if len(f.States) > 0 {
+		if err := CheckStates(f.States); err != nil {
+			return nil, err
+		}
 		var states []rivertype.JobState
 		for _, s := range f.States {
-			if !known(s) {
-				return nil, fault.Inputf("no job state %q (states: %v)", s, States)
-			}
 			states = append(states, rivertype.JobState(s))
 		}
 		p = p.States(states...)
