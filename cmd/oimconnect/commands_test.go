@@ -493,6 +493,14 @@ func TestExitStatusOfFailures(t *testing.T) {
 		if want := `no job state "bogus" (states: pending, scheduled, available, running, retryable, completed, cancelled, discarded)`; r.code != 2 || !strings.Contains(r.stderr, want) || r.stdout != "" {
 			t.Errorf("queue --state bogus: want exit 2, nothing on stdout and %q, got %d\n%s%s", want, r.code, r.stdout, r.stderr)
 		}
+		// An empty value is refused, not taken as a flag not given (run --report ""
+		// wrote no report).
+		for _, flag := range []string{"--report", "--specs", "--config", "--db"} {
+			r := cli(t, nil, "run", "--db", db, flag, "")
+			if want := flag + " needs a value, got an empty one"; r.code != 2 || !strings.Contains(r.stderr, want) {
+				t.Errorf("run %s \"\": want exit 2 and %q, got %d\n%s", flag, want, r.code, r.stderr)
+			}
+		}
 		// River's bound on workers, refused before connecting (it came back as River's
 		// error, 3).
 		for _, n := range []string{"0", "100000"} {
