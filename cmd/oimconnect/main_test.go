@@ -554,8 +554,8 @@ func TestWatchRefusesUnknownCriteria(t *testing.T) {
 	db := fixture.DB(t, "sales-invoices.sql")
 	cfg := writeFile(t, t.TempDir(), "config.yaml", "settings:\n  automation:\n    flows:\n      sales_invoices: {criteria: nope}\n")
 	r := cli(t, nil, "watch", "--db", db, "--config", cfg)
-	if r.code != 2 || !strings.Contains(r.stderr, "automation criteria: oim.invoice has no column nope") {
-		t.Errorf("want exit 2 naming the column, got %d\n%s", r.code, r.stderr)
+	if want := cfg + ":4:34: settings.automation.flows.sales_invoices.criteria: oim.invoice has no column nope"; r.code != 2 || !strings.Contains(r.stderr, want) {
+		t.Errorf("want exit 2 naming the column at the criteria's key, %q, got %d\n%s", want, r.code, r.stderr)
 	}
 }
 
