@@ -90,7 +90,7 @@ func hostileCases() []hostileCase {
 		// NULLs where the contract allows them.
 		{name: "no invoice date", setup: invoice("H-NODATE", [7]string{"H-NODATE-1", "Item", "ITM-1", "w", "1", "1", "1"}) +
 			"UPDATE oim.invoice SET invoice_date = NULL WHERE id = 'H-NODATE'",
-			record: "H-NODATE", status: "Export Error", reason: "document SIN-H-NODATE/1: sales_invoice.invoice_date is empty"},
+			record: "H-NODATE", status: "Export Error", reason: "document SIN-H-NODATE/1: no Invoice Date: Accounting requires one (sales_invoice.invoice_date), and Invoice Date is empty"},
 		{name: "neither customer nor billing account", setup: invoice("H-NOACCT", [7]string{"H-NOACCT-1", "Item", "ITM-1", "w", "1", "1", "1"}) +
 			"UPDATE oim.invoice SET customer_account_id = NULL WHERE id = 'H-NOACCT'",
 			record: "H-NOACCT", status: "Export Error", reason: "no account: the invoice has neither a billing account nor a customer"},

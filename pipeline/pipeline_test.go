@@ -137,7 +137,7 @@ func (noTransform) Transform(context.Context, catalog.Execer, *sql.Conn, *plan.P
 }
 
 // A required target field that a line's mapping leaves empty fails the record, naming
-// the line and the field; the narrow check (line outputs as views) says exactly what the
+// the line, the field and where the spec takes it from; the narrow check (line outputs as views) says exactly what the
 // check over stored outputs says.
 func TestRequiredLineFieldLeftEmpty(t *testing.T) {
 	dir := fixture.CopySpecs(t, func(name, text string) string {
@@ -160,7 +160,8 @@ func TestRequiredLineFieldLeftEmpty(t *testing.T) {
 		}
 		got = append(got, msg)
 	}
-	want := "Export Error: line IL-OK-1: sales_invoice_line_item.unit_price is empty; line IL-OK-2: sales_invoice_line_item.unit_price is empty"
+	const why = `no Unit Price: Accounting requires one (sales_invoice_line_item.unit_price), and the expression invoice_id == "INV-OK" ? nil : derived_unit_price gives none`
+	want := "Export Error: line IL-OK-1: " + why + "; line IL-OK-2: " + why
 	if got[0] != want || got[1] != want {
 		t.Errorf("views: %s\nstored: %s\nwant:   %s", got[0], got[1], want)
 	}

@@ -194,6 +194,10 @@ type Output struct {
 	// they need.
 	Check        string
 	CheckColumns []string
+	// Empty is, per required column a mapping may leave empty and per line kind (0:
+	// the document), the reason a record cannot be exported when it does, in the
+	// spec's words.
+	Empty map[string]map[int]string
 }
 
 // Plan is everything needed to run one flow.

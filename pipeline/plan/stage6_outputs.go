@@ -196,7 +196,8 @@ func (b *builder) stageOutputs() {
 			}
 		}
 	}
-	o := Output{Temp: b.tmp("o0"), Target: target, Columns: names, Header: true, Links: links}
+	o := Output{Temp: b.tmp("o0"), Target: target, Columns: names, Header: true, Links: links, Empty: map[string]map[int]string{}}
+	emptyReasons(target, 0, doc.Fields, o.Empty)
 	b.plan.Outputs = append(b.plan.Outputs, o)
 	b.temp("o0", fmt.Sprintf("SELECT %s\n%s", strings.Join(sel, ",\n  "), q.From()))
 
@@ -264,7 +265,7 @@ func (b *builder) stageOutputs() {
 				continue
 			}
 			for _, br := range brs {
-				if f, ok := fieldFor(t, br.k.Fields, c.Name); c.Name != br.k.Parent && !(ok && f.Kind() == "value" && f.Value != nil) {
+				if _, f, ok := fieldFor(t, br.k.Fields, c.Name); c.Name != br.k.Parent && !(ok && f.Kind() == "value" && f.Value != nil) {
 					need = append(need, c)
 					break
 				}
@@ -291,7 +292,10 @@ func (b *builder) stageOutputs() {
 			parts = append(parts, fmt.Sprintf("SELECT %s\n%s", strings.Join(sel, ",\n  "), br.q.From()))
 		}
 		name := fmt.Sprintf("o%d", ti+1)
-		out := Output{Temp: b.tmp(name), Target: t, Columns: names}
+		out := Output{Temp: b.tmp(name), Target: t, Columns: names, Empty: map[string]map[int]string{}}
+		for _, br := range brs {
+			emptyReasons(t, br.k.index, br.k.Fields, out.Empty)
+		}
 		for _, c := range colOrder {
 			if slices.ContainsFunc(brs, func(br branch) bool { return br.cols[c.Name].link }) {
 				out.Links = append(out.Links, c.Name)
@@ -332,7 +336,7 @@ func (b *builder) requiredCheck(scope compile.Scope, k kind, t *catalog.Table, c
 		expr := "NULL"
 		if c.Name == k.Parent {
 			expr = a + "._doc_id"
-		} else if f, ok := fieldFor(t, k.Fields, c.Name); ok {
+		} else if _, f, ok := fieldFor(t, k.Fields, c.Name); ok {
 			e, ok := b.mapped(q, nil, f)
 			if !ok {
 				return "", false
@@ -345,11 +349,36 @@ func (b *builder) requiredCheck(scope compile.Scope, k kind, t *catalog.Table, c
 }
 
 // fieldFor finds the mapping of a target column among fields named by label or column.
-func fieldFor(t *catalog.Table, fields map[string]spec.Field, column string) (spec.Field, bool) {
-	for name, f := range fields {
+func fieldFor(t *catalog.Table, fields map[string]spec.Field, column string) (string, spec.Field, bool) {
+	for _, name := range spec.SortedKeys(fields) {
 		if s, ok := t.Resolve(name); ok && s.Column.Name == column {
-			return f, true
+			return name, fields[name], true
 		}
 	}
-	return spec.Field{}, false
+	return "", spec.Field{}, false
+}
+
+// emptyReasons says, for each required column of an output that a kind's mapping may
+// leave empty, why the record cannot be exported, in the words of its spec: the field,
+// that Accounting requires it, and what it comes from ("no Invoice Date: Accounting
+// requires one (sales_invoice.invoice_date), and Invoice Date is empty"). kind is the
+// line kind's index (0: the document).
+func emptyReasons(t *catalog.Table, kind int, fields map[string]spec.Field, into map[string]map[int]string) {
+	for _, c := range t.Columns {
+		if !c.NotNull || c.Name == t.Key {
+			continue
+		}
+		name, f, ok := fieldFor(t, fields, c.Name)
+		if !ok {
+			continue
+		}
+		from := f.Path + " is empty"
+		if f.Kind() == "expr" {
+			from = "the expression " + strings.TrimSpace(f.Expr) + " gives none"
+		}
+		if into[c.Name] == nil {
+			into[c.Name] = map[int]string{}
+		}
+		into[c.Name][kind] = fmt.Sprintf("no %s: Accounting requires one (%s.%s), and %s", name, t.Name, c.Name, from)
+	}
 }

@@ -2,6 +2,8 @@ package plan
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/oimconnect/oimconnect/pipeline/catalog"
@@ -162,7 +164,7 @@ HAVING bool_and(%s IN (SELECT %s FROM %s))`, b.tmp("o0"), tk, tk, b.tmp("x")))
 			if col == nil || !col.NotNull || c == o.Target.Key {
 				continue
 			}
-			what := "'" + o.Target.Name + "." + c + " is empty'"
+			what := emptyReason(o, c)
 			checks = append(checks, fmt.Sprintf("CASE WHEN %s IS NULL THEN %s END", catalog.Ident(c), what))
 			any = append(any, catalog.Ident(c)+" IS NULL")
 		}
@@ -189,6 +191,27 @@ FROM (SELECT *, bool_or(_grp < %d) OVER (PARTITION BY _hkey) AS _other FROM %s)
 WHERE (_grp < %d OR NOT _other)%s
 GROUP BY 1`, notNullGroup, b.tmp("err"), notNullGroup, exported))
 	b.plan.Bad = b.tmp("bad")
+}
+
+// emptyReason is the SQL of the reason a record cannot be exported when an output's
+// required column is empty: the spec's words for the line's kind (Output.Empty).
+func emptyReason(o Output, col string) string {
+	plain := catalog.Literal(o.Target.Name + "." + col + " is empty")
+	reasons := o.Empty[col]
+	if o.Header {
+		if r, ok := reasons[0]; ok {
+			return catalog.Literal(r)
+		}
+		return plain
+	}
+	if len(reasons) == 0 {
+		return plain
+	}
+	var when []string
+	for _, k := range slices.Sorted(maps.Keys(reasons)) {
+		when = append(when, fmt.Sprintf("WHEN %d THEN %s", k, catalog.Literal(reasons[k])))
+	}
+	return fmt.Sprintf("CASE _kind %s ELSE %s END", strings.Join(when, " "), plain)
 }
 
 func prefixed(alias, order string) string {
