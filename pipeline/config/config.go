@@ -448,6 +448,8 @@ func (c *Config) check() error {
 	}
 	if d, err := time.ParseDuration(s.Automation.PollInterval); err != nil || d <= 0 {
 		bad("settings.automation.poll_interval", "settings.automation.poll_interval must be a positive duration such as 1s or 500ms, got %q", s.Automation.PollInterval)
+	} else if d < MinPollInterval {
+		bad("settings.automation.poll_interval", "settings.automation.poll_interval must be at least %s (watch looks for changes this often: shorter only spins), got %q", MinPollInterval, s.Automation.PollInterval)
 	}
 	if s.VendorDuplicateCheck != "name" && s.VendorDuplicateCheck != "none" {
 		bad("settings.vendor_duplicate_check", "settings.vendor_duplicate_check must be name or none, got %q", s.VendorDuplicateCheck)
@@ -506,9 +508,22 @@ func (s Schedule) Check() error {
 }
 
 // check reports a schedule that cannot fire, and the key at fault.
+// MinPollInterval bounds settings.automation.poll_interval from below.
+const MinPollInterval = 10 * time.Millisecond
+
 func (s Schedule) check() (field string, err error) {
-	if _, _, err := s.clock(); err != nil {
+	hour, minute, err := s.clock()
+	if err != nil {
 		return "at", err
+	}
+	// A field the frequency does not use is a mistake about when it runs, not ignored.
+	switch {
+	case s.Frequency == "Hourly" && hour != 0:
+		return "at", fmt.Errorf("an Hourly schedule runs at a minute of every hour: write at: \"00:%02d\" (the hour is not used), not %q", minute, s.At)
+	case len(s.Days) > 0 && s.Frequency != "Weekly":
+		return "days", fmt.Errorf("days are for a Weekly schedule; a %s one does not use them", s.Frequency)
+	case s.Day != 0 && s.Frequency != "Monthly":
+		return "day", fmt.Errorf("day is for a Monthly schedule; a %s one does not use it", s.Frequency)
 	}
 	switch s.Frequency {
 	case "Hourly", "Daily":

@@ -223,3 +223,21 @@ func TestErrorAt(t *testing.T) {
 		t.Errorf("a spec.Problem inside: %#v", err)
 	}
 }
+
+// A schedule field its frequency does not use, and a poll interval so short that watch
+// would only spin, are refused at their position: they were taken and ignored.
+func TestUnusedScheduleFieldsAndAShortPollRefused(t *testing.T) {
+	path := writeConfig(t, `settings:
+  automation: {poll_interval: 1ns}
+  schedules:
+    journals: {frequency: Daily, at: "06:30", days: [Mon]}
+    sales_invoices: {frequency: Hourly, at: "02:15"}
+    payable_invoices: {frequency: Weekly, days: [Tue], day: 3}
+`)
+	_, err := config.Load(path, nil)
+	wantInput(t, err,
+		path+":4:53: settings.schedules.journals: days are for a Weekly schedule; a Daily one does not use them",
+		path+":6:61: settings.schedules.payable_invoices: day is for a Monthly schedule; a Weekly one does not use it",
+		path+`:5:45: settings.schedules.sales_invoices: an Hourly schedule runs at a minute of every hour: write at: "00:15" (the hour is not used), not "02:15"`,
+		path+`:2:31: settings.automation.poll_interval must be at least 10ms (watch looks for changes this often: shorter only spins), got "1ns"`)
+}
