@@ -160,3 +160,16 @@ func TestWrongSettingTypes(t *testing.T) {
 		t.Errorf("environment settings not applied: %+v, %v", cfg, err)
 	}
 }
+
+// --specs naming a file, not a directory, says so (it said "not found").
+func TestSpecDirectoryThatIsAFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "sales-invoices.yaml")
+	if err := os.WriteFile(file, []byte("flow: sales-invoices\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := pipeline.LoadSpecs(file)
+	var in *fault.InputError
+	if !errors.As(err, &in) || !strings.Contains(err.Error(), "spec directory "+file+": it is a file;") {
+		t.Errorf("got %v", err)
+	}
+}

@@ -128,8 +128,11 @@ func LoadSpecs(dir string) (*spec.Set, error) {
 	name := "specs (embedded)"
 	if dir != "" {
 		st, err := os.Stat(dir)
-		if err != nil || !st.IsDir() {
+		switch {
+		case err != nil:
 			return nil, fault.Inputf("spec directory %s: not found", dir)
+		case !st.IsDir():
+			return nil, fault.Inputf("spec directory %s: it is a file; --specs (specs:) names the directory holding the flows' specs and model.yaml", dir)
 		}
 		fsys, name = os.DirFS(dir), dir
 	}

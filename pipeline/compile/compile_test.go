@@ -1160,6 +1160,10 @@ func TestCaret(t *testing.T) {
 		{"abc", 9, 12, " | abc\n | ...^"}, // past the end: clamped
 		{"a\nb", 2, 3, " | a b\n | ..^"},  // newlines flattened
 		{"éé x", 3, 4, " | éé x\n | ...^"},
+		// A long expression is shown around the mistake: 53 before it, 160 in all.
+		{strings.Repeat("a", 1000) + "bad" + strings.Repeat("z", 1000), 1000, 1003,
+			" | …" + strings.Repeat("a", 53) + "bad" + strings.Repeat("z", 104) + "…\n | " + strings.Repeat(".", 54) + "^^^"},
+		{"bad" + strings.Repeat("z", 1000), 0, 3, " | bad" + strings.Repeat("z", 157) + "…\n | ^^^"},
 	} {
 		if got := compile.Caret(c.src, c.from, c.to); got != c.want {
 			t.Errorf("Caret(%q, %d, %d) =\n%s\nwant\n%s", c.src, c.from, c.to, got, c.want)

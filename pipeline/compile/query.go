@@ -45,8 +45,29 @@ func Caret(src string, from, to int) string {
 	if to > n+1 {
 		to = n + 1
 	}
+	// A long expression is shown around the mistake, not whole: a line of a hundred
+	// thousand characters would bury it.
+	if n > caretWidth {
+		runes := []rune(line)
+		start := max(0, from-caretWidth/3)
+		end := min(n, start+caretWidth)
+		to = min(to, end+1)
+		line = string(runes[start:end])
+		from -= start
+		to -= start
+		if start > 0 {
+			line = "…" + line
+			from, to = from+1, to+1
+		}
+		if end < n {
+			line += "…"
+		}
+	}
 	return " | " + line + "\n | " + strings.Repeat(".", from) + strings.Repeat("^", to-from)
 }
+
+// caretWidth is how much of a long expression an error shows around its mistake.
+const caretWidth = 160
 
 // Query collects the joins its expressions need over one scope.
 type Query struct {

@@ -475,10 +475,13 @@ func TestCheckVerifiesWithoutStarting(t *testing.T) {
 	if err := os.WriteFile(noExec.Path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	dir := ok
+	dir.Path = t.TempDir()
 	for _, c := range []struct {
 		p    config.Plugin
 		want string
 	}{
+		{dir, fmt.Sprintf("plugin region-dims: %s is not an executable file: it is a directory (path names the plugin's executable file)", dir.Path)},
 		{bad, fmt.Sprintf("plugin region-dims: checksum mismatch: %s has sha256 %s, the configuration says %s; refusing to start it", ok.Path, ok.SHA256, bad.SHA256)},
 		{missing, fmt.Sprintf("plugin region-dims: open %s: no such file or directory", missing.Path)},
 		{noExec, fmt.Sprintf("plugin region-dims: %s is not an executable file (chmod +x it)", noExec.Path)},

@@ -301,8 +301,10 @@ func verify(p config.Plugin) ([]byte, error) {
 		return nil, &fault.InputError{Err: fmt.Errorf("plugin %s: %w", p.Name, err)}
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && (st.IsDir() || st.Mode().Perm()&0o111 == 0) {
-		// It could never start: every record of its flows would fail for nothing.
+	// It could never start: every record of its flows would fail for nothing.
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, &fault.InputError{Err: fmt.Errorf("plugin %s: %s %w: it is a directory (path names the plugin's executable file)", p.Name, p.Path, ErrNotExecutable)}
+	} else if err == nil && st.Mode().Perm()&0o111 == 0 {
 		return nil, &fault.InputError{Err: fmt.Errorf("plugin %s: %s %w (chmod +x it)", p.Name, p.Path, ErrNotExecutable)}
 	}
 	h := sha256.New()
