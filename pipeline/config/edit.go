@@ -145,6 +145,58 @@ func (d *Document) Delete(path ...string) error {
 	return nil
 }
 
+// Index is the position of the item, in the list at path, that is a map whose key holds
+// value (a user by name), as the document is now: edits keyed by a name, not by a
+// position read earlier, change the item meant even when the list changed meanwhile.
+// It is -1 when no item matches (or there is no list).
+func (d *Document) Index(key, value string, path ...string) (int, error) {
+	list, err := d.walk(path, false)
+	if err != nil || list == nil {
+		return -1, err
+	}
+	if list.Kind != yaml.SequenceNode {
+		return -1, fmt.Errorf("config: %s is not a list", dotted(path))
+	}
+	for i, item := range list.Content {
+		if v, ok := scalarOf(item, key); ok && v == value {
+			return i, nil
+		}
+	}
+	return -1, nil
+}
+
+// Scalar is the single value at path as written; false when there is none.
+func (d *Document) Scalar(path ...string) (string, bool) {
+	parent, err := d.walk(path[:len(path)-1], false)
+	if err != nil || parent == nil {
+		return "", false
+	}
+	if parent.Kind == yaml.SequenceNode {
+		i, err := strconv.Atoi(path[len(path)-1])
+		if err != nil || i < 0 || i >= len(parent.Content) || parent.Content[i].Kind != yaml.ScalarNode {
+			return "", false
+		}
+		return parent.Content[i].Value, true
+	}
+	return scalarOf(parent, path[len(path)-1])
+}
+
+// scalarOf is the single value under key of a map node.
+func scalarOf(m *yaml.Node, key string) (string, bool) {
+	if m.Kind == yaml.AliasNode {
+		m = m.Alias
+	}
+	if m.Kind != yaml.MappingNode {
+		return "", false
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if v := m.Content[i+1]; m.Content[i].Value == key && v.Kind == yaml.ScalarNode {
+			return v.Value, true
+		}
+	}
+	return "", false
+}
+
 // walk finds the node at path; with create, missing map keys on the way are added as
 // empty maps (without, a missing one is nil).
 func (d *Document) walk(path []string, create bool) (*yaml.Node, error) {

@@ -86,6 +86,51 @@ console:
 	}
 }
 
+// Index finds a list's item by a key's value in the document as it is now, and Scalar
+// reads a single value: what edits keyed by name (a user) rather than by a position
+// read earlier go by.
+func TestDocumentIndexAndScalar(t *testing.T) {
+	d, err := config.ParseDocument([]byte(edited + "    - {name: bob, role: viewer}\n    - name: cy\n      role: operator\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		want int
+	}{{"ann", 0}, {"bob", 1}, {"cy", 2}, {"dan", -1}, {"", -1}} {
+		if got, err := d.Index("name", c.name, "console", "users"); err != nil || got != c.want {
+			t.Errorf("Index(%q) = %d, %v; want %d", c.name, got, err, c.want)
+		}
+	}
+	if got, err := d.Index("name", "ann", "nothing", "here"); err != nil || got != -1 {
+		t.Errorf("Index without a list = %d, %v", got, err)
+	}
+	if _, err := d.Index("name", "ann", "settings"); err == nil {
+		t.Errorf("Index of a map is no error")
+	}
+	if err := d.Delete("console", "users", "0"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := d.Index("name", "cy", "console", "users"); got != 1 {
+		t.Errorf("after a removal, cy is at %d, want 1", got)
+	}
+	for _, c := range []struct {
+		path []string
+		want string
+		ok   bool
+	}{
+		{[]string{"console", "users", "1", "role"}, "operator", true},
+		{[]string{"settings", "default_company"}, "Acme UK Ltd", true},
+		{[]string{"settings", "auto_post"}, "", false},
+		{[]string{"console", "users", "7", "role"}, "", false},
+		{[]string{"nothing"}, "", false},
+	} {
+		if got, ok := d.Scalar(c.path...); got != c.want || ok != c.ok {
+			t.Errorf("Scalar(%v) = %q, %v; want %q, %v", c.path, got, ok, c.want, c.ok)
+		}
+	}
+}
+
 // The atomic write keeps the file's permissions, makes a new one private, and leaves
 // no temporary file behind.
 func TestWriteFileAtomic(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -174,6 +175,63 @@ func TestEditUsers(t *testing.T) {
 	}
 	if got := h.query(`SELECT string_agg(detail, '|' ORDER BY at) FROM connector.audit WHERE action = 'user'`); got != "vic: role viewer -> operator|olga: removed" {
 		t.Errorf("audit: %s", got)
+	}
+}
+
+// A user is changed by name in the file as it is when changed, not by a position in
+// the configuration the console read a moment before: after `oimconnect user remove`
+// took olga out behind the console's back, changing olga is refused (404) rather than
+// giving her place, vic's, the role; changing vic changes vic, audited with the role he
+// had, and ends his sessions, not another user's.
+func TestEditUsersByName(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.login("ann")
+	v := h.login("vic")
+	o := h.login("olga")
+	token := a.token()
+	text := h.fileText()
+	without := regexp.MustCompile(`(?m)^    - \{name: olga,.*\n`).ReplaceAllString(text, "")
+	if without == text {
+		t.Fatal("olga is not in the test configuration")
+	}
+	if err := config.WriteFileAtomic(h.file, []byte(without)); err != nil {
+		t.Fatal(err)
+	}
+	h.srv.config.checked = time.Now().Add(time.Hour) // the console has not looked at the file again yet
+	for _, c := range []struct {
+		path, role string
+		status     int
+	}{
+		{"/users/olga/role", "admin", http.StatusNotFound},
+		{"/users/olga/remove", "", http.StatusNotFound},
+		{"/users/vic/role", "operator", http.StatusSeeOther},
+	} {
+		r := a.post(c.path, url.Values{"csrf": {token}, "role": {c.role}})
+		if r.status != c.status {
+			t.Errorf("%s: status %d, want %d\n%s", c.path, r.status, c.status, clip(r.body))
+		}
+		if c.status == http.StatusNotFound {
+			wantIn(t, c.path, r, "no user olga")
+		}
+	}
+	users := between(h.fileText(), "users:\n", "\x00")
+	for _, want := range []string{"{name: ann, role: admin,", "{name: vic, role: operator,"} {
+		if !strings.Contains(users, want) {
+			t.Errorf("no %q in the users:\n%s", want, users)
+		}
+	}
+	if strings.Contains(users, "olga") || strings.Count(users, "name:") != 2 {
+		t.Errorf("users:\n%s", users)
+	}
+	if got := h.query(`SELECT string_agg(detail, '|' ORDER BY at) FROM connector.audit WHERE action = 'user'`); got != "vic: role viewer -> operator" {
+		t.Errorf("audit: %s", got)
+	}
+	if r := v.get("/"); r.status != http.StatusSeeOther {
+		t.Errorf("vic's session goes on after his role changed: %d", r.status)
+	}
+	h.srv.config.checked = time.Time{}
+	if r := o.get("/"); r.status != http.StatusSeeOther {
+		t.Errorf("olga's session goes on after her removal: %d", r.status)
 	}
 }
 

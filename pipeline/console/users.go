@@ -1,6 +1,7 @@
 package console
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -38,56 +39,62 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "users", view{Title: "Users", Nav: "users", Data: d})
 }
 
-// userIndex finds a user in the configuration in use.
-func (s *Server) userIndex(name string) (int, config.User, error) {
-	for i, u := range s.config.get().Console.Users {
-		if u.Name == name {
-			return i, u, nil
-		}
-	}
-	return 0, config.User{}, notFound("no user %s", name)
-}
-
 // setRole gives a user another role.
 func (s *Server) setRole(w http.ResponseWriter, r *http.Request) {
-	s.changeUser(w, r, func(i int, u config.User, doc *config.Document) (string, error) {
+	s.changeUser(w, r, func(at func(...string) []string, name string, doc *config.Document) (string, error) {
 		role := r.PostFormValue("role")
 		if config.RoleRank(role) == 0 {
 			return "", fmt.Errorf("no role %q (roles: viewer, operator, admin)", role)
 		}
-		return fmt.Sprintf("%s: role %s -> %s", u.Name, u.Role, role), doc.Set(role, "console", "users", strconv.Itoa(i), "role")
+		old, _ := doc.Scalar(at("role")...)
+		return fmt.Sprintf("%s: role %s -> %s", name, old, role), doc.Set(role, at("role")...)
 	})
 }
 
 // removeUser removes a user.
 func (s *Server) removeUser(w http.ResponseWriter, r *http.Request) {
-	s.changeUser(w, r, func(i int, u config.User, doc *config.Document) (string, error) {
-		return u.Name + ": removed", doc.Delete("console", "users", strconv.Itoa(i))
+	s.changeUser(w, r, func(at func(...string) []string, name string, doc *config.Document) (string, error) {
+		return name + ": removed", doc.Delete(at()...)
 	})
 }
 
+// userChange edits the user named in the configuration file's document; at is the
+// path of the user's entry (and of a key in it), found by name in the file as it is
+// read for this edit. It says what it changed.
+type userChange func(at func(...string) []string, name string, doc *config.Document) (string, error)
+
 // changeUser edits one user in the configuration file, audited; admins change others,
-// never themselves (`oimconnect user` does that), so the console keeps an admin.
-func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, change func(int, config.User, *config.Document) (string, error)) {
+// never themselves (`oimconnect user` does that), so the console keeps an admin. The
+// user is found by name in the file as read inside the edit, never by a position in
+// the configuration held in memory: the list may have changed meanwhile (another
+// admin, `oimconnect user remove`), and a position would then name another user. A
+// user no longer in the file is refused with 404.
+func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, change userChange) {
 	me, _ := whoOf(r)
 	name := r.PathValue("name")
-	i, u, err := s.userIndex(name)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	if name == me.name {
 		s.sessions.flash(me.sid, "", "You cannot change your own account here: use `oimconnect user` on the server.")
 		http.Redirect(w, r, "/users", http.StatusSeeOther)
 		return
 	}
 	var detail string
-	_, err = s.config.edit(func(doc *config.Document) error {
-		var err error
-		detail, err = change(i, u, doc)
+	_, err := s.config.edit(func(doc *config.Document) error {
+		i, err := doc.Index("name", name, "console", "users")
+		if err != nil {
+			return err
+		}
+		if i < 0 {
+			return notFound("no user %s (removed meanwhile?): nothing was changed", name)
+		}
+		at := func(key ...string) []string { return append([]string{"console", "users", strconv.Itoa(i)}, key...) }
+		detail, err = change(at, name, doc)
 		return err
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, errNotFound):
+		s.fail(w, r, err)
+		return
+	case err != nil:
 		s.sessions.flash(me.sid, "", "Nothing was saved: "+s.reason(err))
 		http.Redirect(w, r, "/users", http.StatusSeeOther)
 		return
