@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -103,6 +105,70 @@ func TestUserCommand(t *testing.T) {
 	}
 	if r := cliInput(t, "long-enough-1\n", "user", "add", "--config", broken, "--name", "ann"); r.code != 2 || !strings.Contains(r.stderr, broken+":2:29: settings.sales_invoice_line_limit must be at least 1") {
 		t.Errorf("a broken file: %d %s", r.code, r.stderr)
+	}
+}
+
+// changedMeanwhile is standard input that, when first read (the command has read the
+// users and waits for the password), lets change edit the file, as the console or
+// another `oimconnect user` may meanwhile.
+type changedMeanwhile struct {
+	input  io.Reader
+	change func()
+}
+
+func (c *changedMeanwhile) Read(p []byte) (int, error) {
+	if c.change != nil {
+		c.change()
+		c.change = nil
+	}
+	return c.input.Read(p)
+}
+
+// `oimconnect user passwd` changes the user named in the file as it is when saved: a
+// user removed before it in the list meanwhile does not make it change the next one,
+// and a user removed meanwhile is refused with nothing changed.
+func TestUserCommandByName(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "tenant.yaml")
+	var users strings.Builder
+	for _, u := range []string{"ann", "bob", "cy"} {
+		h, err := bcrypt.GenerateFromPassword([]byte(u+"-password"), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&users, "    - {name: %s, role: viewer, password_hash: %q}\n", u, h)
+	}
+	if err := os.WriteFile(file, []byte("console:\n  users:\n"+users.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	remove := func(name string) func() {
+		return func() {
+			text := regexp.MustCompile(`(?m)^    - \{name: `+name+`,.*\n`).ReplaceAllString(readFile(t, file), "")
+			if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	defer func(r io.Reader) { stdin = r }(stdin)
+	passwd := func(name string, change func()) (int, string) {
+		stdin = &changedMeanwhile{input: strings.NewReader("new-password-1\n"), change: change}
+		var out, errb strings.Builder
+		code := run(context.Background(), []string{"user", "passwd", "--config", file, "--name", name, "--role", "operator"}, &out, &errb)
+		return code, errb.String()
+	}
+	if code, stderr := passwd("bob", remove("ann")); code != 0 {
+		t.Fatalf("passwd bob: %d %s", code, stderr)
+	}
+	text := readFile(t, file)
+	bob := regexp.MustCompile(`\{name: bob, role: operator, password_hash: "?([^"}\s]+)`).FindStringSubmatch(text)
+	if bob == nil || bcrypt.CompareHashAndPassword([]byte(bob[1]), []byte("new-password-1")) != nil || !strings.Contains(text, "{name: cy, role: viewer,") {
+		t.Errorf("bob's password and role, cy's left alone:\n%s", text)
+	}
+	code, stderr := passwd("cy", remove("cy"))
+	if code != 2 || !strings.Contains(stderr, "user cy was removed meanwhile: nothing was changed") {
+		t.Errorf("passwd of a user removed meanwhile: %d %s", code, stderr)
+	}
+	if after := readFile(t, file); strings.Contains(after, "cy") || strings.Count(after, "name:") != 1 {
+		t.Errorf("the file:\n%s", after)
 	}
 }
 

@@ -71,7 +71,7 @@ func doUser(_ context.Context, inv *invocation) int {
 		}
 		hash = string(h)
 	}
-	if err := saveUser(o, i, hash); err != nil {
+	if err := saveUser(o, hash); err != nil {
 		return fail(inv.stderr, err)
 	}
 	switch o.action {
@@ -113,13 +113,24 @@ type userEntry struct {
 }
 
 // saveUser makes the change in the file's YAML, checks the result as any command
-// would load it, and saves it all at once.
-func saveUser(o *options, i int, hash string) error {
+// would load it, and saves it all at once. The user is found by name in the file as
+// read here, not at the position read before the password was typed: the console or
+// another `oimconnect user` may have changed the list meanwhile.
+func saveUser(o *options, hash string) error {
 	doc, err := config.ReadDocument(o.config)
 	if err != nil {
 		return fault.Input(err)
 	}
-	at := func(key string) []string { return []string{"console", "users", strconv.Itoa(i), key} }
+	i, err := doc.Index("name", o.name, "console", "users")
+	switch {
+	case err != nil:
+		return fault.Input(err)
+	case o.action == "add" && i >= 0:
+		return fault.Inputf("%s: user %s was added meanwhile: nothing was changed", o.config, o.name)
+	case o.action != "add" && i < 0:
+		return fault.Inputf("%s: user %s was removed meanwhile: nothing was changed", o.config, o.name)
+	}
+	at := func(key ...string) []string { return append([]string{"console", "users", strconv.Itoa(i)}, key...) }
 	switch o.action {
 	case "add":
 		err = doc.Append(userEntry{Name: o.name, Role: or(o.role, config.RoleViewer), PasswordHash: hash}, "console", "users")
@@ -129,7 +140,7 @@ func saveUser(o *options, i int, hash string) error {
 			err = doc.Set(o.role, at("role")...)
 		}
 	case "remove":
-		err = doc.Delete("console", "users", strconv.Itoa(i))
+		err = doc.Delete(at()...)
 	}
 	if err != nil {
 		return fault.Input(err)
