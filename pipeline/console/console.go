@@ -14,7 +14,7 @@
 // cross-origin (http.CrossOriginProtection) and without the session's token; every
 // action is checked against the user's role on the server and recorded in the audit
 // log of the connector's schema. No secret (a database password, a plugin setting
-// named like one, a password hash) is ever shown or logged.
+// named or shaped like one, a password hash) is ever shown or logged.
 package console
 
 import (

@@ -42,11 +42,12 @@ type overviewData struct {
 	Plugins  []pluginCard
 }
 
-// pluginCard is one plugin's health and settings (secret ones masked).
+// pluginCard is one plugin's health and, for admins, its settings (secret ones
+// masked).
 type pluginCard struct {
 	host.Health
-	Settings string
-	Started  bool // started at least once in this process
+	Settings string // "" for other roles
+	Started  bool   // started at least once in this process
 }
 
 func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +72,8 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	data.Plugins = s.plugins(cfg)
+	me, _ := whoOf(r)
+	data.Plugins = s.plugins(cfg, config.RoleRank(me.role) >= config.RoleRank(config.RoleAdmin))
 	s.render(w, r, http.StatusOK, "overview", view{Title: "Overview", Nav: "overview", Data: data})
 }
 
@@ -121,18 +123,25 @@ func (s *Server) card(ctx context.Context, e *pipeline.Engine, cfg *config.Confi
 	return c, nil
 }
 
-// plugins are the configured plugins with their health.
-func (s *Server) plugins(cfg *config.Config) []pluginCard {
+// plugins are the configured plugins with their health (a failure's message scrubbed:
+// a plugin may echo its settings), and their settings when withSettings (admins only:
+// the settings are the plugin's business, and a masking rule missing a credential
+// named or shaped in a new way should leak it to as few as possible).
+func (s *Server) plugins(cfg *config.Config, withSettings bool) []pluginCard {
 	var health []host.Health
 	if s.health != nil {
 		health = s.health()
 	}
 	var out []pluginCard
 	for _, p := range cfg.Plugins {
-		card := pluginCard{Health: host.Health{Name: p.Name, Flows: p.Flows}, Settings: masked(p.Settings)}
+		card := pluginCard{Health: host.Health{Name: p.Name, Flows: p.Flows}}
+		if withSettings {
+			card.Settings = masked(p.Settings)
+		}
 		for _, h := range health {
 			if h.Name == p.Name {
 				card.Health = h
+				card.LastFailure = scrub(cfg, h.LastFailure)
 			}
 		}
 		card.Started = card.Starts > 0

@@ -284,19 +284,37 @@ func TestNoSecretsShown(t *testing.T) {
     path: ` + plugin + `
     sha256: ` + hex.EncodeToString(sum[:]) + `
     flows: [sales-invoices]
-    settings: {api_key: s3cr3t-api-value, region: north, auth: {password: hunter2-pass}}
+    settings:
+      api_key: s3cr3t-api-value
+      region: north
+      auth: {password: hunter2-pass}
+      endpoint: "postgres://svc:dsnpass999@db.internal/x"
+      header: "Bearer bearer-secret-xyz"
+      mirrors: [{url: "https://u:mirror-pw-1@m.example/a"}]
 `
 	})
+	secrets := []string{"s3cr3t-api-value", "hunter2-pass", "dsnpass999", "bearer-secret-xyz", "mirror-pw-1", "$2a$04$"}
 	a := h.login("ann")
 	for _, path := range []string{"/", "/users", "/settings", "/audit"} {
 		r := a.get(path)
-		for _, secret := range []string{"s3cr3t-api-value", "hunter2-pass", "$2a$04$"} {
+		for _, secret := range secrets {
 			if strings.Contains(r.body, secret) {
 				t.Errorf("%s shows a secret %q", path, secret)
 			}
 		}
 		if path == "/" {
-			wantIn(t, "plugin settings", r, "region-dims", "&#34;api_key&#34;:&#34;xxxxx&#34;", "&#34;region&#34;:&#34;north&#34;", "not started yet")
+			wantIn(t, "plugin settings", r, "region-dims", "&#34;api_key&#34;:&#34;xxxxx&#34;", "&#34;region&#34;:&#34;north&#34;", "not started yet",
+				"&#34;endpoint&#34;:&#34;postgres://svc:xxxxx@db.internal/x&#34;", "&#34;header&#34;:&#34;xxxxx&#34;", "https://u:xxxxx@m.example/a")
+		}
+	}
+	// Other roles see the plugins' health, not their settings.
+	for _, who := range []string{"vic", "olga"} {
+		r := h.login(who).get("/")
+		wantIn(t, who+"'s overview", r, "region-dims", "not started yet")
+		for _, secret := range append(secrets, "api_key", "xxxxx@db.internal") {
+			if strings.Contains(r.body, secret) {
+				t.Errorf("%s's overview shows %q", who, secret)
+			}
 		}
 	}
 	cfg := h.engine.Config()
@@ -313,6 +331,47 @@ func TestNoSecretsShown(t *testing.T) {
 	}
 	if got := database(cfg); strings.Contains(got, "QueryS3cret") || !strings.Contains(got, "password=xxxxx") {
 		t.Errorf("the overview shows the database as %s", got)
+	}
+}
+
+// A plugin's settings are masked by their name (any name a credential goes by) and by
+// their value (an Authorization header's, a PEM key, a connection string's password,
+// the password of a URL of any scheme), in nested maps and lists; the rest is shown as
+// it is.
+func TestMaskedSettings(t *testing.T) {
+	for _, c := range []struct {
+		settings map[string]any
+		want     string
+	}{
+		{map[string]any{"region": "north", "limit": 5, "on": true}, `{"limit":5,"on":true,"region":"north"}`},
+		{map[string]any{"api_key": "k", "Password": "p", "db_passwd": "p", "pwd": "p", "auth_header": "h", "credentials": "c",
+			"dsn": "d", "conn_string": "c", "private": "p", "client_cert": "c", "access_token": "t", "client_secret": "s"},
+			`{"Password":"xxxxx","access_token":"xxxxx","api_key":"xxxxx","auth_header":"xxxxx","client_cert":"xxxxx","client_secret":"xxxxx",` +
+				`"conn_string":"xxxxx","credentials":"xxxxx","db_passwd":"xxxxx","dsn":"xxxxx","private":"xxxxx","pwd":"xxxxx"}`},
+		{map[string]any{"target": "postgres://svc:pass@host/x"}, `{"target":"postgres://svc:xxxxx@host/x"}`},
+		{map[string]any{"target": "mysql://svc:p@ss@host/x"}, `{"target":"mysql://svc:xxxxx@host/x"}`},
+		{map[string]any{"target": "https://api.example/v1?user=a&password=pw1&x=1"}, `{"target":"https://api.example/v1?user=a\u0026password=xxxxx\u0026x=1"}`},
+		{map[string]any{"target": "https://api.example/v1"}, `{"target":"https://api.example/v1"}`},
+		{map[string]any{"header": "Bearer xyz"}, `{"header":"xxxxx"}`},
+		{map[string]any{"header": "basic dXNlcjpwdw=="}, `{"header":"xxxxx"}`},
+		{map[string]any{"header": "Token abc"}, `{"header":"xxxxx"}`},
+		{map[string]any{"pem": "-----BEGIN PRIVATE KEY-----\nMII..."}, `{"pem":"xxxxx"}`},
+		{map[string]any{"target": "host=db user=svc password=pw1"}, `{"target":"xxxxx"}`},
+		{map[string]any{"nested": map[string]any{"password": "p", "list": []any{"Bearer a", "plain", map[string]any{"token": 1}}}},
+			`{"nested":{"list":["xxxxx","plain",{"token":"xxxxx"}],"password":"xxxxx"}}`},
+		{map[string]any{"secrets": []any{"a", "b"}}, `{"secrets":["xxxxx","xxxxx"]}`},
+	} {
+		if got := masked(c.settings); got != c.want {
+			t.Errorf("masked(%v)\n got %s\nwant %s", c.settings, got, c.want)
+		}
+	}
+	// The same values are taken out of messages (a plugin's failure echoing them).
+	cfg := &config.Config{Plugins: []config.Plugin{{Settings: map[string]any{"endpoint": "postgres://svc:dsnpass999@db/x", "header": "Bearer bearer-xyz"}}}}
+	msg := scrub(cfg, "plugin: connect postgres://svc:dsnpass999@db/x with Bearer bearer-xyz; also amqp://q:other-pw@mq/")
+	for _, secret := range []string{"dsnpass999", "bearer-xyz", "other-pw"} {
+		if strings.Contains(msg, secret) {
+			t.Errorf("scrub leaves %q: %s", secret, msg)
+		}
 	}
 }
 
