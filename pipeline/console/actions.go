@@ -14,7 +14,7 @@ import (
 
 // The actions: export a flow's eligible records (the list view's "Create from
 // Invoices"), dry-run it, export one record (the record page's "Create Sales
-// Invoice"). Each is audited, then runs in the background (jobs.go); the browser goes
+// Invoice"). Each runs in the background (jobs.go), audited first; the browser goes
 // to the job's page, or back to the record, and watches it.
 
 func (s *Server) exportFlow(w http.ResponseWriter, r *http.Request) { s.startFlow(w, r, false) }
@@ -100,7 +100,8 @@ func (s *Server) outcome(v jobView) string {
 	return v.Title + " done"
 }
 
-// startJob audits and starts an export or dry run on the shared engine, as the user.
+// startJob starts an export or dry run on the shared engine, as the user; the job
+// audits it first.
 func (s *Server) startJob(r *http.Request, flow string, ids []string, dryRun bool) (*job, error) {
 	me, _ := whoOf(r)
 	action, detail := "export", flow+": all eligible records"
@@ -112,6 +113,11 @@ func (s *Server) startJob(r *http.Request, flow string, ids []string, dryRun boo
 	}
 	run := func(ctx context.Context, jb *job) (sums []pipeline.Summary, err error) {
 		err = s.engine.Use(ctx, func(e *pipeline.Engine) error {
+			// Audited as it starts, on its turn of the engine (the request does not wait
+			// for it): if the audit log cannot record it, it does not run.
+			if err := s.writeAudit(ctx, e, me.name, action, detail); err != nil {
+				return err
+			}
 			sums, err = e.Run(ctx, pipeline.Request{Flows: []string{flow}, IDs: ids, DryRun: dryRun, Mode: pipeline.ModeManual,
 				By: me.name, Progress: jb.progress})
 			return err
@@ -130,12 +136,7 @@ func (s *Server) startJob(r *http.Request, flow string, ids []string, dryRun boo
 			s.log.Info("console action done", "user", me.name, "action", action, "detail", detail, "duration", v.Elapsed.Round(time.Millisecond))
 		}
 	}
-	jb, err := s.jobs.start(flow, ids, dryRun, me.name, run, done)
-	if err != nil {
-		return nil, err
-	}
-	s.audit(r.Context(), me.name, action, detail)
-	return jb, nil
+	return s.jobs.start(flow, ids, dryRun, me.name, run, done)
 }
 
 // refuse goes back to a page saying why an action was refused.

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -184,6 +186,80 @@ func TestDatabaseHeldElsewhere(t *testing.T) {
 	c := h.login("vic")
 	defer func(d time.Duration) { readTimeout = d }(readTimeout)
 	readTimeout = 500 * time.Millisecond
+	release := holdFile(t, h)
+	r := c.get("/runs")
+	if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "the database stayed in use by another process") {
+		t.Errorf("a held file: %d\n%s", r.status, clip(r.body))
+	}
+	release()
+	if r := c.get("/runs"); r.status != http.StatusOK {
+		t.Errorf("the file free again: %d", r.status)
+	}
+}
+
+// While another process holds the DuckDB file, an audited action waits for the audit
+// log as long as a page does, then is refused with 503 saying why, and is not done: a
+// login starts no session, a setting or a user's role is not saved. Once the file is
+// free, they are done and audited.
+func TestAuditWaitsNoLongerThanAPage(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.login("ann")
+	token := a.token()
+	defer func(d time.Duration) { readTimeout = d }(readTimeout)
+	readTimeout = 500 * time.Millisecond
+	before := h.fileText()
+	release := holdFile(t, h)
+	v := h.anonymous()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second) // the old console waited for the file
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, h.ts.URL+"/login",
+		strings.NewReader(url.Values{"name": {"vic"}, "password": {password("vic")}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r := v.do(req)
+	if r.status != http.StatusServiceUnavailable || time.Since(start) > 10*time.Second {
+		t.Errorf("a login while the file is held: %d after %v", r.status, time.Since(start))
+	}
+	wantIn(t, "login", r, "You cannot log in now: every login is recorded in the audit log", "the database stayed in use by another process")
+	if r.header.Get("Set-Cookie") != "" {
+		t.Errorf("a login not audited started a session")
+	}
+	form := settingsForm()
+	form.Set("s.sales_invoice_line_limit", "7")
+	form.Set("csrf", token)
+	for _, c := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/settings", form},
+		{"/users/vic/role", url.Values{"csrf": {token}, "role": {"operator"}}},
+		{"/schedules/journals", url.Values{"csrf": {token}, "frequency": {"Daily"}, "at": {"03:00"}, "enabled": {"on"}}},
+	} {
+		r := a.post(c.path, c.form)
+		if r.status != http.StatusServiceUnavailable {
+			t.Errorf("%s while the file is held: %d\n%s", c.path, r.status, clip(r.body))
+		}
+		wantIn(t, c.path, r, "not done, since the audit log could not record it")
+	}
+	if h.fileText() != before {
+		t.Errorf("an action not audited was saved:\n%s", h.fileText())
+	}
+	release()
+	if r := v.post("/login", url.Values{"name": {"vic"}, "password": {password("vic")}}); r.status != http.StatusSeeOther {
+		t.Errorf("a login once the file is free: %d", r.status)
+	}
+	if r := a.post("/settings", form); r.status != http.StatusSeeOther || !strings.Contains(h.fileText(), "sales_invoice_line_limit: 7") {
+		t.Errorf("a setting once the file is free: %d", r.status)
+	}
+	if got := h.query("SELECT string_agg(actor || ' ' || action, ',' ORDER BY at) FROM connector.audit WHERE actor = 'vic' OR action = 'setting'"); got != "vic login,ann setting" {
+		t.Errorf("audited: %s", got)
+	}
+}
+
+// holdFile has another process hold the harness's DuckDB file (as OIM writing to it
+// would) until release is called, or the test ends.
+func holdFile(t *testing.T, h *harness) (release func()) {
+	t.Helper()
 	holder := exec.Command(os.Args[0], "-test.run=^TestHelperHolder$")
 	holder.Env = append(os.Environ(), "CONSOLE_TEST_HOLD="+h.db)
 	stdout, err := holder.StdoutPipe()
@@ -200,17 +276,17 @@ func TestDatabaseHeldElsewhere(t *testing.T) {
 	if line, _ := bufio.NewReader(stdout).ReadString('\n'); line != "holding\n" {
 		t.Fatalf("the holder: %q", line)
 	}
-	r := c.get("/runs")
-	if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "the database stayed in use by another process") {
-		t.Errorf("a held file: %d\n%s", r.status, clip(r.body))
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			stdin.Close() // the holder lets go
+			if err := holder.Wait(); err != nil {
+				t.Error(err)
+			}
+		})
 	}
-	stdin.Close() // the holder lets go
-	if err := holder.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if r := c.get("/runs"); r.status != http.StatusOK {
-		t.Errorf("the file free again: %d", r.status)
-	}
+	t.Cleanup(release) // before the harness's: a request still waiting for the file ends
+	return release
 }
 
 // TestHelperHolder is the other process of TestDatabaseHeldElsewhere: it holds the

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -156,24 +157,29 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !ok {
 		done(false)
 		s.log.Warn("login failed", "user", name, "addr", addr)
-		s.audit(r.Context(), name, "login failed", "from "+addr)
+		_ = s.audit(r.Context(), name, "login failed", "from "+addr) // refused either way; a failure is logged
 		again(http.StatusUnauthorized, "The name or the password is wrong.")
 		return
 	}
 	done(true)
+	if err := s.audit(r.Context(), u.Name, "login", "from "+addr); err != nil {
+		why := strings.TrimPrefix(s.reason(err), errNotAudited.Error()+": ")
+		again(http.StatusServiceUnavailable, "You cannot log in now: every login is recorded in the audit log, and it could not record this one: "+why)
+		return
+	}
 	id := s.sessions.start(u.Name, u.PasswordHash.Reveal())
 	http.SetCookie(w, sessionCookie(id, cfg.Console.TLS()))
 	s.log.Info("login", "user", u.Name, "addr", addr)
-	s.audit(r.Context(), u.Name, "login", "from "+addr)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-// logout ends the session.
+// logout ends the session. It ends even when the audit log cannot record it (the
+// failure is logged): refusing would keep alive a session its user wants ended.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	me, _ := whoOf(r)
 	s.sessions.end(me.sid)
 	http.SetCookie(w, clearCookie(s.config.get().Console.TLS()))
-	s.audit(r.Context(), me.name, "logout", "")
+	_ = s.audit(r.Context(), me.name, "logout", "")
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
@@ -198,14 +204,32 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
-// audit records an action in the connector's audit log; a failure to record it is
-// logged (the action itself is done or refused on its own).
-func (s *Server) audit(ctx context.Context, actor, action, detail string) {
+// errNotAudited is an action refused because the audit log could not record it: an
+// action nobody could trace afterwards is not done (503, saying why).
+var errNotAudited = errors.New("not done, since the audit log could not record it")
+
+// audit records an action in the connector's audit log, one entry per detail. It waits
+// for the database as long as a page's reads do (readTimeout), not for as long as
+// another process holds the file, and goes on if the client leaves meanwhile. Its
+// error is errNotAudited: the caller does not do the action.
+func (s *Server) audit(ctx context.Context, actor, action string, details ...string) error {
 	ctx = context.WithoutCancel(ctx)
-	err := s.engine.Use(ctx, func(e *pipeline.Engine) error {
-		return e.Audit(ctx, store.AuditEntry{At: s.now(), Actor: actor, Action: action, Detail: detail})
-	})
+	err := s.read(ctx, func(e *pipeline.Engine) error { return s.writeAudit(ctx, e, actor, action, details...) })
+	if err != nil && !errors.Is(err, errNotAudited) {
+		err = fmt.Errorf("%w: %w", errNotAudited, err)
+	}
 	if err != nil {
 		s.log.Error("audit log", "actor", actor, "action", action, "error", s.reason(err))
 	}
+	return err
+}
+
+// writeAudit writes audit entries on an engine in use.
+func (s *Server) writeAudit(ctx context.Context, e *pipeline.Engine, actor, action string, details ...string) error {
+	for _, d := range details {
+		if err := e.Audit(ctx, store.AuditEntry{At: s.now(), Actor: actor, Action: action, Detail: d}); err != nil {
+			return fmt.Errorf("%w: %w", errNotAudited, err)
+		}
+	}
+	return nil
 }

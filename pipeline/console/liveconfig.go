@@ -23,9 +23,13 @@ type liveConfig struct {
 	log    *slog.Logger
 	flows  []string // the flows' names, for the flow-keyed settings
 
-	mu      sync.Mutex // one edit or reload at a time
-	stamp   fileStamp  // the file as last loaded or saved
-	checked time.Time  // when the file was last looked at
+	// editing is held through an edit, its audit included (which may wait for the
+	// database): one edit at a time. mu is held while the file is reloaded or saved
+	// and put in use, never while waiting for the database, so pages go on meanwhile.
+	editing sync.Mutex
+	mu      sync.Mutex
+	stamp   fileStamp // the file as last loaded or saved
+	checked time.Time // when the file was last looked at
 }
 
 // fileStamp tells a file's versions apart without reading it.
@@ -105,11 +109,13 @@ func (e *editError) Error() string { return e.err.Error() }
 func (e *editError) Unwrap() error { return e.err }
 
 // edit changes the configuration file with change, checks the result exactly as the
-// file is checked when a command loads it, saves it atomically and puts it in use.
-// A refused edit is an *editError; the file is then left as it was.
-func (l *liveConfig) edit(change func(*config.Document) error) (*config.Config, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// file is checked when a command loads it, has record audit it, then saves it
+// atomically and puts it in use. A refused edit is an *editError; an edit record
+// fails to audit is not saved (the action is not done untraced). Either way the file
+// is left as it was. An edit that changes nothing is neither recorded nor saved.
+func (l *liveConfig) edit(change func(*config.Document) error, record func() error) (*config.Config, error) {
+	l.editing.Lock()
+	defer l.editing.Unlock()
 	cfg := l.engine.Config()
 	file := cfg.File()
 	if file == "" {
@@ -133,12 +139,25 @@ func (l *liveConfig) edit(change func(*config.Document) error) (*config.Config, 
 	if old, _ := os.ReadFile(file); bytes.Equal(old, data) {
 		return cfg, nil
 	}
+	if err := record(); err != nil {
+		return nil, err
+	}
+	if err := l.save(file, data, next); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// save writes the edited file and puts its configuration in use.
+func (l *liveConfig) save(file string, data []byte, next *config.Config) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if err := config.WriteFileAtomic(file, data); err != nil {
-		return nil, fmt.Errorf("save the configuration: %w", err)
+		return fmt.Errorf("save the configuration: %w", err)
 	}
 	l.stamp, l.checked = stampOf(file), time.Now()
 	l.engine.Reconfigure(next)
-	return next, nil
+	return nil
 }
 
 // problemsOf are the positioned problems an error holds (none: it is not positioned).

@@ -9,8 +9,9 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline"
 )
 
-// readTimeout bounds how long a page waits for the database (tests shorten it): it reads beside any run,
-// but opening the file waits while another process (OIM) holds it.
+// readTimeout bounds how long a page waits for the database, and an action for its
+// audit entry (tests shorten it): they go beside any run, but opening the file waits
+// while another process (OIM) holds it.
 var readTimeout = 20 * time.Second
 
 // errDatabaseHeld is a page that could not open the database in time.

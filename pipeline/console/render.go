@@ -184,7 +184,7 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case fault.IsInput(err):
 		return http.StatusBadRequest
-	case store.Busy(err), errors.Is(err, errDatabaseHeld):
+	case store.Busy(err), errors.Is(err, errDatabaseHeld), errors.Is(err, errNotAudited):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

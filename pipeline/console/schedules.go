@@ -167,11 +167,20 @@ func (s *Server) saveSchedule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path := []string{"settings", "schedules", key}
+	was, now := "none", "none"
+	if had {
+		was = scheduleWords(before)
+	}
+	if !remove {
+		now = scheduleWords(sc)
+	}
 	_, err := s.config.edit(func(doc *config.Document) error {
 		if remove {
 			return doc.Delete(path...)
 		}
 		return setSchedule(doc, path, sc)
+	}, func() error {
+		return s.audit(r.Context(), me.name, "schedule", fmt.Sprintf("settings.schedules.%s: %s -> %s", key, was, now))
 	})
 	var refusal *editError
 	switch {
@@ -187,14 +196,6 @@ func (s *Server) saveSchedule(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	was, now := "none", "none"
-	if had {
-		was = scheduleWords(before)
-	}
-	if !remove {
-		now = scheduleWords(sc)
-	}
-	s.audit(r.Context(), me.name, "schedule", fmt.Sprintf("settings.schedules.%s: %s -> %s", key, was, now))
 	s.log.Info("schedule changed", "user", me.name, "flow", flow, "schedule", now)
 	s.sessions.flash(me.sid, "Schedule of "+flow+": "+now+".", "")
 	http.Redirect(w, r, "/schedules#"+flow, http.StatusSeeOther)

@@ -172,6 +172,10 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 	for _, c := range changes {
 		fields[c.def.Key] = c.def.path()
 	}
+	var details []string
+	for _, c := range changes {
+		details = append(details, fmt.Sprintf("settings.%s: %s -> %s", c.def.Key, show(c.before), show(c.after)))
+	}
 	_, err := s.config.edit(func(doc *config.Document) error {
 		for _, c := range changes {
 			if err := doc.Set(c.after, c.def.path()...); err != nil {
@@ -179,7 +183,7 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		return nil
-	})
+	}, func() error { return s.audit(r.Context(), me.name, "setting", details...) })
 	var refusal *editError
 	switch {
 	case errors.As(err, &refusal):
@@ -196,7 +200,6 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	var names []string
 	for _, c := range changes {
-		s.audit(r.Context(), me.name, "setting", fmt.Sprintf("settings.%s: %s -> %s", c.def.Key, show(c.before), show(c.after)))
 		s.log.Info("setting changed", "user", me.name, "setting", "settings."+c.def.Key)
 		names = append(names, c.def.Label)
 	}

@@ -68,7 +68,8 @@ type userChange func(at func(...string) []string, name string, doc *config.Docum
 // user is found by name in the file as read inside the edit, never by a position in
 // the configuration held in memory: the list may have changed meanwhile (another
 // admin, `oimconnect user remove`), and a position would then name another user. A
-// user no longer in the file is refused with 404.
+// user no longer in the file is refused with 404, and a change the audit log cannot
+// record with 503.
 func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, change userChange) {
 	me, _ := whoOf(r)
 	name := r.PathValue("name")
@@ -89,9 +90,9 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, change userC
 		at := func(key ...string) []string { return append([]string{"console", "users", strconv.Itoa(i)}, key...) }
 		detail, err = change(at, name, doc)
 		return err
-	})
+	}, func() error { return s.audit(r.Context(), me.name, "user", detail) })
 	switch {
-	case errors.Is(err, errNotFound):
+	case errors.Is(err, errNotFound), errors.Is(err, errNotAudited):
 		s.fail(w, r, err)
 		return
 	case err != nil:
@@ -100,7 +101,6 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, change userC
 		return
 	}
 	s.sessions.endUser(name)
-	s.audit(r.Context(), me.name, "user", detail)
 	s.log.Info("user changed", "by", me.name, "change", detail)
 	s.sessions.flash(me.sid, "Saved: "+detail+".", "")
 	http.Redirect(w, r, "/users", http.StatusSeeOther)
