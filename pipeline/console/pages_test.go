@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -105,4 +106,31 @@ func TestPages(t *testing.T) {
 	wantIn(t, "settings as admin", r, `id="save"`)
 	r = a.get("/schedules")
 	wantIn(t, "schedules as admin", r, `action="/schedules/journals"`, `action="/schedules/sales-invoices"`)
+}
+
+// The runs page's "more" stops at the most runs it lists (maxRuns), and a limit above
+// it lists that many, instead of falling back to the first 100.
+func TestRunsMoreStopsAtTheMost(t *testing.T) {
+	h := newHarness(t, nil)
+	h.run(pipeline.Request{Flows: []string{"sales-invoices"}, IDs: []string{"INV-NOCO"}})
+	v := h.login("vic")
+	h.query(`INSERT INTO connector.run SELECT r.* REPLACE ('fake-' || i AS run_id) FROM connector.run r, range(5100) t(i) RETURNING 1`)
+	rows := func(r response) int { return strings.Count(r.body, `<td><a href="/runs/`) }
+	for _, c := range []struct {
+		limit, rows int
+		more        string
+	}{
+		{3200, 3200, `href="?limit=5000"`},
+		{5000, 5000, ""},
+		{6400, 5000, ""},
+		{0, 100, `href="?limit=200"`},
+	} {
+		r := v.get(fmt.Sprintf("/runs?limit=%d", c.limit))
+		if got := rows(r); got != c.rows {
+			t.Errorf("limit %d: %d runs, want %d", c.limit, got, c.rows)
+		}
+		if c.more == "" && strings.Contains(r.body, ">more</a>") || c.more != "" && !strings.Contains(r.body, c.more) {
+			t.Errorf("limit %d: want the more link %q", c.limit, c.more)
+		}
+	}
 }

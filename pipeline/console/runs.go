@@ -49,17 +49,21 @@ func newRunRow(e store.Entry) runRow {
 	return runRow{Entry: e, StartedBy: startedBy(e), Duration: e.Ended.Sub(e.Started)}
 }
 
+// maxRuns is the most runs the history reads, and so the most a page lists.
+const maxRuns = 5000
+
 func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	d := runsData{Flow: q.Get("flow"), Mode: q.Get("mode"), Modes: modes}
 	d.Limit, _ = strconv.Atoi(q.Get("limit"))
-	if d.Limit <= 0 || d.Limit > 5000 {
+	if d.Limit <= 0 {
 		d.Limit = 100
 	}
+	d.Limit = min(d.Limit, maxRuns) // more than there is to show is all of it, not the first page again
 	var entries []store.Entry
 	err := s.read(r.Context(), func(e *pipeline.Engine) error {
 		var err error
-		entries, err = e.Runs(r.Context(), 5000)
+		entries, err = e.Runs(r.Context(), maxRuns)
 		return err
 	})
 	if err != nil {
@@ -71,7 +75,7 @@ func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if len(d.Rows) == d.Limit {
-			more := url.Values{"limit": {strconv.Itoa(d.Limit * 2)}}
+			more := url.Values{"limit": {strconv.Itoa(min(d.Limit*2, maxRuns))}}
 			if d.Flow != "" {
 				more.Set("flow", d.Flow)
 			}
@@ -105,7 +109,7 @@ func (s *Server) runReport(w http.ResponseWriter, r *http.Request) {
 	d := reportData{Limit: reportLimit}
 	found := false
 	err := s.read(r.Context(), func(e *pipeline.Engine) error {
-		entries, err := e.Runs(r.Context(), 5000)
+		entries, err := e.Runs(r.Context(), maxRuns)
 		if err != nil {
 			return err
 		}
@@ -116,7 +120,7 @@ func (s *Server) runReport(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if !found {
-			return notFound("no run %s among the latest 5000", id)
+			return notFound("no run %s among the latest %d", id, maxRuns)
 		}
 		outcomes, err := e.Report(r.Context(), id, reportLimit+1)
 		if err != nil {
