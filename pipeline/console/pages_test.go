@@ -108,6 +108,31 @@ func TestPages(t *testing.T) {
 	wantIn(t, "schedules as admin", r, `action="/schedules/journals"`, `action="/schedules/sales-invoices"`)
 }
 
+// A records page past the last is the last page, not an empty range numbered beyond
+// the records with a link to the page before it.
+func TestRecordsPastTheLastPage(t *testing.T) {
+	h := newHarness(t, nil)
+	h.run(pipeline.Request{Flows: []string{"sales-invoices"}, IDs: []string{"INV-NOCO"}})
+	v := h.login("vic")
+	for _, c := range []struct {
+		path string
+		want []string
+		not  []string
+	}{
+		{"/flows/sales-invoices/records?page=1099511627776", []string{"1–18 of 18"}, []string{"previous", "next →"}},
+		{"/flows/sales-invoices/records?status=Export+Error&page=3", []string{"1–2 of 2"}, []string{"previous"}},
+		{"/flows/sales-invoices/records?q=no-such-thing&page=9", []string{"No records match."}, []string{"previous"}},
+	} {
+		r := v.get(c.path)
+		wantIn(t, c.path, r, c.want...)
+		for _, s := range c.not {
+			if strings.Contains(r.body, s) {
+				t.Errorf("%s: %q in the page", c.path, s)
+			}
+		}
+	}
+}
+
 // The runs page's "more" stops at the most runs it lists (maxRuns), and a limit above
 // it lists that many, instead of falling back to the first 100.
 func TestRunsMoreStopsAtTheMost(t *testing.T) {

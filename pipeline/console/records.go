@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -51,20 +52,17 @@ func (s *Server) records(w http.ResponseWriter, r *http.Request) {
 		d.Status = ""
 	}
 	d.Page, _ = strconv.Atoi(q.Get("page"))
-	d.Page = min(max(d.Page, 1), maxPage) // past the last page it is empty, never an overflow
+	d.Page = min(max(d.Page, 1), maxPage) // never an offset that overflows
 	var page pipeline.RecordPage
 	err := s.read(r.Context(), func(e *pipeline.Engine) error {
 		var err error
-		page, err = e.Records(r.Context(), pipeline.RecordQuery{Flow: flow, Status: d.Status, Search: d.Search,
-			Offset: (d.Page - 1) * pageSize, Limit: pageSize})
+		page, err = s.recordPage(r.Context(), e, flow, &d)
 		return err
 	})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	d.Total = page.Total
-	d.Pages = int((page.Total + pageSize - 1) / pageSize)
 	d.From, d.To = int64((d.Page-1)*pageSize+1), int64((d.Page-1)*pageSize+len(page.Records))
 	for _, rec := range page.Records {
 		d.Rows = append(d.Rows, recordRow{Record: rec, Reason: plainReason(rec, d.Tracked)})
@@ -87,6 +85,33 @@ func (s *Server) records(w http.ResponseWriter, r *http.Request) {
 		d.Next = link(d.Page + 1)
 	}
 	s.render(w, r, http.StatusOK, "records", view{Title: flow + ": records", Nav: "records", Data: d})
+}
+
+// recordPage reads the page of records d asks for, and sets d's Page, Pages and Total: a
+// page past the last (an old link, the records exported meanwhile) is the last page,
+// read again, rather than an empty page numbered beyond the records.
+func (s *Server) recordPage(ctx context.Context, e *pipeline.Engine, flow string, d *recordsData) (pipeline.RecordPage, error) {
+	read := func() (pipeline.RecordPage, error) {
+		return e.Records(ctx, pipeline.RecordQuery{Flow: flow, Status: d.Status, Search: d.Search,
+			Offset: (d.Page - 1) * pageSize, Limit: pageSize})
+	}
+	page, err := read()
+	if err != nil {
+		return page, err
+	}
+	d.Total = page.Total
+	d.Pages = int((page.Total + pageSize - 1) / pageSize)
+	switch {
+	case d.Pages == 0:
+		d.Page = 1
+		return page, nil
+	case d.Page <= d.Pages:
+		return page, nil
+	}
+	d.Page = d.Pages
+	page, err = read()
+	d.Total = page.Total
+	return page, err
 }
 
 // plainReason says where a record stands, in words.
