@@ -70,8 +70,18 @@ func TestExportFlowInTheBackground(t *testing.T) {
 		t.Fatalf("dry run: %d %s", r.status, r.location)
 	}
 	h.waitJobs()
+	dryRun := strings.TrimPrefix(r.location, "/jobs/")
 	r = c.follow(r)
 	wantIn(t, "dry run done", r, "Dry run of sales-invoices", "Started by olga", "<td>sales-invoices</td><td class=\"num\">13</td><td class=\"num\">7</td><td class=\"num\">8</td>")
+	// The page as served, without its script, says what the fragment says: a dry run
+	// wrote nothing, would export (not "Exported"), and which records would fail.
+	for what, page := range map[string]response{"the page": r, "the fragment": c.fragment("/fragments/jobs/" + dryRun)} {
+		wantIn(t, "dry run, "+what, page, "Dry run done (nothing was written)", `<th class="num">Would export</th>`,
+			"Records that would not be exported", "INV-NOCO", "Nobody Ltd")
+		if strings.Contains(page.body, `<th class="num">Exported</th>`) {
+			t.Errorf("dry run, %s: a dry run's summary says Exported", what)
+		}
+	}
 	if got := h.query("SELECT count(*) FROM acct.sales_invoice"); got != "0" {
 		t.Errorf("a dry run wrote %s invoices", got)
 	}
@@ -91,6 +101,7 @@ func TestExportFlowInTheBackground(t *testing.T) {
 	h.waitJobs()
 	f = c.fragment("/fragments/jobs/" + job)
 	wantIn(t, "ended job", f, "Done in", "<td>sales-invoices</td><td class=\"num\">13</td><td class=\"num\">7</td><td class=\"num\">8</td>", "Records not exported", "INV-NOCO", "Nobody Ltd")
+	wantIn(t, "ended job's page", c.get("/jobs/"+job), "Done in", `<th class="num">Exported</th>`, "Records not exported", "INV-NOCO", "Nobody Ltd")
 	if strings.Contains(f.body, "data-again") || strings.Contains(f.body, "data-reload") {
 		t.Errorf("an ended job's fragment asks again:\n%s", f.body)
 	}
