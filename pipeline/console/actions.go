@@ -69,18 +69,17 @@ func (s *Server) exportRecord(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	v := jb.view(s.now())
-	me, _ := whoOf(r)
+	back += "?job=" + jb.ID
 	switch {
 	case v.Running:
-		s.sessions.flash(me.sid, "The export of "+id+" is running: this page shows it when it is done.", "")
+		s.redirectFlash(w, r, back, "The export of "+id+" is running: this page shows it when it is done.", "")
 	case v.Err != "":
-		s.sessions.flash(me.sid, "", "The export of "+id+" failed: "+scrub(s.config.get(), v.Err))
+		s.redirectFlash(w, r, back, "", "The export of "+id+" failed: "+scrub(s.config.get(), v.Err))
 	case v.Errors() > 0:
-		s.sessions.flash(me.sid, "", id+" was not exported: "+v.Failures()[0].Reason)
+		s.redirectFlash(w, r, back, "", id+" was not exported: "+v.Failures()[0].Reason)
 	default:
-		s.sessions.flash(me.sid, s.outcome(v), "")
+		s.redirectFlash(w, r, back, s.outcome(v), "")
 	}
-	http.Redirect(w, r, back+"?job="+jb.ID, http.StatusSeeOther)
 }
 
 // outcome says what an ended job did, in a sentence.
@@ -146,8 +145,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, back string, err
 	if !errors.As(err, &busy) {
 		s.log.Warn("console action refused", "user", me.name, "path", r.URL.Path, "error", s.reason(err))
 	}
-	s.sessions.flash(me.sid, "", s.reason(err))
-	http.Redirect(w, r, back, http.StatusSeeOther)
+	s.redirectFlash(w, r, back, "", s.reason(err))
 }
 
 func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {

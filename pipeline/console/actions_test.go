@@ -113,6 +113,32 @@ func TestExportFlowInTheBackground(t *testing.T) {
 	}
 }
 
+// An action's outcome shows on the page the action went to, once, and nowhere else: a
+// refused export's reason is not shown by another page the session opens first (another
+// tab), nor by the page another action went to.
+func TestOutcomeShownWhereTheActionWent(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.login("olga")
+	release := holdEngine(t, h)
+	defer h.waitJobs()
+	defer release()
+	flow := c.act("/flows/sales-invoices/export", nil) // waits for its turn
+	refused := c.act("/flows/sales-invoices/records/INV-OK/export", nil)
+	if refused.status != http.StatusSeeOther || !strings.HasPrefix(refused.location, "/flows/sales-invoices/records/INV-OK") {
+		t.Fatalf("the refused export: %d %s", refused.status, refused.location)
+	}
+	const why = "Export of sales-invoices is running already"
+	for _, path := range []string{"/runs", flow.location} {
+		if r := c.get(path); strings.Contains(r.body, why) {
+			t.Errorf("%s shows the outcome of an action that went elsewhere", path)
+		}
+	}
+	wantIn(t, "the page the refused export went to", c.follow(refused), why)
+	if r := c.follow(refused); strings.Contains(r.body, why) {
+		t.Errorf("the outcome shows again when the page is loaded again")
+	}
+}
+
 // holdEngine takes the engine's turn (as a long run would) until release is called.
 func holdEngine(t *testing.T, h *harness) (release func()) {
 	t.Helper()

@@ -119,7 +119,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	if who, ok := whoOf(r); ok {
 		v.User, v.Role, v.CSRF = who.name, who.role, who.csrf
-		notice, problem := s.sessions.popFlash(who.sid)
+		notice, problem := s.sessions.popFlash(who.sid, r.URL.Query().Get(flashParam))
 		if v.Notice == "" {
 			v.Notice = notice
 		}
@@ -141,6 +141,29 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(b.Bytes())
+}
+
+// flashParam names, in a page's address, the outcome of the action that went there.
+const flashParam = "flash"
+
+// redirectFlash goes to the page at to (a path, maybe with a query and a fragment),
+// which shows the outcome of the action just taken: that page only, named by an id in
+// its address, so that the outcome shows neither on another page or tab nor on the
+// page another action (say, a concurrent one) went to.
+func (s *Server) redirectFlash(w http.ResponseWriter, r *http.Request, to, notice, problem string) {
+	me, _ := whoOf(r)
+	if id := s.sessions.flash(me.sid, notice, problem); id != "" {
+		path, frag, _ := strings.Cut(to, "#")
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		to = path + sep + flashParam + "=" + id
+		if frag != "" {
+			to += "#" + frag
+		}
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 // fragment writes a named fragment, a piece of a page it loads on its own.

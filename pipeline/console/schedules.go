@@ -197,8 +197,7 @@ func (s *Server) saveSchedule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("schedule changed", "user", me.name, "flow", flow, "schedule", now)
-	s.sessions.flash(me.sid, "Schedule of "+flow+": "+now+".", "")
-	http.Redirect(w, r, "/schedules#"+flow, http.StatusSeeOther)
+	s.redirectFlash(w, r, "/schedules#"+flow, "Schedule of "+flow+": "+now+".", "")
 }
 
 // setSchedule writes a schedule key by key, so the file keeps its order and comments.

@@ -21,9 +21,19 @@ type session struct {
 	password      string // the hash of the user's password hash when the session began
 	csrf          string
 	created, seen time.Time
-	// notice and problem are the outcome of the last action, shown once by the next page.
-	notice, problem string
+	// flashes are the outcomes of actions, each kept for the one page its action went
+	// to (by an id in that page's address), and shown there once; the oldest unshown
+	// go beyond flashKept.
+	flashes []flash
 }
+
+// flash is an action's outcome, for the page it went to.
+type flash struct {
+	id, notice, problem string
+}
+
+// flashKept bounds the outcomes a session keeps unshown (pages never opened).
+const flashKept = 8
 
 // sessions are the logins in progress.
 type sessions struct {
@@ -96,26 +106,39 @@ func (s *sessions) sweep(now time.Time, idle, maxAge time.Duration) {
 	}
 }
 
-// flash keeps the outcome of an action for the page the browser goes to next.
-func (s *sessions) flash(sid, notice, problem string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if se, ok := s.byID[hashID(sid)]; ok {
-		se.notice, se.problem = notice, problem
-	}
-}
-
-// popFlash takes the outcome kept by flash.
-func (s *sessions) popFlash(sid string) (notice, problem string) {
+// flash keeps the outcome of an action for the page it goes to, and returns the id
+// that page's address carries ("" without a session).
+func (s *sessions) flash(sid, notice, problem string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	se, ok := s.byID[hashID(sid)]
 	if !ok {
+		return ""
+	}
+	id := randomToken()[:12]
+	se.flashes = append(se.flashes, flash{id: id, notice: notice, problem: problem})
+	if len(se.flashes) > flashKept {
+		se.flashes = se.flashes[len(se.flashes)-flashKept:]
+	}
+	return id
+}
+
+// popFlash takes the outcome kept by flash under id: once, and only for the session
+// that kept it.
+func (s *sessions) popFlash(sid, id string) (notice, problem string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	se, ok := s.byID[hashID(sid)]
+	if !ok || id == "" {
 		return "", ""
 	}
-	notice, problem = se.notice, se.problem
-	se.notice, se.problem = "", ""
-	return notice, problem
+	for i, f := range se.flashes {
+		if f.id == id {
+			se.flashes = append(se.flashes[:i], se.flashes[i+1:]...)
+			return f.notice, f.problem
+		}
+	}
+	return "", ""
 }
 
 // end ends the session of a cookie's id.

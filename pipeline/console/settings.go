@@ -164,8 +164,7 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(changes) == 0 {
-		s.sessions.flash(me.sid, "Nothing changed.", "")
-		http.Redirect(w, r, "/settings", http.StatusSeeOther)
+		s.redirectFlash(w, r, "/settings", "Nothing changed.", "")
 		return
 	}
 	fields := map[string][]string{}
@@ -203,8 +202,7 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("setting changed", "user", me.name, "setting", "settings."+c.def.Key)
 		names = append(names, c.def.Label)
 	}
-	s.sessions.flash(me.sid, "Saved: "+strings.Join(names, ", ")+". Runs that start from now on use the new values.", "")
-	http.Redirect(w, r, "/settings", http.StatusSeeOther)
+	s.redirectFlash(w, r, "/settings", "Saved: "+strings.Join(names, ", ")+". Runs that start from now on use the new values.", "")
 }
 
 // parseSetting reads a setting's value as the form sent it.

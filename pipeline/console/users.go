@@ -74,8 +74,7 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, change userC
 	me, _ := whoOf(r)
 	name := r.PathValue("name")
 	if name == me.name {
-		s.sessions.flash(me.sid, "", "You cannot change your own account here: use `oimconnect user` on the server.")
-		http.Redirect(w, r, "/users", http.StatusSeeOther)
+		s.redirectFlash(w, r, "/users", "", "You cannot change your own account here: use `oimconnect user` on the server.")
 		return
 	}
 	var detail string
@@ -96,14 +95,12 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, change userC
 		s.fail(w, r, err)
 		return
 	case err != nil:
-		s.sessions.flash(me.sid, "", "Nothing was saved: "+s.reason(err))
-		http.Redirect(w, r, "/users", http.StatusSeeOther)
+		s.redirectFlash(w, r, "/users", "", "Nothing was saved: "+s.reason(err))
 		return
 	}
 	s.sessions.endUser(name)
 	s.log.Info("user changed", "by", me.name, "change", detail)
-	s.sessions.flash(me.sid, "Saved: "+detail+".", "")
-	http.Redirect(w, r, "/users", http.StatusSeeOther)
+	s.redirectFlash(w, r, "/users", "Saved: "+detail+".", "")
 }
 
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
