@@ -64,7 +64,7 @@ func TestPages(t *testing.T) {
 	r = c.get("/runs")
 	wantIn(t, "runs", r, "sales-invoices", "manual", "cli-user", `href="/runs/`+runID+`"`)
 	r = c.get("/runs/" + runID)
-	wantIn(t, "run report", r, "Records not exported (1)", "INV-NOCO", "Nobody Ltd", "Documents created (1 records)", "SIN-INV-DISC/1", "started by cli-user")
+	wantIn(t, "run report", r, "Records not exported (1)", "INV-NOCO", "Nobody Ltd", "Documents created (from 1 record)", "SIN-INV-DISC/1", "started by cli-user")
 	// A record OIM changed while the run exported it (a PostgreSQL source) is reported
 	// apart, with why.
 	h.query("INSERT INTO connector.run_record VALUES (?, 'sales-invoices', 'INV-OK', 'waiting', NULL, ?) RETURNING record", runID, plan.ChangedReason)

@@ -62,6 +62,8 @@ var funcs = template.FuncMap{
 		return *s
 	},
 	"join": strings.Join,
+	// plural is n and the noun, in the plural unless n is 1 ("1 record", "2 records").
+	"plural": func(n int, noun string) string { return plural(int64(n), noun) },
 }
 
 // parsePages parses every page with the layout and the shared partials.
