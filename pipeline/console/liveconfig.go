@@ -110,9 +110,9 @@ func (e *editError) Unwrap() error { return e.err }
 
 // edit changes the configuration file with change, checks the result exactly as the
 // file is checked when a command loads it, has record audit it, then saves it
-// atomically and puts it in use. A refused edit is an *editError; an edit record
-// fails to audit is not saved (the action is not done untraced). Either way the file
-// is left as it was. An edit that changes nothing is neither recorded nor saved.
+// atomically and puts it in use. A refused edit is an *editError; an edit that record
+// cannot audit is not saved (no change is made untraced). Either way the file is left
+// as it was. An edit that changes nothing is neither recorded nor saved.
 func (l *liveConfig) edit(change func(*config.Document) error, record func() error) (*config.Config, error) {
 	l.editing.Lock()
 	defer l.editing.Unlock()
