@@ -91,19 +91,6 @@ func help(args []string, stdout, stderr io.Writer) int {
 
 // parse reads the command's own flags (any other is refused, with the command's
 // usage), then loads the configuration. --help prints the command's page.
-// emptyValues refuses a text flag given an empty value (--report "", --config ""):
-// it was taken as not given, so a run wrote no report, or ran without the file the
-// operator meant to name, without a word.
-func emptyValues(fs *pflag.FlagSet) error {
-	var err error
-	fs.Visit(func(f *pflag.Flag) {
-		if err == nil && f.Value.Type() == "string" && f.Value.String() == "" {
-			err = fmt.Errorf("--%s needs a value, got an empty one", f.Name)
-		}
-	})
-	return err
-}
-
 func parse(c *command, args []string, stdout, stderr io.Writer) (*invocation, int) {
 	opt := &options{}
 	fs := pflag.NewFlagSet(c.name, pflag.ContinueOnError)
@@ -150,6 +137,19 @@ func parse(c *command, args []string, stdout, stderr io.Writer) (*invocation, in
 		cfg.Settings.AutoPost = config.AutoPost{SalesInvoices: true, SalesCreditNotes: true, PayableInvoices: true, PayableCreditNotes: true, Journals: true}
 	}
 	return &invocation{cmd: c, opt: opt, cfg: cfg, log: newLogger(cfg.Log, stderr), stdout: stdout, stderr: stderr}, fault.ExitOK
+}
+
+// emptyValues refuses a text flag given an empty value (--report "", --config ""):
+// it was taken as not given, so a run wrote no report, or ran without the file the
+// operator meant to name, without a word.
+func emptyValues(fs *pflag.FlagSet) error {
+	var err error
+	fs.Visit(func(f *pflag.Flag) {
+		if err == nil && f.Value.Type() == "string" && f.Value.String() == "" {
+			err = fmt.Errorf("--%s needs a value, got an empty one", f.Name)
+		}
+	})
+	return err
 }
 
 // flagError says which commands take a flag this one refuses.
