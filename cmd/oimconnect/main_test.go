@@ -273,6 +273,13 @@ func TestValidateReportsEveryProblemWithItsPosition(t *testing.T) {
 			t.Errorf("validate: want exit 2 and %q, got %d\n%s", want, r.code, r.stderr)
 		}
 	}
+	// One mistake that the flow's check and its reconcile section's both meet is one
+	// problem (it was printed twice).
+	dir = editedSpecs(t, strings.NewReplacer("    table: oim.invoice_line\n", "    table: oim.invoice_linez\n"), "model.yaml", "sales-invoices.yaml")
+	r = cli(t, nil, "validate", dir)
+	if r.code != 2 || strings.Count(r.stderr, "unknown table oim.invoice_linez") != 1 {
+		t.Errorf("validate: want exit 2 and the unknown table once, got %d\n%s", r.code, r.stderr)
+	}
 }
 
 // In a line mapping doc.id is the document's id (text), doc.line_number its line's

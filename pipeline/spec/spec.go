@@ -6,6 +6,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -204,8 +205,9 @@ func ProblemsOf(err error) (Problems, bool) {
 	return nil, false
 }
 
-// Add appends the positioned problems err holds (nothing for nil). An error that holds
-// none is no spec mistake: it is returned, for the caller to stop at.
+// Add appends the positioned problems err holds (nothing for nil), but for those it
+// holds already: one mistake two checks meet is one problem. An error that holds none
+// is no spec mistake: it is returned, for the caller to stop at.
 func (ps *Problems) Add(err error) error {
 	if err == nil {
 		return nil
@@ -214,7 +216,11 @@ func (ps *Problems) Add(err error) error {
 	if !ok {
 		return err
 	}
-	*ps = append(*ps, more...)
+	for _, p := range more {
+		if !slices.Contains(*ps, p) { // one mistake found by two checks is one problem
+			*ps = append(*ps, p)
+		}
+	}
 	return nil
 }
 
