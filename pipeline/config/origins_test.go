@@ -241,3 +241,11 @@ func TestUnusedScheduleFieldsAndAShortPollRefused(t *testing.T) {
 		path+`:5:45: settings.schedules.sales_invoices: an Hourly schedule runs at a minute of every hour: write at: "00:15" (the hour is not used), not "02:15"`,
 		path+`:2:31: settings.automation.poll_interval must be at least 10ms (watch looks for changes this often: shorter only spins), got "1ns"`)
 }
+
+// A key written twice is refused at its second place, saying where the first is (the
+// loader refused it without a column).
+func TestKeyWrittenTwiceRefusedAtItsPosition(t *testing.T) {
+	path := writeConfig(t, "settings:\n  default_company: A\nsettings:\n  default_company: B\n")
+	_, err := config.Load(path, nil)
+	wantInput(t, err, path+`:3:1: key "settings" written twice in the top level (first at line 1)`)
+}

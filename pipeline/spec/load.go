@@ -255,6 +255,23 @@ func checkShape(n *yaml.Node, t reflect.Type, segs []string, pos *Positions, pro
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return
 	}
+	if n.Kind == yaml.MappingNode {
+		// A key written twice would be refused by the loader without a column, or,
+		// merged, one of the two values silently lost.
+		first := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Value == "<<" {
+				continue
+			}
+			if f, dup := first[k.Value]; dup {
+				*probs = append(*probs, Problem{File: pos.File, Line: k.Line, Column: k.Column,
+					Msg: fmt.Sprintf("key %q written twice in %s (first at line %d)", k.Value, where, f.Line)})
+				continue
+			}
+			first[k.Value] = k
+		}
+	}
 	if t == fieldType {
 		switch n.Kind {
 		case yaml.ScalarNode:
