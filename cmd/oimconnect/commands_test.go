@@ -409,6 +409,18 @@ func TestDestructiveCommandsRefuseWithoutForce(t *testing.T) {
 	if fixture.DumpSchemas(t, file, "oim", "acct") != before {
 		t.Errorf("init changed existing tables")
 	}
+	// --source and --target make what their help says in a DuckDB file: oim, acct (both
+	// were made).
+	for flag, schema := range map[string]string{"source": "oim", "target": "acct"} {
+		f := filepath.Join(dir, flag+".duckdb")
+		if r := cli(t, nil, "init", "--"+flag, f); r.code != 0 || r.stdout != "schema "+schema+" ready in "+f+"\n" {
+			t.Errorf("init --%s: %d %q %s", flag, r.code, r.stdout, r.stderr)
+		}
+		if got := queryInt(t, f, "SELECT count(DISTINCT table_schema) FROM information_schema.tables WHERE table_schema IN ('oim', 'acct')"); got != 1 ||
+			queryInt(t, f, "SELECT count(*) FROM information_schema.tables WHERE table_schema = '"+schema+"'") == 0 {
+			t.Errorf("init --%s made %d schemas, want %s alone", flag, got, schema)
+		}
+	}
 	empty := filepath.Join(dir, "empty.duckdb")
 	if r := cli(t, nil, "init", "--db", empty); r.code != 0 {
 		t.Fatalf("init: %s", r.stderr)

@@ -231,18 +231,18 @@ func doInit(ctx context.Context, inv *invocation) int {
 		if err := initPlace(ctx, p.loc, p.schemas, set); err != nil {
 			return fail(stderr, err)
 		}
-		made := p.schemas
-		if !postgres.IsURL(p.loc) {
-			made = []string{"oim", "acct"} // a DuckDB file gets both (catalog.Init)
+		what := "schemas " + strings.Join(p.schemas, " and ")
+		if len(p.schemas) == 1 {
+			what = "schema " + p.schemas[0]
 		}
-		fmt.Fprintf(stdout, "schemas %s ready in %s\n", strings.Join(made, " and "), postgres.Redact(p.loc))
+		fmt.Fprintf(stdout, "%s ready in %s\n", what, postgres.Redact(p.loc))
 	}
 	return fault.ExitOK
 }
 
 // initPlace creates the schemas in a PostgreSQL database (for oim, with the triggers
 // watch listens to and the indexes the flows' specs read the records still to export
-// and their lines by), or both in a DuckDB file.
+// and their lines by), or in a DuckDB file.
 func initPlace(ctx context.Context, loc string, schemas []string, set *spec.Set) error {
 	if postgres.IsURL(loc) {
 		conn, err := postgres.Connect(ctx, loc)
@@ -269,7 +269,7 @@ func initPlace(ctx context.Context, loc string, schemas []string, set *spec.Set)
 		return err
 	}
 	defer db.Close()
-	if err := catalog.Init(ctx, db); err != nil {
+	if err := catalog.InitSchemas(ctx, db, schemas...); err != nil {
 		return fmt.Errorf("%s: %w", loc, err)
 	}
 	return nil

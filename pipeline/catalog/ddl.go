@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"fmt"
 	"regexp"
+	"slices"
 )
 
 // The contract's canonical schemas, copied unchanged from shared/contract.
@@ -18,8 +19,15 @@ var (
 
 // Init creates the oim and acct schemas in db when they do not exist yet.
 // It is idempotent: a database that already has the schemas is left as it is.
-func Init(ctx context.Context, db *sql.DB) error {
+func Init(ctx context.Context, db *sql.DB) error { return InitSchemas(ctx, db, "oim", "acct") }
+
+// InitSchemas creates those of the contract's schemas named (oim, acct) that db does
+// not have yet: a source's file needs oim only, a target's acct only.
+func InitSchemas(ctx context.Context, db *sql.DB, schemas ...string) error {
 	for _, s := range []struct{ schema, ddl string }{{"oim", OIMDDL}, {"acct", AccountingDDL}} {
+		if !slices.Contains(schemas, s.schema) {
+			continue
+		}
 		var n int
 		if err := db.QueryRowContext(ctx,
 			`SELECT count(*) FROM information_schema.tables WHERE table_schema = ?`, s.schema).Scan(&n); err != nil {
