@@ -111,19 +111,32 @@ func Connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
 	if cfg.RuntimeParams["application_name"] == "" {
 		cfg.RuntimeParams["application_name"] = "oimconnect"
 	}
+	var conn *pgx.Conn
+	err = Retry(ctx, func() (err error) {
+		conn, err = pgx.ConnectConfig(ctx, cfg)
+		return err
+	})
+	if err != nil {
+		return nil, ConnectFailure("connect to", dsn, err)
+	}
+	return conn, nil
+}
+
+// Retry runs connect until it succeeds, fails for another reason than a server that
+// cannot be reached or is starting (Transient), or ConnectAttempts have failed, waiting
+// 0.5 s, doubling, between them (7.5 s in all). It returns connect's last error, or the
+// context's.
+func Retry(ctx context.Context, connect func() error) error {
 	wait := 500 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		conn, err := pgx.ConnectConfig(ctx, cfg)
-		if err == nil {
-			return conn, nil
-		}
-		if !Transient(err) || attempt == ConnectAttempts || ctx.Err() != nil {
-			return nil, ConnectFailure("connect to", dsn, err)
+		err := connect()
+		if err == nil || !Transient(err) || attempt == ConnectAttempts || ctx.Err() != nil {
+			return err
 		}
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return nil, fmt.Errorf("connect to %s: %w", Redact(dsn), ctx.Err())
+			return ctx.Err()
 		}
 		wait *= 2
 	}
@@ -136,6 +149,9 @@ func Connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
 // password, a database that does not exist) is an input error. what starts the message
 // ("connect to", "connect to the queue"); the password is never shown.
 func ConnectFailure(what, dsn string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s %s: %w", what, Redact(dsn), scrub(err, dsn)) // stopped: neither a mistake nor the server's state
+	}
 	var pe *pgconn.PgError
 	later := errors.As(err, &pe) && pe.Code == "55000" || Transient(err)
 	err = fmt.Errorf("%s %s: %w", what, Redact(dsn), scrub(err, dsn)) // scrub may lose the cause's type

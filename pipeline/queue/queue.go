@@ -60,7 +60,8 @@ func connect(ctx context.Context, url string, log *slog.Logger, edit func(*river
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err == nil {
-		err = pool.Ping(ctx)
+		// A queue server restarting is waited for, as a database is (postgres.Connect).
+		err = postgres.Retry(ctx, func() error { return pool.Ping(ctx) })
 	}
 	if err != nil {
 		if pool != nil {
@@ -94,7 +95,7 @@ func Init(ctx context.Context, url string) (applied int, err error) {
 	}
 	pool, err := pgxpool.New(ctx, url)
 	if err == nil {
-		err = pool.Ping(ctx)
+		err = postgres.Retry(ctx, func() error { return pool.Ping(ctx) })
 	}
 	if err != nil {
 		return 0, postgres.ConnectFailure("connect to the queue", url, err)
