@@ -379,7 +379,7 @@ func TestHostileSourceFiles(t *testing.T) {
 				}
 			}
 			return strings.Join(lines, "\n")
-		}), want: `does not have a column with name "colour"`},
+		}), want: `oim.invoice has no column "colour" (its columns: id, name, `},
 		{name: "an unknown column in Parquet", break_: func(t *testing.T, dir string) string {
 			p := filepath.Join(dir, "invoice.parquet")
 			db, err := sql.Open("duckdb", "")
@@ -395,7 +395,10 @@ func TestHostileSourceFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			return p
-		}, want: `does not have a column with name "colour"`},
+		}, want: `oim.invoice has no column "colour" (its columns: id, name, `},
+		{name: "a misspelt column", break_: edit("invoice.csv", func(s string) string {
+			return strings.Replace(s, "export_status", "export_statuss", 1)
+		}), want: `oim.invoice has no column "export_statuss": did you mean export_status? (its columns: `},
 		{name: "a table as CSV and as Parquet", break_: func(t *testing.T, dir string) string {
 			if err := os.WriteFile(filepath.Join(dir, "invoice.parquet"), []byte("PAR1"), 0o644); err != nil {
 				t.Fatal(err)

@@ -692,6 +692,9 @@ func copyFromFiles(ctx context.Context, tx *sql.Tx, dir string, cat *catalog.Cat
 			}
 			continue
 		}
+		if err := knownColumns(ctx, tx, read, t); err != nil {
+			return &fault.InputError{Err: fmt.Errorf("source file %s (table %s): %w", file, t.FullName(), err)}
+		}
 		// By name: a file may leave columns out (they stay empty); CSV text is cast
 		// to each column's type.
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM %s", t.SQLName(), read)); err != nil {
@@ -699,6 +702,31 @@ func copyFromFiles(ctx context.Context, tx *sql.Tx, dir string, cat *catalog.Cat
 		}
 	}
 	return nil
+}
+
+// knownColumns refuses a file with a column its table does not have, naming it and the
+// column it is likely a typo of: DuckDB's own words ("Binder Error: Table ... does not
+// have a column with name ...") name neither the columns there are nor the likely one.
+func knownColumns(ctx context.Context, tx *sql.Tx, read string, t *catalog.Table) error {
+	rows, err := tx.QueryContext(ctx, "SELECT * FROM "+read+" LIMIT 0")
+	if err != nil {
+		return errors.New(firstParagraph(err.Error()))
+	}
+	cols, err := rows.Columns()
+	rows.Close()
+	if err != nil {
+		return err
+	}
+	var unknown []string
+	for _, c := range cols {
+		if _, ok := t.Column(c); !ok {
+			unknown = append(unknown, fmt.Sprintf("%q%s", c, fault.Closest(c, t.ColumnNames())))
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s has no column %s (its columns: %s)", t.FullName(), strings.Join(unknown, ", no column "), strings.Join(t.ColumnNames(), ", "))
 }
 
 // checkFolder refuses a source folder that is not there, a table file named after no OIM
