@@ -205,8 +205,8 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// looks are the commands that read the databases and write nothing.
-var looks = map[string]bool{"runs": true, "explain": true, "plan": true, "reconcile": true, "validate": true}
+// looks are the commands on withEngine that read the databases and write nothing.
+var looks = map[string]bool{"runs": true, "explain": true, "plan": true, "reconcile": true} // validate opens its own (doValidate)
 
 // fail prints an error and maps it to an exit status.
 func fail(stderr io.Writer, err error) int {

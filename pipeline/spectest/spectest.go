@@ -97,7 +97,7 @@ func RunDir(ctx context.Context, fsys fs.FS, dir string) ([]Result, error) {
 		f := *files[i]
 		for ci, c := range f.Tests {
 			r := Result{File: path.Join(dir, name), Name: c.Name}
-			fails, err := run(ctx, set, f, ci)
+			fails, err := run(ctx, set, cat, f, ci)
 			if _, ok := spec.ProblemsOf(err); ok {
 				// A mistake in the spec, not a failed expectation: said once, for
 				// the spec (validate's exit status), not as a failure of every case.
@@ -172,19 +172,30 @@ func checkGiven(cat *catalog.Catalog, pos *spec.Positions, at []string, given ma
 
 // contract is the contract's catalog, which every case's database holds.
 func contract(ctx context.Context) (*catalog.Catalog, error) {
-	db, err := sql.Open("duckdb", "")
+	db, err := contractDB(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(1)
-	if err := catalog.Init(ctx, db); err != nil {
-		return nil, err
-	}
 	return catalog.Read(ctx, db, "oim", "acct")
 }
 
-func run(ctx context.Context, set *spec.Set, f File, ci int) ([]string, error) {
+// contractDB is an in-memory database holding the contract's empty schemas, on one
+// connection (one in-memory database, one connection).
+func contractDB(ctx context.Context) (*sql.DB, error) {
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	if err := catalog.Init(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func run(ctx context.Context, set *spec.Set, cat *catalog.Catalog, f File, ci int) ([]string, error) {
 	c := f.Tests[ci]
 	settings := map[string]any{}
 	for k, v := range f.Settings {
@@ -197,19 +208,11 @@ func run(ctx context.Context, set *spec.Set, f File, ci int) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("duckdb", "")
+	db, err := contractDB(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(1) // one in-memory database, one connection
-	if err := catalog.Init(ctx, db); err != nil {
-		return nil, err
-	}
-	cat, err := catalog.Read(ctx, db, "oim", "acct")
-	if err != nil {
-		return nil, err
-	}
 	for _, given := range []map[string][]map[string]any{f.Given, c.Given} {
 		if err := insert(ctx, db, cat, given); err != nil {
 			return nil, err

@@ -70,16 +70,14 @@ func needsCheckpoint(path string) bool {
 // notes the file's state for the next open.
 func closeFile(ctx context.Context, db *sql.DB, path string) error {
 	_ = os.Remove(sidecar(path)) // until the close is done, the state is unknown
-	q := "PRAGMA disable_checkpoint_on_shutdown"
 	if st, err := os.Stat(path + ".wal"); err == nil && st.Size() > walLimit {
-		q = "CHECKPOINT"
+		if _, err := db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+			db.Close()
+			return fmt.Errorf("close %s: %w", path, err)
+		}
 	}
-	if _, err := db.ExecContext(ctx, q); err != nil {
-		db.Close()
-		return fmt.Errorf("close %s: %w", path, err)
-	}
-	if err := db.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
+	if err := closeUnchanged(ctx, db, path); err != nil {
+		return err
 	}
 	data, err := json.Marshal(stateOf(path))
 	if err == nil {
@@ -91,11 +89,11 @@ func closeFile(ctx context.Context, db *sql.DB, path string) error {
 	return nil
 }
 
-// closeUnchanged closes a DuckDB database that wrote nothing without a checkpoint, so
-// that the files are left as they were found (a log someone else left stays for the
-// next run that writes, which folds it in), and without noting their state: the note
-// of the last run that wrote them holds still, or, if the file changed after all, no
-// longer matches and the next run checkpoints.
+// closeUnchanged closes a DuckDB database without a checkpoint. A run that wrote nothing
+// leaves the files as it found them (a log someone else left stays for the next run
+// that writes, which folds it in) and notes nothing: the note of the last run that
+// wrote them holds still, or, if the file changed after all, no longer matches and the
+// next run checkpoints. closeFile notes the state after it.
 func closeUnchanged(ctx context.Context, db *sql.DB, name string) error {
 	if _, err := db.ExecContext(ctx, "PRAGMA disable_checkpoint_on_shutdown"); err != nil {
 		db.Close()
