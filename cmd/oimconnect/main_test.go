@@ -13,10 +13,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
+
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
 )
 
@@ -697,6 +699,121 @@ func TestWatchPostgresListens(t *testing.T) {
 		}
 		if time.Since(start) > 10*time.Second {
 			t.Fatalf("the supplier site was not exported 10s after its insert\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer a child process writes while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A change OIM commits while watch's listening connection is lost is still exported.
+// The change counter moves when OIM's statement runs, not when it commits: a poll
+// between the two sees the counter move and runs while the record is not yet visible,
+// and only the notification at the commit tells of it. When that notification is lost
+// with the connection, watch runs again once it listens again.
+func TestWatchPostgresListenerLostBeforeCommit(t *testing.T) {
+	t.Parallel()
+	pg := fixture.Postgres(t)
+	if r := cli(t, nil, "init", "--db", pg); r.code != 0 {
+		t.Fatalf("init: %s", r.stderr)
+	}
+	cmd := exec.Command(binary, "watch", "--db", pg, "--log-level", "debug")
+	cmd.Env = append(os.Environ(), "OIMCONNECT_SETTINGS__AUTOMATION__POLL_INTERVAL=100ms")
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("watch did not stop cleanly: %v\n%s", err, out.String())
+		}
+	}()
+	ctx := context.Background()
+	conn, err := postgres.Connect(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	listener := func() (pid int32) {
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			err := conn.QueryRow(ctx, "SELECT pid FROM pg_stat_activity WHERE query = 'LISTEN "+postgres.Channel+"' AND pid <> pg_backend_pid()").Scan(&pid)
+			if err == nil {
+				return pid
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("watch does not listen\n%s", out.String())
+		return 0
+	}
+	listener()
+	// How many runs have read the supplier sites: watch runs when the counter moved
+	// (or a notification woke it), and each run reads them.
+	runs := func() int { return strings.Count(out.String(), "msg=fetched table=oim.supplier_site") }
+	for deadline := time.Now().Add(10 * time.Second); runs() == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("watch's first run did not happen\n%s", out.String())
+		}
+	}
+	before := runs()
+	// OIM's transaction: the insert moves the counter, and stays invisible for a while.
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "INSERT INTO oim.supplier_site (id, name, updated_at) VALUES ('SS-PG-LOST', 'Late Supplier', now())"); err != nil {
+		t.Fatal(err)
+	}
+	other, err := postgres.Connect(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	deadline := time.Now().Add(10 * time.Second)
+	for runs() == before { // a poll saw the counter move and ran, finding nothing
+		if time.Now().After(deadline) {
+			t.Fatalf("watch did not run on the counter's change\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The listening connection is lost, and OIM commits before watch listens again.
+	if _, err := other.Exec(ctx, "SELECT pg_terminate_backend($1)", listener()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for {
+		var link *string
+		if err := conn.QueryRow(ctx, "SELECT account_id FROM oim.supplier_site WHERE id = 'SS-PG-LOST'").Scan(&link); err != nil {
+			t.Fatal(err)
+		}
+		if link != nil && *link == "VND-SS-PG-LOST" {
+			t.Logf("exported %s after the commit", time.Since(start).Round(time.Millisecond))
+			return
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("the supplier site committed while watch did not listen was not exported 10s later\n%s", out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

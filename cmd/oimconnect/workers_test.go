@@ -221,7 +221,14 @@ func TestWorkersManyTenants(t *testing.T) {
 		var link *string
 		queryPG(t, s.src, "SELECT account_id FROM oim.supplier_site WHERE id = $1", []any{&link}, s.id)
 		if link == nil || *link != "VND-"+s.id {
-			t.Errorf("tenant %s: supplier site %s was not exported after its insert", s.tenant, s.id)
+			var lines []string // what the workers did for the tenant, and who led
+			for _, l := range strings.Split(all, "\n") {
+				if strings.Contains(l, "tenant="+s.tenant) || strings.Contains(l, "leading") || strings.Contains(l, "leader") {
+					lines = append(lines, l)
+				}
+			}
+			t.Errorf("tenant %s: supplier site %s was not exported after its insert; its jobs: %s\nthe workers' log of it:\n%s",
+				s.tenant, s.id, jobList(t, queueURL, s.tenant), tail(strings.Join(lines, "\n"), 60))
 		}
 	}
 	if out := cli(t, nil, "queue", "--queue", queueURL, "--limit", "5"); out.code != 0 || !strings.Contains(out.stdout, "running 0") {
@@ -435,6 +442,27 @@ func workerLogs(live, dead []*child) string {
 		}
 	}
 	return b.String()
+}
+
+// jobList lists a tenant's jobs, oldest first, for a failure's message.
+func jobList(t *testing.T, queueURL, tenantName string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := postgres.Connect(ctx, queueURL)
+	if err != nil {
+		return err.Error()
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT format('%s %s attempt %s %s', id, state, attempt, args) FROM river_job
+		WHERE metadata->>'tenant' = $1 ORDER BY id`, tenantName)
+	if err != nil {
+		return err.Error()
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err.Error()
+	}
+	return "\n" + strings.Join(list, "\n")
 }
 
 func mustAtoi(s string) int {

@@ -458,9 +458,22 @@ func CreateIndex(ctx context.Context, conn *pgx.Conn, table, ddl string) error {
 	return nil
 }
 
-// Listen sends on wake whenever Channel is notified, until ctx ends; a lost connection
-// is reopened after a pause. Wakes are coalesced: a pending one is enough.
+// Listen sends on wake whenever Channel is notified, and each time it starts to listen,
+// until ctx ends; a lost connection is reopened after a pause. Wakes are coalesced: a
+// pending one is enough.
+//
+// Starting to listen wakes too, because the change counter (ChangeCounter) cannot
+// stand for what was announced while nobody listened: it moves when OIM's statement
+// runs, not when its transaction commits. A look between the two sees it move while
+// the records are not yet visible, and then only the notification at the commit tells
+// of them; lost with the connection, it would leave them waiting for OIM's next change.
 func Listen(ctx context.Context, dsn string, wake chan<- struct{}, onError func(error)) {
+	signal := func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
 	for ctx.Err() == nil {
 		err := func() error {
 			conn, err := Connect(ctx, dsn)
@@ -471,14 +484,12 @@ func Listen(ctx context.Context, dsn string, wake chan<- struct{}, onError func(
 			if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
 				return err
 			}
+			signal()
 			for {
 				if _, err := conn.WaitForNotification(ctx); err != nil {
 					return err
 				}
-				select {
-				case wake <- struct{}{}:
-				default:
-				}
+				signal()
 			}
 		}()
 		if ctx.Err() != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
@@ -80,16 +81,25 @@ func (w *Worker) listen(ctx context.Context, t *tenant.Tenant) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+postgres.Channel); err != nil {
 		return err
 	}
+	// Starting to listen (a new leader, a connection reopened) runs every automated
+	// flow once, whatever the change counter says (see postgres.Listen): a leader that
+	// died between a notification and its job, or a connection lost before one, leaves
+	// no other trace of what OIM committed.
+	listening := true
 	for {
 		tables := map[string]bool{}
-		wait, cancel := context.WithTimeout(ctx, w.pollEvery)
-		n, err := conn.WaitForNotification(wait)
-		cancel()
-		for err == nil { // every notification already here
-			tables[n.Payload] = true
-			quick, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-			n, err = conn.WaitForNotification(quick)
+		var err error
+		if !listening {
+			var n *pgconn.Notification
+			wait, cancel := context.WithTimeout(ctx, w.pollEvery)
+			n, err = conn.WaitForNotification(wait)
 			cancel()
+			for err == nil { // every notification already here
+				tables[n.Payload] = true
+				quick, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+				n, err = conn.WaitForNotification(quick)
+				cancel()
+			}
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -105,9 +115,10 @@ func (w *Worker) listen(ctx context.Context, t *tenant.Tenant) error {
 		if ok {
 			seen = fmt.Sprint(count)
 		}
-		if err := w.inTx(ctx, func(tx pgx.Tx) error { return w.sourceChanged(ctx, tx, t, seen, tables) }); err != nil {
+		if err := w.inTx(ctx, func(tx pgx.Tx) error { return w.sourceChanged(ctx, tx, t, seen, tables, listening) }); err != nil {
 			return err
 		}
+		listening = false
 	}
 }
 
@@ -136,7 +147,7 @@ func (w *Worker) poll(ctx context.Context, t *tenant.Tenant) error {
 			if err != nil {
 				return err
 			}
-			return w.sourceChanged(ctx, tx, t, state, nil)
+			return w.sourceChanged(ctx, tx, t, state, nil, false)
 		})
 		if err != nil {
 			return err
@@ -165,8 +176,8 @@ func (w *Worker) inTx(ctx context.Context, do func(pgx.Tx) error) error {
 // sourceChanged enqueues the runs a source's changes call for, in tx with the note of
 // the state they stand for: the flows reading the notified tables, or every automated
 // flow when the source's state differs from the one last turned into runs (seen "" is
-// no state: only notifications count).
-func (w *Worker) sourceChanged(ctx context.Context, tx pgx.Tx, t *tenant.Tenant, seen string, tables map[string]bool) error {
+// no state: only notifications count) or when the leader starts listening.
+func (w *Worker) sourceChanged(ctx context.Context, tx pgx.Tx, t *tenant.Tenant, seen string, tables map[string]bool, listening bool) error {
 	var last string
 	err := tx.QueryRow(ctx, "SELECT seen FROM oimconnect.source WHERE tenant = $1", t.Name).Scan(&last)
 	if err != nil && err != pgx.ErrNoRows {
@@ -175,6 +186,8 @@ func (w *Worker) sourceChanged(ctx context.Context, tx pgx.Tx, t *tenant.Tenant,
 	var flows []string
 	by := "event"
 	switch {
+	case listening:
+		flows, by = automated(t), "listening"
 	case len(tables) > 0:
 		flows = w.affected(ctx, t, tables)
 		for tb := range tables {

@@ -1,0 +1,119 @@
+package queue
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/oimconnect/oimconnect/pipeline/fixture"
+	"github.com/oimconnect/oimconnect/pipeline/postgres"
+	"github.com/oimconnect/oimconnect/pipeline/tenant"
+)
+
+// A leader that starts listening to a PostgreSQL source runs the tenant's automated
+// flows once, whatever the change counter says. The counter moves when OIM's
+// statement runs, not when it commits: the leader before saw it move and enqueued a
+// run that found nothing yet, then died before the commit's notification; nothing
+// else tells the next leader of the committed record.
+func TestLeaderListeningCatchesUp(t *testing.T) {
+	t.Parallel()
+	_, q := newQueue(t)
+	ctx := context.Background()
+	src := fixture.Postgres(t)
+	conn, err := postgres.Connect(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if err := postgres.Init(ctx, conn, "oim", "acct"); err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.Notify(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "acme.yaml")
+	if err := os.WriteFile(file, []byte("db: "+src+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tn, err := tenant.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &Worker{q: q, log: slog.New(slog.DiscardHandler), pollEvery: 20 * time.Millisecond, tableReads: map[string]map[string][]string{}}
+	lead := func() (die func()) {
+		c, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- w.listen(c, tn) }()
+		return func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("listen: %v", err)
+			}
+		}
+	}
+	// waitFor waits for a waiting automatic run of every automated flow, enqueued for
+	// the reason given, and lets it run (completed).
+	waitFor := func(by string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			tag, err := q.Pool.Exec(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now()
+				WHERE state = 'available' AND args->>'tenant' = 'acme' AND args->>'mode' = 'automatic' AND args->>'by' = $1
+				AND jsonb_array_length(args->'flows') = 6`, by)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tag.RowsAffected() > 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no automatic run of every flow by %q: %s", by, jobList(t, q))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	die := lead()
+	waitFor("listening")
+	// OIM inserts a supplier site in a transaction it keeps open; the leader sees the
+	// counter move, and its run finds nothing.
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "INSERT INTO oim.supplier_site (id, name, updated_at) VALUES ('SS-1', 'Late Supplier', now())"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("change")
+	// The leader dies, then OIM commits: the notification reaches nobody.
+	die()
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	die = lead()
+	defer die()
+	waitFor("listening")
+}
+
+// jobList lists the queue's jobs, for a failure's message.
+func jobList(t *testing.T, q *Queue) string {
+	t.Helper()
+	rows, err := q.Pool.Query(context.Background(), "SELECT id, state::text, args::text FROM river_job ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := ""
+	for rows.Next() {
+		var id int64
+		var state, args string
+		if err := rows.Scan(&id, &state, &args); err != nil {
+			t.Fatal(err)
+		}
+		out += "\n" + state + " " + args
+	}
+	return out
+}
