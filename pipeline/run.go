@@ -215,8 +215,10 @@ func (e *Engine) runPlan(ctx context.Context, p *plan.Plan, req Request, lastPla
 	start := time.Now()
 	defer drop(ctx, x, []string{p.Candidates, deferredTable}, nil)
 	retries := req.Retries != nil && p.Fingerprint != ""
+	var deferred map[string]uint64
 	if retries {
-		if err := req.Retries.stageDeferred(ctx, x, p.Flow); err != nil {
+		var err error
+		if deferred, err = req.Retries.stageDeferred(ctx, x, p.Flow); err != nil {
 			return s, fmt.Errorf("flow %s: %w", p.Flow, err)
 		}
 	}
@@ -235,6 +237,9 @@ func (e *Engine) runPlan(ctx context.Context, p *plan.Plan, req Request, lastPla
 	}
 	if n == 0 && !req.explain {
 		// Nothing to export: no stage. A manual or scheduled run is still history.
+		if retries && !req.DryRun {
+			req.Retries.learn(p.Flow, nil, nil, deferred) // what it remembers is no candidate
+		}
 		s.Duration = time.Since(start)
 		if en := e.entry(req, s, start, nil); en != nil && !req.DryRun {
 			en.Ended = time.Now()
@@ -264,7 +269,7 @@ func (e *Engine) runPlan(ctx context.Context, p *plan.Plan, req Request, lastPla
 		s.add(bs)
 	}
 	if retries && !req.DryRun {
-		if err := req.Retries.learnFrom(ctx, x, p, s.Failures); err != nil {
+		if err := req.Retries.learnFrom(ctx, x, p, s.Failures, deferred); err != nil {
 			return s, fmt.Errorf("flow %s: %w", p.Flow, err)
 		}
 	}
