@@ -176,7 +176,8 @@ func (w *Worker) inTx(ctx context.Context, do func(pgx.Tx) error) error {
 // sourceChanged enqueues the runs a source's changes call for, in tx with the note of
 // the state they stand for: the flows reading the notified tables, or every automated
 // flow when the source's state differs from the one last turned into runs (seen "" is
-// no state: only notifications count) or when the leader starts listening.
+// no state: only notifications count) or when the leader starts listening; and the
+// flows whose failed records' back-off ended (dueRetries).
 func (w *Worker) sourceChanged(ctx context.Context, tx pgx.Tx, t *tenant.Tenant, seen string, tables map[string]bool, listening bool) error {
 	var last string
 	err := tx.QueryRow(ctx, "SELECT seen FROM oimconnect.source WHERE tenant = $1", t.Name).Scan(&last)
@@ -195,6 +196,19 @@ func (w *Worker) sourceChanged(ctx context.Context, tx pgx.Tx, t *tenant.Tenant,
 		}
 	case seen != "" && seen != last:
 		flows, by = automated(t), "change"
+	}
+	due, err := w.dueRetries(ctx, tx, t)
+	if err != nil {
+		return err
+	}
+	if len(due) > 0 { // from the first flow with a record due on, as for a change
+		all := automated(t)
+		i := slices.Index(all, due[0])
+		if len(flows) == 0 {
+			flows, by = all[i:], "retry"
+		} else if i < slices.Index(all, flows[0]) {
+			flows = all[i:]
+		}
 	}
 	if len(flows) > 0 {
 		if _, err := w.q.runAutomatic(ctx, tx, t.Name, flows, by); err != nil {

@@ -132,17 +132,23 @@ CREATE TABLE IF NOT EXISTS oimconnect.clock (
 -- The tenants the workers serve, with their flows, for the commands that enqueue.
 CREATE TABLE IF NOT EXISTS oimconnect.tenant (
 	name text PRIMARY KEY, file text NOT NULL, flows jsonb NOT NULL, updated_at timestamptz NOT NULL);
+-- The failed records the tenants' automatic runs defer until they change or their
+-- back-off ends (pipeline.Retries); fingerprint holds the bits of an unsigned hash.
+CREATE TABLE IF NOT EXISTS oimconnect.retry (
+	tenant text NOT NULL, flow text NOT NULL, record text NOT NULL, fingerprint bigint NOT NULL,
+	failures integer NOT NULL, due timestamptz NOT NULL,
+	PRIMARY KEY (tenant, flow, record));
 `
 
 // ready refuses a queue database that init has not prepared.
 func (q *Queue) ready(ctx context.Context) error {
 	var river, own bool
-	err := q.Pool.QueryRow(ctx, "SELECT to_regclass('river_job') IS NOT NULL, to_regclass('oimconnect.tenant') IS NOT NULL").Scan(&river, &own)
+	err := q.Pool.QueryRow(ctx, "SELECT to_regclass('river_job') IS NOT NULL, to_regclass('oimconnect.tenant') IS NOT NULL AND to_regclass('oimconnect.retry') IS NOT NULL").Scan(&river, &own)
 	if err != nil {
 		return &fault.UnavailableError{Err: fmt.Errorf("queue %s: %w", postgres.Redact(q.URL), err)}
 	}
 	if !river || !own {
-		return fault.Inputf("queue %s has no job tables: install them with `oimconnect init --queue %s`", postgres.Redact(q.URL), postgres.Redact(q.URL))
+		return fault.Inputf("queue %s has no job tables, or not this version's: install them with `oimconnect init --queue %s`", postgres.Redact(q.URL), postgres.Redact(q.URL))
 	}
 	return nil
 }

@@ -48,7 +48,19 @@ func (r *runWorker) Work(ctx context.Context, job *river.Job[RunFlow]) error {
 		req.Detail = "due " + a.Due
 	}
 	err := r.w.run(ctx, job.JobRow, a.Tenant, func(e *pipeline.Engine) ([]pipeline.Summary, error) {
-		return e.Run(ctx, req)
+		if a.Mode != pipeline.ModeAutomatic {
+			return e.Run(ctx, req)
+		}
+		var err error
+		if req.Retries, err = r.w.retries(ctx, a.Tenant, a.Flows); err != nil {
+			return nil, err
+		}
+		sums, err := e.Run(ctx, req)
+		// What the flows that ran learned, kept even when a later one failed.
+		if kerr := r.w.keepRetries(context.WithoutCancel(ctx), a.Tenant, a.Flows, req.Retries); kerr != nil {
+			err = errors.Join(err, fmt.Errorf("keep the failed records to retry: %w", kerr))
+		}
+		return sums, err
 	})
 	if a.Release == "" || (err != nil && !fault.IsInput(err)) {
 		return err

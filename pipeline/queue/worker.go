@@ -55,13 +55,14 @@ type Worker struct {
 
 	mu         sync.Mutex
 	tableReads map[string]map[string][]string // tenant -> flow -> oim tables read
+	retried    map[string]time.Time           // tenant -> the latest back-off end a run was enqueued for (dueRetries)
 }
 
 // NewWorker connects to the queue as a worker of the tenants.
 func NewWorker(ctx context.Context, url string, tenants *tenant.Set, log *slog.Logger, o Options) (*Worker, error) {
 	host, _ := os.Hostname()
 	w := &Worker{ID: fmt.Sprintf("%s-%d", host, os.Getpid()), tenants: tenants, log: log, opt: o,
-		pollEvery: o.Poll, tableReads: map[string]map[string][]string{}}
+		pollEvery: o.Poll, tableReads: map[string]map[string][]string{}, retried: map[string]time.Time{}}
 	if w.pollEvery <= 0 {
 		w.pollEvery = time.Second
 	}
