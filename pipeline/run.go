@@ -222,7 +222,7 @@ func (e *Engine) runPlan(ctx context.Context, p *plan.Plan, req Request, lastPla
 			return s, fmt.Errorf("flow %s: %w", p.Flow, err)
 		}
 	}
-	if err := e.runStatements(ctx, x, p.Prelude, e.stepper(p.Flow, req.Progress)); err != nil {
+	if err := e.runStatements(ctx, x, sh.dry.fetches(p.Prelude), e.stepper(p.Flow, req.Progress)); err != nil {
 		return s, fmt.Errorf("flow %s: %w", p.Flow, err)
 	}
 	var n int64
@@ -320,8 +320,9 @@ func (e *Engine) dryRun(ctx context.Context, plans []*plan.Plan, req Request) ([
 	}
 	defer tx.Rollback()
 	var out []Summary
-	for _, p := range plans {
-		s, err := e.runPlan(ctx, p, req, false, &shared{conn: conn, tx: tx})
+	o := &overlays{tables: map[*catalog.Table]string{}, prefix: strings.TrimSuffix(plans[0].Bad, "bad")}
+	for i, p := range plans {
+		s, err := e.runPlan(ctx, p, req, false, &shared{conn: conn, tx: tx, dry: o, writes: o.dryWrites(plans[i:])})
 		if err != nil {
 			return out, err
 		}
@@ -354,8 +355,10 @@ func (e *Engine) unknowable(before []*plan.Plan, p *plan.Plan) string {
 // shared is the connection a flow runs on, and the transaction a dry run holds across
 // flows (nil: each batch begins its own).
 type shared struct {
-	conn *sql.Conn
-	tx   *sql.Tx
+	conn   *sql.Conn
+	tx     *sql.Tx
+	dry    *overlays  // a dry run's (see dryrun.go)
+	writes *writesFor // what a dry run does with the flow's writes
 }
 
 func (sh *shared) execer() catalog.Execer {
@@ -398,7 +401,7 @@ func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last b
 	// them with a small lookup table, the rows coming out shuffled, so the key index
 	// grows slowly). Committed, the stage and the writes took half the time at 9M lines.
 	// A shared dry run stages in its transaction instead: slower, but one unit.
-	if err = e.runStatements(ctx, x, p.Stage, step); err != nil {
+	if err = e.runStatements(ctx, x, sh.dry.fetches(p.Stage), step); err != nil {
 		return s, err
 	}
 	// The transform, like the stage, changes only this connection's temp tables, and
@@ -419,7 +422,11 @@ func (e *Engine) runBatch(ctx context.Context, p *plan.Plan, req Request, last b
 	s.Duration = time.Since(start)
 	if req.DryRun {
 		if dryTogether { // later flows of the dry run see this one's writes
-			return s, e.runStatements(ctx, tx, p.Write, step)
+			writes, err := sh.writes.statements(ctx, tx, p.Write)
+			if err != nil {
+				return s, err
+			}
+			return s, e.runStatements(ctx, tx, writes, step)
 		}
 		return s, tx.Rollback()
 	}

@@ -71,6 +71,17 @@ type Fetch struct {
 	// segments, so fewer columns cost less (at ten million lines, 20 lines' three
 	// columns took half the time of their fifteen).
 	Columns []*catalog.Column
+	// From, when set, is the relation read in the table's stead (a dry run's: the
+	// table with the rows its earlier flows would insert).
+	From string
+}
+
+// from is the relation the fetch reads.
+func (f *Fetch) from() string {
+	if f.From != "" {
+		return f.From
+	}
+	return f.Table.SQLName()
 }
 
 // Selected is what the fetch stages: Columns, or every column of the table.
@@ -104,7 +115,7 @@ func (f *Fetch) Statement(name string) Statement {
 			where = append(where, w)
 		}
 	}
-	from := "SELECT " + f.SelectList() + " FROM " + f.Table.SQLName()
+	from := "SELECT " + f.SelectList() + " FROM " + f.from()
 	if f.Alias != "" {
 		from += " " + f.Alias
 	}
@@ -134,7 +145,7 @@ func (f *Fetch) Statement(name string) Statement {
 // statement's SQL scans the key column of the whole table). For a Keys fetch on the
 // table's key.
 func (f *Fetch) Lookup(keys []string) string {
-	from := "SELECT " + f.SelectList() + " FROM " + f.Table.SQLName()
+	from := "SELECT " + f.SelectList() + " FROM " + f.from()
 	if f.Alias != "" {
 		from += " " + f.Alias
 	}
