@@ -34,30 +34,30 @@ type writesFor struct {
 	overlay map[*catalog.Table]bool
 }
 
-// dryWrites plans the writes of plans[0] in a dry run of plans.
+// dryWrites plans the writes of plans[0] in a dry run of plans. A table is read
+// whole (a lookup searching it) or only by the rows a fetch reaches, and by nothing
+// else: so a store with PostgreSQL sides can run the same plan.
 func (o *overlays) dryWrites(plans []*plan.Plan) *writesFor {
 	p, later := plans[0], plans[1:]
 	w := &writesFor{o: o, skip: map[*catalog.Table]bool{}, overlay: map[*catalog.Table]bool{}}
 	for _, st := range p.Write {
-		t := st.Write
-		if t == nil || w.skip[t.Table] || w.overlay[t.Table] {
-			continue
+		t := st.Write.Table
+		read, whole := false, false
+		for _, l := range plans { // the flow itself too: its next batch reads what this one wrote
+			if l.Reads(t) {
+				read, whole = true, whole || wholeOf(l, t)
+			}
 		}
-		read, fetched, other := false, false, p.Reads(t.Table)
 		for _, l := range later {
-			if l.Reads(t.Table) {
-				read = true
-				fetched = fetched || !wholeOf(l, t.Table)
-				other = other || wholeOf(l, t.Table) || mentioned(l, t.Table) || writes(l, t.Table)
-			} else if writes(l, t.Table) {
-				read, other = true, true
+			if writes(l, t) {
+				read, whole = true, true
 			}
 		}
 		switch {
-		case !read && !p.Reads(t.Table):
-			w.skip[t.Table] = true
-		case fetched && !other && onlyInserts(p, t.Table):
-			w.overlay[t.Table] = true
+		case !read:
+			w.skip[t] = true
+		case !whole && onlyInserts(p, t):
+			w.overlay[t] = true
 		}
 	}
 	return w
@@ -67,10 +67,6 @@ func (o *overlays) dryWrites(plans []*plan.Plan) *writesFor {
 func (w *writesFor) statements(ctx context.Context, x catalog.Execer, stmts []plan.Statement) ([]plan.Statement, error) {
 	var out []plan.Statement
 	for _, st := range stmts {
-		if st.Write == nil {
-			out = append(out, st)
-			continue
-		}
 		t := st.Write.Table
 		switch {
 		case w.skip[t]:
@@ -154,21 +150,4 @@ func onlyInserts(p *plan.Plan, t *catalog.Table) bool {
 		}
 	}
 	return true
-}
-
-// mentioned reports whether any of p's SQL but its fetches names t: an overlay would
-// not stand for the table there.
-func mentioned(p *plan.Plan, t *catalog.Table) bool {
-	sqls := []string{p.Counts, p.Failures, p.Outcomes}
-	for _, st := range append(append(append([]plan.Statement{}, p.Prelude...), p.Stage...), p.Write...) {
-		if st.Fetch == nil {
-			sqls = append(sqls, st.SQL)
-		}
-	}
-	for _, s := range sqls {
-		if strings.Contains(s, t.SQLName()) {
-			return true
-		}
-	}
-	return false
 }
