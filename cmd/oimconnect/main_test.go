@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
 
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
@@ -660,45 +661,59 @@ func TestPostgresCommandLine(t *testing.T) {
 // by init) and exports at once: the poll interval here is an hour.
 func TestWatchPostgresListens(t *testing.T) {
 	t.Parallel()
-	pg := fixture.Postgres(t)
+	_, conn, out := watchPostgres(t, "1h")
+	time.Sleep(time.Second) // the first poll, then listening
+	if _, err := conn.Exec(context.Background(), "INSERT INTO oim.supplier_site (id, name, updated_at) VALUES ('SS-PG-1', 'Listening Supplier', now())"); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("exported %s after the insert", waitForVendor(t, conn, "SS-PG-1", out))
+}
+
+// watchPostgres starts watch (debug log) on a PostgreSQL database init prepared, with
+// the poll interval given, stopped at the test's end; conn is a connection to the
+// database, out what watch wrote.
+func watchPostgres(t *testing.T, poll string) (pg string, conn *pgx.Conn, out *lockedBuffer) {
+	t.Helper()
+	pg = fixture.Postgres(t)
 	if r := cli(t, nil, "init", "--db", pg); r.code != 0 {
 		t.Fatalf("init: %s", r.stderr)
 	}
-	cmd := exec.Command(binary, "watch", "--db", pg)
-	cmd.Env = append(os.Environ(), "OIMCONNECT_SETTINGS__AUTOMATION__POLL_INTERVAL=1h")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd := exec.Command(binary, "watch", "--db", pg, "--log-level", "debug")
+	cmd.Env = append(os.Environ(), "OIMCONNECT_SETTINGS__AUTOMATION__POLL_INTERVAL="+poll)
+	out = &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
+	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		if err := cmd.Wait(); err != nil {
 			t.Errorf("watch did not stop cleanly: %v\n%s", err, out.String())
 		}
-	}()
-	ctx := context.Background()
-	conn, err := postgres.Connect(ctx, pg)
+	})
+	conn, err := postgres.Connect(context.Background(), pg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
-	time.Sleep(time.Second) // the first poll, then listening
-	if _, err := conn.Exec(ctx, "INSERT INTO oim.supplier_site (id, name, updated_at) VALUES ('SS-PG-1', 'Listening Supplier', now())"); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return pg, conn, out
+}
+
+// waitForVendor waits up to 10s for a supplier site's vendor account, and says how long
+// it took.
+func waitForVendor(t *testing.T, conn *pgx.Conn, site string, out *lockedBuffer) time.Duration {
+	t.Helper()
 	start := time.Now()
 	for {
 		var link *string
-		if err := conn.QueryRow(ctx, "SELECT account_id FROM oim.supplier_site WHERE id = 'SS-PG-1'").Scan(&link); err != nil {
+		if err := conn.QueryRow(context.Background(), "SELECT account_id FROM oim.supplier_site WHERE id = $1", site).Scan(&link); err != nil {
 			t.Fatal(err)
 		}
-		if link != nil && *link == "VND-SS-PG-1" {
-			t.Logf("exported %s after the insert", time.Since(start).Round(time.Millisecond))
-			return
+		if link != nil && *link == "VND-"+site {
+			return time.Since(start).Round(time.Millisecond)
 		}
 		if time.Since(start) > 10*time.Second {
-			t.Fatalf("the supplier site was not exported 10s after its insert\n%s", out.String())
+			t.Fatalf("supplier site %s was not exported within 10s\n%s", site, out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -729,29 +744,8 @@ func (b *lockedBuffer) String() string {
 // with the connection, watch runs again once it listens again.
 func TestWatchPostgresListenerLostBeforeCommit(t *testing.T) {
 	t.Parallel()
-	pg := fixture.Postgres(t)
-	if r := cli(t, nil, "init", "--db", pg); r.code != 0 {
-		t.Fatalf("init: %s", r.stderr)
-	}
-	cmd := exec.Command(binary, "watch", "--db", pg, "--log-level", "debug")
-	cmd.Env = append(os.Environ(), "OIMCONNECT_SETTINGS__AUTOMATION__POLL_INTERVAL=100ms")
-	var out lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("watch did not stop cleanly: %v\n%s", err, out.String())
-		}
-	}()
+	pg, conn, out := watchPostgres(t, "100ms")
 	ctx := context.Background()
-	conn, err := postgres.Connect(ctx, pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	listener := func() (pid int32) {
 		deadline := time.Now().Add(10 * time.Second)
 		for time.Now().Before(deadline) {
@@ -788,12 +782,10 @@ func TestWatchPostgresListenerLostBeforeCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close(ctx)
-	deadline := time.Now().Add(10 * time.Second)
-	for runs() == before { // a poll saw the counter move and ran, finding nothing
-		if time.Now().After(deadline) {
+	for deadline := time.Now().Add(10 * time.Second); runs() == before; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) { // a poll sees the counter move and runs, finding nothing
 			t.Fatalf("watch did not run on the counter's change\n%s", out.String())
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	// The listening connection is lost, and OIM commits before watch listens again.
 	if _, err := other.Exec(ctx, "SELECT pg_terminate_backend($1)", listener()); err != nil {
@@ -802,19 +794,5 @@ func TestWatchPostgresListenerLostBeforeCommit(t *testing.T) {
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	for {
-		var link *string
-		if err := conn.QueryRow(ctx, "SELECT account_id FROM oim.supplier_site WHERE id = 'SS-PG-LOST'").Scan(&link); err != nil {
-			t.Fatal(err)
-		}
-		if link != nil && *link == "VND-SS-PG-LOST" {
-			t.Logf("exported %s after the commit", time.Since(start).Round(time.Millisecond))
-			return
-		}
-		if time.Since(start) > 10*time.Second {
-			t.Fatalf("the supplier site committed while watch did not listen was not exported 10s later\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	t.Logf("exported %s after the commit", waitForVendor(t, other, "SS-PG-LOST", out))
 }
