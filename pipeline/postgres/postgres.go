@@ -438,6 +438,28 @@ func Changes(ctx context.Context, conn *pgx.Conn) (n int64, ok bool, err error) 
 	return n, err == nil, err
 }
 
+// Pending reports whether a transaction other than the connector's holds a write lock
+// on an oim table. The change counter moves when OIM's statement runs, not when its
+// transaction commits: while such a writer is open, the counter may count changes no
+// one can see yet, so a watcher must not take its value for what it has seen (its
+// records would wait for OIM's next change; the notification at the commit is lost
+// with a listener that died or a connection lost meanwhile). Sessions named
+// oimconnect (application_name) are the connector's: its write-back moves no counter.
+func Pending(ctx context.Context, conn *pgx.Conn) (bool, error) {
+	var pending bool
+	err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks l
+		JOIN pg_class c ON c.oid = l.relation
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+		WHERE l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND n.nspname = 'oim' AND l.mode = 'RowExclusiveLock' AND l.granted
+		AND l.pid IS DISTINCT FROM pg_backend_pid() AND coalesce(a.application_name, '') NOT LIKE 'oimconnect%')`).Scan(&pending)
+	if err != nil {
+		return false, fmt.Errorf("look for OIM's open writes: %w", err)
+	}
+	return pending, nil
+}
+
 // WritingSetting is set (SET LOCAL ... = 'on') in the connector's own transactions on
 // a PostgreSQL source, so its change triggers stay silent.
 const WritingSetting = "oimconnect.writing"
@@ -458,22 +480,9 @@ func CreateIndex(ctx context.Context, conn *pgx.Conn, table, ddl string) error {
 	return nil
 }
 
-// Listen sends on wake whenever Channel is notified, and each time it starts to listen,
-// until ctx ends; a lost connection is reopened after a pause. Wakes are coalesced: a
-// pending one is enough.
-//
-// Starting to listen wakes too, because the change counter (ChangeCounter) cannot
-// stand for what was announced while nobody listened: it moves when OIM's statement
-// runs, not when its transaction commits. A look between the two sees it move while
-// the records are not yet visible, and then only the notification at the commit tells
-// of them; lost with the connection, it would leave them waiting for OIM's next change.
+// Listen sends on wake whenever Channel is notified, until ctx ends; a lost connection
+// is reopened after a pause. Wakes are coalesced: a pending one is enough.
 func Listen(ctx context.Context, dsn string, wake chan<- struct{}, onError func(error)) {
-	signal := func() {
-		select {
-		case wake <- struct{}{}:
-		default:
-		}
-	}
 	for ctx.Err() == nil {
 		err := func() error {
 			conn, err := Connect(ctx, dsn)
@@ -484,12 +493,14 @@ func Listen(ctx context.Context, dsn string, wake chan<- struct{}, onError func(
 			if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
 				return err
 			}
-			signal()
 			for {
 				if _, err := conn.WaitForNotification(ctx); err != nil {
 					return err
 				}
-				signal()
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
 			}
 		}()
 		if ctx.Err() != nil {

@@ -3,7 +3,6 @@ package queue
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -59,58 +58,30 @@ func (w *Worker) keepRetries(ctx context.Context, tenantName string, flows []str
 	})
 }
 
-// dueRetries are the tenant's automated flows, in run order, with a failed record
-// whose back-off has ended since the leader last enqueued a run for one (so a run
-// that has not yet come is not asked for again at every look).
-func (w *Worker) dueRetries(ctx context.Context, tx pgx.Tx, t *tenant.Tenant) ([]string, error) {
-	rows, err := tx.Query(ctx, `SELECT flow, min(due) FROM oimconnect.retry WHERE tenant = $1 GROUP BY flow HAVING min(due) <= $2`,
-		t.Name, w.now())
-	if err != nil {
-		return nil, fmt.Errorf("failed records due: %w", err)
-	}
-	type due struct {
-		flow string
-		at   time.Time
-	}
-	dues, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (d due, err error) {
-		return d, row.Scan(&d.flow, &d.at)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("failed records due: %w", err)
+// dueRetries reports whether a failed record of the tenant's has come to the end of its
+// back-off since the leader last enqueued a run for one (so a run that has not yet
+// come is not asked for again at every look).
+func (w *Worker) dueRetries(ctx context.Context, tx pgx.Tx, t *tenant.Tenant) (bool, error) {
+	var due *time.Time
+	if err := tx.QueryRow(ctx, `SELECT max(due) FROM oimconnect.retry WHERE tenant = $1 AND due <= $2`, t.Name, w.now()).Scan(&due); err != nil {
+		return false, fmt.Errorf("failed records due: %w", err)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	last := w.retried[t.Name]
-	latest := last
-	var flows []string
-	for _, d := range dues {
-		if d.at.After(last) {
-			flows = append(flows, d.flow)
-			if d.at.After(latest) {
-				latest = d.at
-			}
-		}
-	}
-	if len(flows) == 0 {
-		return nil, nil
+	if due == nil || !due.After(w.retried[t.Name]) {
+		return false, nil
 	}
 	if w.retried == nil {
 		w.retried = map[string]time.Time{}
 	}
-	w.retried[t.Name] = latest
-	var out []string
-	for _, f := range automated(t) {
-		if slices.Contains(flows, f) {
-			out = append(out, f)
-		}
-	}
-	return out, nil
+	w.retried[t.Name] = *due
+	return true, nil
 }
 
-// now is the worker's clock (a fast one under --time-scale).
+// now is the time back-offs end by (Worker.backoff).
 func (w *Worker) now() time.Time {
-	if w.clock == nil {
+	if w.backoff == nil {
 		return time.Now()
 	}
-	return w.clock.Now()
+	return w.backoff.Now()
 }

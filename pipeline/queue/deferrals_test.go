@@ -81,7 +81,7 @@ settings:
 		t.Fatal(err)
 	}
 	clock := &testClock{}
-	w.clock = clock
+	w.backoff = clock
 	stopped := make(chan error, 1)
 	go func() { stopped <- w.Run(ctx) }()
 	defer func() {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/oimconnect/oimconnect/pipeline"
 	"github.com/oimconnect/oimconnect/pipeline/plan"
@@ -81,25 +80,16 @@ func (w *Worker) listen(ctx context.Context, t *tenant.Tenant) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+postgres.Channel); err != nil {
 		return err
 	}
-	// Starting to listen (a new leader, a connection reopened) runs every automated
-	// flow once, whatever the change counter says (see postgres.Listen): a leader that
-	// died between a notification and its job, or a connection lost before one, leaves
-	// no other trace of what OIM committed.
-	listening := true
 	for {
 		tables := map[string]bool{}
-		var err error
-		if !listening {
-			var n *pgconn.Notification
-			wait, cancel := context.WithTimeout(ctx, w.pollEvery)
-			n, err = conn.WaitForNotification(wait)
+		wait, cancel := context.WithTimeout(ctx, w.pollEvery)
+		n, err := conn.WaitForNotification(wait)
+		cancel()
+		for err == nil { // every notification already here
+			tables[n.Payload] = true
+			quick, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+			n, err = conn.WaitForNotification(quick)
 			cancel()
-			for err == nil { // every notification already here
-				tables[n.Payload] = true
-				quick, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-				n, err = conn.WaitForNotification(quick)
-				cancel()
-			}
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -114,11 +104,19 @@ func (w *Worker) listen(ctx context.Context, t *tenant.Tenant) error {
 		seen := ""
 		if ok {
 			seen = fmt.Sprint(count)
+			// An open writer may have moved the counter (postgres.Pending): its count is
+			// not a state seen. Only notifications count until it commits.
+			pending, err := postgres.Pending(ctx, conn)
+			if err != nil {
+				return err
+			}
+			if pending {
+				seen = ""
+			}
 		}
-		if err := w.inTx(ctx, func(tx pgx.Tx) error { return w.sourceChanged(ctx, tx, t, seen, tables, listening) }); err != nil {
+		if err := w.inTx(ctx, func(tx pgx.Tx) error { return w.sourceChanged(ctx, tx, t, seen, tables) }); err != nil {
 			return err
 		}
-		listening = false
 	}
 }
 
@@ -147,7 +145,7 @@ func (w *Worker) poll(ctx context.Context, t *tenant.Tenant) error {
 			if err != nil {
 				return err
 			}
-			return w.sourceChanged(ctx, tx, t, state, nil, false)
+			return w.sourceChanged(ctx, tx, t, state, nil)
 		})
 		if err != nil {
 			return err
@@ -176,9 +174,9 @@ func (w *Worker) inTx(ctx context.Context, do func(pgx.Tx) error) error {
 // sourceChanged enqueues the runs a source's changes call for, in tx with the note of
 // the state they stand for: the flows reading the notified tables, or every automated
 // flow when the source's state differs from the one last turned into runs (seen "" is
-// no state: only notifications count) or when the leader starts listening; and the
-// flows whose failed records' back-off ended (dueRetries).
-func (w *Worker) sourceChanged(ctx context.Context, tx pgx.Tx, t *tenant.Tenant, seen string, tables map[string]bool, listening bool) error {
+// no state: only notifications count); and the flows whose failed records' back-off
+// ended (dueRetries).
+func (w *Worker) sourceChanged(ctx context.Context, tx pgx.Tx, t *tenant.Tenant, seen string, tables map[string]bool) error {
 	var last string
 	err := tx.QueryRow(ctx, "SELECT seen FROM oimconnect.source WHERE tenant = $1", t.Name).Scan(&last)
 	if err != nil && err != pgx.ErrNoRows {
@@ -187,8 +185,6 @@ func (w *Worker) sourceChanged(ctx context.Context, tx pgx.Tx, t *tenant.Tenant,
 	var flows []string
 	by := "event"
 	switch {
-	case listening:
-		flows, by = automated(t), "listening"
 	case len(tables) > 0:
 		flows = w.affected(ctx, t, tables)
 		for tb := range tables {
@@ -201,14 +197,14 @@ func (w *Worker) sourceChanged(ctx context.Context, tx pgx.Tx, t *tenant.Tenant,
 	if err != nil {
 		return err
 	}
-	if len(due) > 0 { // from the first flow with a record due on, as for a change
-		all := automated(t)
-		i := slices.Index(all, due[0])
+	if due {
+		// Every automated flow, as for a change: one run (waiting, it stands for the
+		// next retries and changes too) whichever flows' back-offs end, one after the
+		// other, as the flows of a run failed them.
 		if len(flows) == 0 {
-			flows, by = all[i:], "retry"
-		} else if i < slices.Index(all, flows[0]) {
-			flows = all[i:]
+			by = "retry"
 		}
+		flows = automated(t)
 	}
 	if len(flows) > 0 {
 		if _, err := w.q.runAutomatic(ctx, tx, t.Name, flows, by); err != nil {

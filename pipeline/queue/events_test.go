@@ -13,17 +13,16 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/tenant"
 )
 
-// A leader that starts listening to a PostgreSQL source runs the tenant's automated
-// flows once, whatever the change counter says. The counter moves when OIM's
-// statement runs, not when it commits: the leader before saw it move and enqueued a
-// run that found nothing yet, then died before the commit's notification; nothing
-// else tells the next leader of the committed record.
-func TestLeaderListeningCatchesUp(t *testing.T) {
+// The leader does not take the change counter for what it has seen while OIM has a
+// transaction open on the source: the counter moves when OIM's statement runs, not
+// when it commits. Taken, a leader that died before the commit's notification left the
+// next one nothing to tell of the record.
+func TestLeaderWaitsForOpenWrites(t *testing.T) {
 	t.Parallel()
 	_, q := newQueue(t)
 	ctx := context.Background()
 	src := fixture.Postgres(t)
-	conn, err := postgres.Connect(ctx, src)
+	conn, err := postgres.Connect(ctx, src+"&application_name=oim") // OIM: not the connector's session
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,9 +75,13 @@ func TestLeaderListeningCatchesUp(t *testing.T) {
 		}
 	}
 	die := lead()
-	waitFor("listening")
-	// OIM inserts a supplier site in a transaction it keeps open; the leader sees the
-	// counter move, and its run finds nothing.
+	waitFor("change") // the first look
+	var seen string
+	if err := q.Pool.QueryRow(ctx, "SELECT seen FROM oimconnect.source WHERE tenant = 'acme'").Scan(&seen); err != nil {
+		t.Fatal(err)
+	}
+	// OIM inserts a supplier site in a transaction it keeps open, for many of the
+	// leader's looks.
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -87,15 +90,20 @@ func TestLeaderListeningCatchesUp(t *testing.T) {
 	if _, err := tx.Exec(ctx, "INSERT INTO oim.supplier_site (id, name, updated_at) VALUES ('SS-1', 'Late Supplier', now())"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor("change")
-	// The leader dies, then OIM commits: the notification reaches nobody.
+	time.Sleep(300 * time.Millisecond)
+	var now string
+	if err := q.Pool.QueryRow(ctx, "SELECT seen FROM oimconnect.source WHERE tenant = 'acme'").Scan(&now); err != nil || now != seen {
+		t.Fatalf("the source was noted %q while OIM's transaction was open (%v), want %q still", now, err, seen)
+	}
+	// The leader dies, then OIM commits: the notification reaches nobody, but the next
+	// leader sees the counter moved.
 	die()
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	die = lead()
 	defer die()
-	waitFor("listening")
+	waitFor("change")
 }
 
 // jobList lists the queue's jobs, for a failure's message.

@@ -56,13 +56,17 @@ type Worker struct {
 	mu         sync.Mutex
 	tableReads map[string]map[string][]string // tenant -> flow -> oim tables read
 	retried    map[string]time.Time           // tenant -> the latest back-off end a run was enqueued for (dueRetries)
+	// backoff tells the time failed records' back-offs end by: the wall clock, also
+	// under --time-scale, which speeds up schedules only (an hour's back-off in 12
+	// seconds would retry every failure of every tenant all the time).
+	backoff Clock
 }
 
 // NewWorker connects to the queue as a worker of the tenants.
 func NewWorker(ctx context.Context, url string, tenants *tenant.Set, log *slog.Logger, o Options) (*Worker, error) {
 	host, _ := os.Hostname()
 	w := &Worker{ID: fmt.Sprintf("%s-%d", host, os.Getpid()), tenants: tenants, log: log, opt: o,
-		pollEvery: o.Poll, tableReads: map[string]map[string][]string{}, retried: map[string]time.Time{}}
+		pollEvery: o.Poll, tableReads: map[string]map[string][]string{}, retried: map[string]time.Time{}, backoff: wall{}}
 	if w.pollEvery <= 0 {
 		w.pollEvery = time.Second
 	}

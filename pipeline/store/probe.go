@@ -47,11 +47,20 @@ func NewProbe(ctx context.Context, loc string) (*Probe, error) {
 }
 
 // Changed reports whether the source looks different from when a run last noted it
-// (Start, Done; true before the first run).
+// (Start, Done; true before the first run). Not while OIM has a transaction open on a
+// PostgreSQL source (postgres.Pending): what it changed cannot be seen before it
+// commits, and its commit notifies.
 func (p *Probe) Changed(ctx context.Context) (bool, error) {
 	now, err := p.look(ctx)
+	if now == pending {
+		return false, err
+	}
 	return now != p.seen || now == "", err
 }
+
+// pending is how a PostgreSQL source looks while OIM has a transaction open on it: a
+// state no run can have seen, so the first look after the commit is a change.
+const pending = "pending"
 
 // Start notes the source as a run starts, where the run's own writes leave the probe
 // unchanged (a PostgreSQL source's triggers skip the connector's write-back; files are
@@ -93,6 +102,13 @@ func (p *Probe) look(ctx context.Context) (string, error) {
 		n, _, err := postgres.Changes(ctx, p.pg)
 		if err != nil {
 			return "", fmt.Errorf("look for changes in %s: %w", p.src, err)
+		}
+		open, err := postgres.Pending(ctx, p.pg)
+		if err != nil {
+			return "", fmt.Errorf("look for changes in %s: %w", p.src, err)
+		}
+		if open {
+			return pending, nil
 		}
 		return fmt.Sprint(n), nil
 	case fileDir:
