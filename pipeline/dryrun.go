@@ -27,7 +27,7 @@ type overlays struct {
 
 // writesFor decides what the dry run does with a flow's writes, given the flows after
 // it: nothing, for a table no one reads afterwards; an insert into an overlay, for a
-// table later flows only fetch (makeOverlay creates it); else the write as it is.
+// table later flows only fetch (make creates it); else the write as it is.
 type writesFor struct {
 	o       *overlays
 	skip    map[*catalog.Table]bool

@@ -53,13 +53,14 @@ type Worker struct {
 	pollEvery time.Duration
 	clock     Clock
 
-	mu         sync.Mutex
-	tableReads map[string]map[string][]string // tenant -> flow -> oim tables read
-	retried    map[string]time.Time           // tenant -> the latest back-off end a run was enqueued for (dueRetries)
 	// backoff tells the time failed records' back-offs end by: the wall clock, also
 	// under --time-scale, which speeds up schedules only (an hour's back-off in 12
 	// seconds would retry every failure of every tenant all the time).
 	backoff Clock
+
+	mu         sync.Mutex
+	tableReads map[string]map[string][]string // tenant -> flow -> oim tables read
+	retried    map[string]time.Time           // tenant -> the latest back-off end a run was enqueued for (dueRetries)
 }
 
 // NewWorker connects to the queue as a worker of the tenants.
