@@ -74,7 +74,9 @@ func TestSharedReconfigure(t *testing.T) {
 
 	held := make(chan struct{})
 	release := make(chan struct{})
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		_ = sh.Use(ctx, func(*pipeline.Engine) error { close(held); <-release; return nil })
 	}()
 	<-held
@@ -84,4 +86,5 @@ func TestSharedReconfigure(t *testing.T) {
 		t.Errorf("a user of an open engine does not wait: %v", err)
 	}
 	close(release)
+	<-done // the last user closes the engine, writing beside the file: before the test's files go
 }
