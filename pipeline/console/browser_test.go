@@ -56,6 +56,11 @@ func browser(t *testing.T) context.Context {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelBrowser := chromedp.NewContext(actx)
 	t.Cleanup(func() {
+		// Closed, not killed: killed, its helper processes wrote on into the profile as
+		// the test removed it.
+		closing, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		_ = chromedp.Cancel(closing)
 		cancelBrowser()
 		cancelAlloc()
 	})

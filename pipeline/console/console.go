@@ -159,12 +159,18 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shut)
-	s.jobs.wait()
+	s.Wait()
 	if err != nil {
 		return fmt.Errorf("console: stop: %w", err)
 	}
 	return nil
 }
 
-// Wait waits for the exports the console started (tests; Serve waits itself).
-func (s *Server) Wait() { s.jobs.wait() }
+// Wait waits for the exports the console started, and for the censuses and
+// explanations it is computing: each holds the database, and its engine is closed (the
+// file written) when the last lets go (tests; Serve waits itself).
+func (s *Server) Wait() {
+	s.jobs.wait()
+	s.census.wait()
+	s.explains.wait()
+}

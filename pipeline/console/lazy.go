@@ -18,6 +18,7 @@ type lazy[T any] struct {
 
 	mu   sync.Mutex
 	byID map[string]*lazyEntry[T]
+	busy sync.WaitGroup // computations running
 }
 
 type lazyEntry[T any] struct {
@@ -60,7 +61,9 @@ func (l *lazy[T]) get(ctx context.Context, key string, wait time.Duration, compu
 		l.sweep()
 		e = &lazyEntry[T]{done: make(chan struct{})}
 		l.byID[key] = e
+		l.busy.Add(1)
 		go func() {
+			defer l.busy.Done()
 			cctx, cancel := context.WithTimeout(l.base, computeTimeout)
 			defer cancel()
 			v, err := compute(cctx)
@@ -95,6 +98,9 @@ func (l *lazy[T]) sweep() {
 		}
 	}
 }
+
+// wait waits for the computations running (stopping: they hold the database).
+func (l *lazy[T]) wait() { l.busy.Wait() }
 
 // forget drops key's value (a run changed what it counts).
 func (l *lazy[T]) forget(key string) {
