@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,24 +15,6 @@ import (
 	"github.com/oimconnect/oimconnect/pipeline/postgres"
 	"github.com/oimconnect/oimconnect/pipeline/tenant"
 )
-
-// testClock is the wall clock moved on by the test.
-type testClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *testClock) skip(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
-}
 
 // The workers defer failed records as watch does: an automatic run for a change of
 // the source leaves alone the failed records that did not change (no run of six
@@ -80,7 +61,7 @@ settings:
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &testClock{}
+	clock := &fixed{t: time.Now()}
 	w.backoff = clock
 	stopped := make(chan error, 1)
 	go func() { stopped <- w.Run(ctx) }()
@@ -160,7 +141,7 @@ settings:
 	}
 	// Two minutes on, the others' back-off has ended: the leader enqueues their retry.
 	before, _ := automatic()
-	clock.skip(2 * time.Minute)
+	clock.add(2 * time.Minute)
 	settle("the back-off ends", before, "13 7 6; 1 1 0; 5 0 5")
 	var retries int
 	if err := q.Pool.QueryRow(ctx, "SELECT count(*) FROM river_job WHERE args->>'mode' = 'automatic' AND args->>'by' = 'retry'").Scan(&retries); err != nil || retries != 1 {
