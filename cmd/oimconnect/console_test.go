@@ -167,7 +167,7 @@ func TestUserCommandByName(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "user cy was removed meanwhile: nothing was changed") {
 		t.Errorf("passwd of a user removed meanwhile: %d %s", code, stderr)
 	}
-	if after := readFile(t, file); strings.Contains(after, "cy") || strings.Count(after, "name:") != 1 {
+	if after := readFile(t, file); strings.Contains(after, "name: cy") || strings.Count(after, "name:") != 1 { // "cy" alone: in a hash, once
 		t.Errorf("the file:\n%s", after)
 	}
 }
