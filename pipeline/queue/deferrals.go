@@ -71,17 +71,9 @@ func (w *Worker) dueRetries(ctx context.Context, tx pgx.Tx, t *tenant.Tenant) (b
 	if due == nil || !due.After(w.retried[t.Name]) {
 		return false, nil
 	}
-	if w.retried == nil {
-		w.retried = map[string]time.Time{}
-	}
 	w.retried[t.Name] = *due
 	return true, nil
 }
 
 // now is the time back-offs end by (Worker.backoff).
-func (w *Worker) now() time.Time {
-	if w.backoff == nil {
-		return time.Now()
-	}
-	return w.backoff.Now()
-}
+func (w *Worker) now() time.Time { return w.backoff.Now() }

@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
-	"github.com/oimconnect/oimconnect/pipeline/postgres"
 	"github.com/oimconnect/oimconnect/pipeline/tenant"
 )
 
@@ -24,17 +22,8 @@ import (
 func TestWorkersDeferFailedRecords(t *testing.T) {
 	t.Parallel()
 	url, q := newQueue(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	src := fixture.Postgres(t)
-	fixture.LoadPostgres(t, src, fixture.DB(t, "sales-invoices.sql"), "oim", "acct")
-	conn, err := postgres.Connect(ctx, src+"&application_name=oim") // OIM: not the connector's session
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if err := postgres.Notify(ctx, conn); err != nil {
-		t.Fatal(err)
-	}
+	ctx := context.Background()
+	src, conn := oimSource(t, fixture.DB(t, "sales-invoices.sql"))
 	dir := t.TempDir()
 	cfg := "db: " + src + `
 settings:
@@ -56,21 +45,8 @@ settings:
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := NewWorker(ctx, url, set, slog.New(slog.DiscardHandler), Options{Concurrency: 1, Lease: time.Hour,
-		ShutdownTimeout: 10 * time.Second, Poll: 20 * time.Millisecond, Retry: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
 	clock := &fixed{t: time.Now()}
-	w.backoff = clock
-	stopped := make(chan error, 1)
-	go func() { stopped <- w.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			t.Error(err)
-		}
-	}()
+	startWorker(t, url, set, 1, func(w *Worker) { w.backoff = clock })
 
 	// history is the tenant's automatic runs that did something, oldest first.
 	history := func() string {

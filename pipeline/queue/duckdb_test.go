@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -48,20 +47,8 @@ func TestDuckDBTenantOwnWritesAreNoChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := NewWorker(ctx, url, set, slog.New(slog.DiscardHandler), Options{Concurrency: 2, Lease: time.Hour,
-		ShutdownTimeout: 10 * time.Second, Poll: 20 * time.Millisecond, Retry: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopped := make(chan error, 1)
-	go func() { stopped <- w.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			t.Error(err)
-		}
-	}()
+	startWorker(t, url, set, 2, nil)
+	ctx := context.Background()
 
 	// Every 10ms: how many of the tenant's jobs have been running for a while (River
 	// records a job's state changes up to a quarter of a second late: a job that finds

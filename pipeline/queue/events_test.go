@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oimconnect/oimconnect/pipeline/fixture"
-	"github.com/oimconnect/oimconnect/pipeline/postgres"
 	"github.com/oimconnect/oimconnect/pipeline/tenant"
 )
 
@@ -22,18 +20,7 @@ func TestLeaderWaitsForOpenWrites(t *testing.T) {
 	t.Parallel()
 	_, q := newQueue(t)
 	ctx := context.Background()
-	src := fixture.Postgres(t)
-	conn, err := postgres.Connect(ctx, src+"&application_name=oim") // OIM: not the connector's session
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if err := postgres.Init(ctx, conn, "oim", "acct"); err != nil {
-		t.Fatal(err)
-	}
-	if err := postgres.Notify(ctx, conn); err != nil {
-		t.Fatal(err)
-	}
+	src, conn := oimSource(t, "")
 	file := filepath.Join(t.TempDir(), "acme.yaml")
 	if err := os.WriteFile(file, []byte("db: "+src+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -42,7 +29,8 @@ func TestLeaderWaitsForOpenWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &Worker{q: q, log: slog.New(slog.DiscardHandler), pollEvery: 20 * time.Millisecond, tableReads: map[string]map[string][]string{}}
+	w := &Worker{q: q, log: slog.New(slog.DiscardHandler), pollEvery: 20 * time.Millisecond, backoff: wall{},
+		tableReads: map[string]map[string][]string{}, retried: map[string]time.Time{}}
 	lead := func() (die func()) {
 		c, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)

@@ -9,12 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/oimconnect/oimconnect/pipeline/config"
 	"github.com/oimconnect/oimconnect/pipeline/fault"
 	"github.com/oimconnect/oimconnect/pipeline/fixture"
+	"github.com/oimconnect/oimconnect/pipeline/postgres"
 	"github.com/oimconnect/oimconnect/pipeline/tenant"
 )
 
@@ -45,6 +47,56 @@ func connectTo(t *testing.T, url string) *Queue {
 	}
 	t.Cleanup(q.Close)
 	return q
+}
+
+// startWorker starts a worker of the tenants, polling every 20ms; edit may change it
+// before it runs. It is stopped when the test ends.
+func startWorker(t *testing.T, url string, set *tenant.Set, concurrency int, edit func(*Worker)) *Worker {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := NewWorker(ctx, url, set, slog.New(slog.DiscardHandler), Options{Concurrency: concurrency, Lease: time.Hour,
+		ShutdownTimeout: 10 * time.Second, Poll: 20 * time.Millisecond, Retry: time.Second})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(w)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-stopped; err != nil {
+			t.Error(err)
+		}
+	})
+	return w
+}
+
+// oimSource is a PostgreSQL source prepared as init --source prepares one (the
+// contract's schemas, with the rows of the DuckDB file from when given; the change
+// triggers), and a connection to it named as OIM's, not the connector's
+// (postgres.Pending tells them apart).
+func oimSource(t *testing.T, from string) (string, *pgx.Conn) {
+	t.Helper()
+	ctx := context.Background()
+	src := fixture.Postgres(t)
+	if from != "" {
+		fixture.LoadPostgres(t, src, from, "oim", "acct")
+	}
+	conn, err := postgres.Connect(ctx, src+"&application_name=oim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	if err := postgres.Init(ctx, conn, "oim", "acct"); err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.Notify(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	return src, conn
 }
 
 func hourly(at string) *tenant.Set {
