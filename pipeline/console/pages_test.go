@@ -50,6 +50,9 @@ func TestPages(t *testing.T) {
 	r = c.fragment("/fragments/explain/sales-invoices/INV-NOCO")
 	wantIn(t, "explanation, failed", r, `Outcome:</b> Export Error: no company: no Accounting company is named &#34;Nobody Ltd&#34;`,
 		"billing document id is empty", "holds", "company name", "fails")
+	r = c.fragment("/fragments/explain/sales-invoices/INV-BADLINES")
+	wantIn(t, "explanation, lines", r, "<h3>Derived line fields</h3>", "product_id: <span class=\"words\">if line type is one of item types", "<tr><td>IL-BAD-1</td><td>PR-WIDGET</td><td>derived</td></tr>",
+		"<tr><td>IL-BAD-5</td><td>PR-NOPE</td><td>given on the line</td></tr>")
 	r = c.fragment("/fragments/explain/sales-invoices/INV-OK")
 	wantIn(t, "explanation, eligible", r, "Outcome:</b> exported: 3 row(s) written", "What it would create", "acct.sales_invoice", "SIN-INV-OK/1", "acct.sales_invoice_line_item")
 	r = c.fragment("/fragments/explain/sales-invoices/INV-SHIPOPEN")

@@ -55,13 +55,7 @@ var funcs = template.FuncMap{
 	"add":       func(a, b int) int { return a + b },
 	"words":     words,
 	"hasPrefix": strings.HasPrefix,
-	"deref": func(s *string) string {
-		if s == nil {
-			return ""
-		}
-		return *s
-	},
-	"join": strings.Join,
+	"join":      strings.Join,
 	// plural is n and the noun, in the plural unless n is 1 ("1 record", "2 records").
 	"plural": func(n int, noun string) string { return plural(int64(n), noun) },
 }

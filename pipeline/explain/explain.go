@@ -38,10 +38,24 @@ type Condition struct {
 	Values        [][2]string // operand, value
 }
 
-// Derived is a derived field: its value, the record's own value, the expression.
+// Derived is a derived field of the record or of one of its lines (Line, its key): its
+// value, the record's or line's own value, the expression.
 type Derived struct {
 	Name, Value, Expr string
-	Given             *string // the record's own value, when the field is a column
+	Given             *string // the record's or line's own value, when the field is a column
+	Line              string
+}
+
+// FromRecord reports whether the value is the one the record (or line) gave, which wins
+// over the derivation.
+func (d Derived) FromRecord() bool {
+	return d.Given != nil && *d.Given != "null" && strings.TrimSpace(*d.Given) != ""
+}
+
+// LineField is one derived line field and its value on each line.
+type LineField struct {
+	Name, Expr string
+	Lines      []Derived
 }
 
 // RuleOutcome is a validity rule's outcome on the record or one of its lines.
@@ -91,6 +105,9 @@ func Record(ctx context.Context, eng *pipeline.Engine, flow, id string) (*Explan
 		x.explainDerived(f, h)
 		if h.get("_ready") != "true" {
 			return nil
+		}
+		if err := x.explainLineDerived(ctx, tx, f, p); err != nil {
+			return err
 		}
 		if err := x.explainRules(ctx, tx, f, p); err != nil {
 			return err
@@ -179,6 +196,54 @@ func (x *Explanation) explainDerived(f *spec.Flow, h record) {
 		}
 		x.Derived = append(x.Derived, d)
 	}
+}
+
+// explainLineDerived adds each line's derived fields, in the order of the lines' keys
+// (as their rules).
+func (x *Explanation) explainLineDerived(ctx context.Context, tx *sql.Tx, f *spec.Flow, p *plan.Plan) error {
+	if len(f.Derive.Lines) == 0 || p.Lines == nil || p.Temp("l") == "" {
+		return nil
+	}
+	ls, err := rows(ctx, tx, fmt.Sprintf("SELECT COLUMNS(*)::VARCHAR FROM %s ORDER BY %s", p.Temp("l"), catalog.Ident(p.Lines.Key)))
+	if err != nil {
+		return err
+	}
+	for _, name := range spec.SortedKeys(f.Derive.Lines) {
+		for _, l := range ls {
+			d := Derived{Name: name, Value: l.get(name), Expr: f.Derive.Lines[name], Line: l.get(p.Lines.Key)}
+			if g, ok := l["_given_"+name]; ok {
+				d.Given = &g
+			}
+			x.Derived = append(x.Derived, d)
+		}
+	}
+	return nil
+}
+
+// RecordFields are the record's derived fields.
+func (x *Explanation) RecordFields() []Derived {
+	var out []Derived
+	for _, d := range x.Derived {
+		if d.Line == "" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// LineFields are the lines' derived fields, each with its value on every line.
+func (x *Explanation) LineFields() []LineField {
+	var out []LineField
+	for _, d := range x.Derived {
+		if d.Line == "" {
+			continue
+		}
+		if n := len(out); n == 0 || out[n-1].Name != d.Name {
+			out = append(out, LineField{Name: d.Name, Expr: d.Expr})
+		}
+		out[len(out)-1].Lines = append(out[len(out)-1].Lines, d)
+	}
+	return out
 }
 
 func (x *Explanation) explainRules(ctx context.Context, tx *sql.Tx, f *spec.Flow, p *plan.Plan) error {
@@ -272,14 +337,27 @@ func (x *Explanation) String() string {
 			}
 		}
 	}
-	if len(x.Derived) > 0 {
+	if ds := x.RecordFields(); len(ds) > 0 {
 		b.WriteString("\nderived fields:\n")
-		for _, d := range x.Derived {
+		for _, d := range ds {
 			from := "derived: " + d.Expr
-			if d.Given != nil && *d.Given != "null" && strings.TrimSpace(*d.Given) != "" {
+			if d.FromRecord() {
 				from = "given on the record"
 			}
 			fmt.Fprintf(&b, "  %s = %s  (%s)\n", d.Name, d.Value, from)
+		}
+	}
+	if fs := x.LineFields(); len(fs) > 0 {
+		b.WriteString("\nderived line fields:\n")
+		for _, f := range fs {
+			fmt.Fprintf(&b, "  %s  (derived: %s)\n", f.Name, f.Expr)
+			for _, d := range f.Lines {
+				given := ""
+				if d.FromRecord() {
+					given = "  (given on the line)"
+				}
+				fmt.Fprintf(&b, "    line %s = %s%s\n", d.Line, d.Value, given)
+			}
 		}
 	}
 	if len(x.Rules) > 0 {

@@ -46,6 +46,8 @@ func TestExplain(t *testing.T) {
 			"  FAIL  line IL-BAD-2: product != nil\n          -> no product: item ITM-3 has no product group",
 			"  pass  line IL-BAD-1: product != nil",
 			"outcome: Export Error: line IL-BAD-2: no product: item ITM-3 has no product group; line IL-BAD-3",
+			"derived line fields:\n  product_id  (derived: line_type in item_types ? item.product_group.product_id : line_type_product(line_type).product_id)\n" +
+				"    line IL-BAD-1 = PR-WIDGET\n    line IL-BAD-2 = null\n    line IL-BAD-3 = null\n    line IL-BAD-4 = null\n    line IL-BAD-5 = PR-NOPE  (given on the line)\n",
 		}},
 		{"INV-NOCO", []string{"  FAIL  accounting_company != nil\n          -> no company: no Accounting company is named \"Nobody Ltd\"", "  n/a   accounting_currency != nil"}},
 		{"INV-SHIPOPEN", []string{"  FAIL  shipment.status == \"Completed\"", "          shipment.status = Open", "outcome: waits: a ready condition does not hold yet"}},

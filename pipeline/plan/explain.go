@@ -10,11 +10,11 @@ import (
 )
 
 // givenColumns keeps, for explain, the source's own value of each derived field that is
-// a column, as _given_<field>.
-func (b *builder) givenColumns() string {
+// a column of the table (the record's or its lines'), as _given_<field>.
+func givenColumns(fields map[string]string, t *catalog.Table) string {
 	out := ""
-	for _, name := range spec.SortedKeys(b.f.Derive.Header) {
-		if _, ok := b.header.Column(name); ok {
+	for _, name := range spec.SortedKeys(fields) {
+		if _, ok := t.Column(name); ok {
 			out += ", " + catalog.Ident(name) + " AS " + catalog.Ident("_given_"+name)
 		}
 	}

@@ -217,6 +217,8 @@ type Plan struct {
 	// Source is the header table; Status its export status column ("" when it has none).
 	Source *catalog.Table
 	Status string
+	// Lines is the line table (nil for a flow without lines).
+	Lines *catalog.Table
 	// Prelude stages the flow's candidates once (Candidates); a run in batches runs it
 	// once and each batch's Stage reads its key range of them.
 	Prelude    []Statement
@@ -523,6 +525,7 @@ func (b *builder) build() {
 		}
 	}
 	if b.lines != nil {
+		b.plan.Lines = b.lines
 		b.parent = b.column([]string{"source", "lines", "parent"}, b.lines, f.Source.Lines.Parent)
 		for i, o := range f.Source.Lines.Order {
 			b.column([]string{"source", "lines", "order", fmt.Sprint(i)}, b.lines, o)

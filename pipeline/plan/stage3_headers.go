@@ -19,7 +19,7 @@ func (b *builder) stageHeaders() {
 		lines = &compile.Lines{Rel: compile.Rel{SQL: b.tmp("lc"), Table: b.lines}, Parent: b.parent, Order: f.Source.Lines.Order}
 	}
 	if b.opt.Explain {
-		base = "SELECT *" + b.givenColumns() + " FROM (" + base + ")"
+		base = "SELECT *" + givenColumns(f.Derive.Header, b.header) + " FROM (" + base + ")"
 	}
 	ctes, last, extra := b.derive([]string{"derive", "header"}, f.Derive.Header, b.header, base, lines, nil, "")
 	b.hExtra = extra

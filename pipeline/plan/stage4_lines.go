@@ -12,6 +12,9 @@ import (
 func (b *builder) stageLines() {
 	base := fmt.Sprintf("SELECT * FROM %s WHERE %s IN (SELECT %s FROM %s WHERE _ready)",
 		b.tmp("lc"), catalog.Ident(b.parent), key(b.header), b.tmp("h"))
+	if b.opt.Explain {
+		base = "SELECT *" + givenColumns(b.f.Derive.Lines, b.lines) + " FROM (" + base + ")"
+	}
 	ctes, last, extra := b.derive([]string{"derive", "lines"}, b.f.Derive.Lines, b.lines, base, nil, b.aliases(), b.parent)
 	b.lExtra = extra
 	b.temp("l", fmt.Sprintf("WITH %s\nSELECT * FROM %s", ctes, last))
