@@ -172,6 +172,14 @@ func TestBrowser(t *testing.T) {
 	if s := text("#reason"); !strings.Contains(s, `no company: no Accounting company is named "Nobody Ltd"`) {
 		t.Errorf("the failed record's reason: %q", s)
 	}
+	step("a record whose lines have no product, and what each line resolved to",
+		chromedp.Navigate(base+"/flows/sales-invoices/records/INV-BADLINES"),
+		chromedp.WaitVisible(css("#line-fields")),
+		chromedp.ScrollIntoView(css("#line-fields")),
+		shot.take("record-lines"))
+	if s := text("#line-fields"); !strings.Contains(s, "IL-BAD-1\tPR-WIDGET\tderived") || !strings.Contains(s, "IL-BAD-5\tPR-NOPE\tgiven on the line") {
+		t.Errorf("the lines' derived fields: %q", s)
+	}
 
 	step("export one record",
 		chromedp.Navigate(base+"/flows/sales-invoices/records/INV-DISC"),
