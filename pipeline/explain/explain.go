@@ -25,7 +25,8 @@ type Explanation struct {
 	Flow, ID   string
 	Status     string // the record's export status now
 	Conditions []Condition
-	Derived    []Derived
+	Derived    []Derived   // the record's
+	Lines      []LineField // the lines' derived fields
 	Rules      []RuleOutcome
 	Outcome    string
 	Documents  []pipeline.Row
@@ -38,8 +39,8 @@ type Condition struct {
 	Values        [][2]string // operand, value
 }
 
-// Derived is a derived field of the record or of one of its lines (Line, its key): its
-// value, the record's or line's own value, the expression.
+// Derived is a derived field of the record, or its value on one line (Line, the line's
+// key): its value, the record's or line's own value, the expression.
 type Derived struct {
 	Name, Value, Expr string
 	Given             *string // the record's or line's own value, when the field is a column
@@ -52,7 +53,8 @@ func (d Derived) FromRecord() bool {
 	return d.Given != nil && *d.Given != "null" && strings.TrimSpace(*d.Given) != ""
 }
 
-// LineField is one derived line field and its value on each line.
+// LineField is one derived line field and its value on each line, in the order of the
+// lines' keys.
 type LineField struct {
 	Name, Expr string
 	Lines      []Derived
@@ -106,7 +108,7 @@ func Record(ctx context.Context, eng *pipeline.Engine, flow, id string) (*Explan
 		if h.get("_ready") != "true" {
 			return nil
 		}
-		if err := x.explainLineDerived(ctx, tx, f, p); err != nil {
+		if err := x.explainLines(ctx, tx, f, p); err != nil {
 			return err
 		}
 		if err := x.explainRules(ctx, tx, f, p); err != nil {
@@ -198,9 +200,9 @@ func (x *Explanation) explainDerived(f *spec.Flow, h record) {
 	}
 }
 
-// explainLineDerived adds each line's derived fields, in the order of the lines' keys
-// (as their rules).
-func (x *Explanation) explainLineDerived(ctx context.Context, tx *sql.Tx, f *spec.Flow, p *plan.Plan) error {
+// explainLines adds the lines' derived fields, each with its value on every line, in
+// the order of the lines' keys (as their rules).
+func (x *Explanation) explainLines(ctx context.Context, tx *sql.Tx, f *spec.Flow, p *plan.Plan) error {
 	if len(f.Derive.Lines) == 0 || p.Lines == nil || p.Temp("l") == "" {
 		return nil
 	}
@@ -209,41 +211,17 @@ func (x *Explanation) explainLineDerived(ctx context.Context, tx *sql.Tx, f *spe
 		return err
 	}
 	for _, name := range spec.SortedKeys(f.Derive.Lines) {
+		lf := LineField{Name: name, Expr: f.Derive.Lines[name]}
 		for _, l := range ls {
-			d := Derived{Name: name, Value: l.get(name), Expr: f.Derive.Lines[name], Line: l.get(p.Lines.Key)}
+			d := Derived{Name: name, Value: l.get(name), Expr: lf.Expr, Line: l.get(p.Lines.Key)}
 			if g, ok := l["_given_"+name]; ok {
 				d.Given = &g
 			}
-			x.Derived = append(x.Derived, d)
+			lf.Lines = append(lf.Lines, d)
 		}
+		x.Lines = append(x.Lines, lf)
 	}
 	return nil
-}
-
-// RecordFields are the record's derived fields.
-func (x *Explanation) RecordFields() []Derived {
-	var out []Derived
-	for _, d := range x.Derived {
-		if d.Line == "" {
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
-// LineFields are the lines' derived fields, each with its value on every line.
-func (x *Explanation) LineFields() []LineField {
-	var out []LineField
-	for _, d := range x.Derived {
-		if d.Line == "" {
-			continue
-		}
-		if n := len(out); n == 0 || out[n-1].Name != d.Name {
-			out = append(out, LineField{Name: d.Name, Expr: d.Expr})
-		}
-		out[len(out)-1].Lines = append(out[len(out)-1].Lines, d)
-	}
-	return out
 }
 
 func (x *Explanation) explainRules(ctx context.Context, tx *sql.Tx, f *spec.Flow, p *plan.Plan) error {
@@ -337,9 +315,9 @@ func (x *Explanation) String() string {
 			}
 		}
 	}
-	if ds := x.RecordFields(); len(ds) > 0 {
+	if len(x.Derived) > 0 {
 		b.WriteString("\nderived fields:\n")
-		for _, d := range ds {
+		for _, d := range x.Derived {
 			from := "derived: " + d.Expr
 			if d.FromRecord() {
 				from = "given on the record"
@@ -347,9 +325,9 @@ func (x *Explanation) String() string {
 			fmt.Fprintf(&b, "  %s = %s  (%s)\n", d.Name, d.Value, from)
 		}
 	}
-	if fs := x.LineFields(); len(fs) > 0 {
+	if len(x.Lines) > 0 {
 		b.WriteString("\nderived line fields:\n")
-		for _, f := range fs {
+		for _, f := range x.Lines {
 			fmt.Fprintf(&b, "  %s  (derived: %s)\n", f.Name, f.Expr)
 			for _, d := range f.Lines {
 				given := ""
