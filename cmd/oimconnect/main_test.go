@@ -713,10 +713,46 @@ func waitForVendor(t *testing.T, conn *pgx.Conn, site string, out *lockedBuffer)
 			return time.Since(start).Round(time.Millisecond)
 		}
 		if time.Since(start) > 10*time.Second {
-			t.Fatalf("supplier site %s was not exported within 10s\n%s", site, out.String())
+			t.Fatalf("supplier site %s was not exported within 10s: its account_id is %v; in the database now:\n%s\nwatch's output:\n%s",
+				site, deref(link), pgState(conn, site), out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "NULL"
+	}
+	return *s
+}
+
+// pgState is, for a failure's message, what the database holds of a supplier site's
+// export: its vendor account, the runs' history, and the sessions holding locks on
+// its tables.
+func pgState(conn *pgx.Conn, site string) string {
+	var b strings.Builder
+	for _, q := range []string{
+		"SELECT id, oim_supplier_site_id, updated_at::text FROM acct.account WHERE oim_supplier_site_id = '" + site + "'",
+		"SELECT flow, mode, started_at::text, selected, exported, errors, coalesce(error, '') FROM connector.run ORDER BY started_at",
+		"SELECT a.pid, a.application_name, a.state, l.mode, l.granted, c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_stat_activity a ON a.pid = l.pid WHERE c.relname IN ('supplier_site', 'account')",
+	} {
+		fmt.Fprintf(&b, "%s\n", q)
+		rows, err := conn.Query(context.Background(), q)
+		if err != nil {
+			fmt.Fprintf(&b, "  %v\n", err)
+			continue
+		}
+		for rows.Next() {
+			vals, _ := rows.Values()
+			fmt.Fprintf(&b, "  %v\n", vals)
+		}
+		if err := rows.Err(); err != nil {
+			fmt.Fprintf(&b, "  %v\n", err)
+		}
+		rows.Close()
+	}
+	return b.String()
 }
 
 // lockedBuffer is a bytes.Buffer a child process writes while the test reads it.
