@@ -415,3 +415,45 @@ func attach(t *testing.T, db, other *sql.DB) {
 		t.Fatal(err)
 	}
 }
+
+// A supplier site OIM commits after the run began (after what the plans read whole
+// was copied) and before the vendor-accounts flow reads its candidates becomes a vendor
+// account of its own id: the name lookup that picks a new site's account id (vendor
+// duplicate check by name) searches a copy read with the candidates, so it finds the
+// site. Read at the run's start, the copy lacked it, and the site got account "VND-".
+func TestPostgresSiteCommittedAsTheRunBegins(t *testing.T) {
+	t.Parallel()
+	pg := postgresURL(t)
+	gen := fixture.Generated(t, t.TempDir(), 50)
+	fixture.LoadPostgres(t, pg, gen, "oim", "acct")
+	ctx := context.Background()
+	oim, err := postgres.Connect(ctx, pg+"&application_name=oim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oim.Close(ctx)
+	var once sync.Once
+	var insertErr error
+	hooks := store.Hooks{AfterPrepare: func() {
+		once.Do(func() {
+			_, insertErr = oim.Exec(ctx, "INSERT INTO oim.supplier_site (id, name, updated_at) VALUES ('SS-LATE', 'Late Supplier Ltd', now())")
+		})
+	}}
+	if _, err := runAll(t, demoConfig(t, pg, "", ""), pipeline.WithHooks(hooks)); err != nil {
+		t.Fatal(err)
+	}
+	if insertErr != nil {
+		t.Fatal(insertErr)
+	}
+	var link, name string
+	if err := oim.QueryRow(ctx, "SELECT coalesce(s.account_id, 'NULL'), coalesce(a.name, 'no account') FROM oim.supplier_site s LEFT JOIN acct.account a ON a.id = s.account_id WHERE s.id = 'SS-LATE'").Scan(&link, &name); err != nil {
+		t.Fatal(err)
+	}
+	if link != "VND-SS-LATE" || name != "Late Supplier Ltd" {
+		t.Errorf("the site committed as the run began is linked to %s (%s), want VND-SS-LATE (Late Supplier Ltd)", link, name)
+	}
+	var odd int
+	if err := oim.QueryRow(ctx, "SELECT count(*) FROM acct.account WHERE id = 'VND-' OR id IS NULL").Scan(&odd); err != nil || odd != 0 {
+		t.Errorf("accounts without a site's id: %d (%v)", odd, err)
+	}
+}

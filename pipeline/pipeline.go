@@ -49,6 +49,9 @@ type Store interface {
 	Lock(ctx context.Context, scopes ...string) (unlock func(), err error)
 	// Prepare brings what the plans read whole into the working database.
 	Prepare(ctx context.Context, cat *catalog.Catalog, plans []*plan.Plan, dryRun bool) error
+	// Refresh brings what a plan reads whole up to the state its candidates were read
+	// in, once they are.
+	Refresh(ctx context.Context, x store.Execer, p *plan.Plan) error
 	// Fetch runs a fetch statement (plan.Fetch): it stages rows of a source or target
 	// table, read where the table lives.
 	Fetch(ctx context.Context, x store.Execer, st plan.Statement) error

@@ -229,6 +229,11 @@ func (e *Engine) runPlan(ctx context.Context, p *plan.Plan, req Request, lastPla
 	if err := x.QueryRowContext(ctx, "SELECT count(*) FROM "+p.Candidates).Scan(&n); err != nil {
 		return s, fmt.Errorf("flow %s: count the candidates: %w", p.Flow, err)
 	}
+	if n > 0 || req.explain {
+		if err := e.store.Refresh(ctx, x, p); err != nil {
+			return s, fmt.Errorf("flow %s: %w", p.Flow, err)
+		}
+	}
 	if len(req.Partitions) > 0 && p.Dated() && !req.DryRun {
 		ps, err := e.runPartitions(ctx, p, req, sh)
 		s.add(ps)

@@ -63,6 +63,9 @@ type Linked struct {
 	// snaps are the PostgreSQL snapshots the reads of the batch in progress share, by
 	// URL (see snapshot).
 	snaps map[string]*snapshot
+	// remote are the columns of each table of a PostgreSQL side, by schema and name, as
+	// Prepare found them (a table missing there is empty here).
+	remote map[string]map[string][]string
 }
 
 // endpoint is one side of the export.
@@ -506,6 +509,9 @@ func (l *Linked) Prepare(ctx context.Context, cat *catalog.Catalog, plans []*pla
 	if err := l.retry(ctx, "read", func() error { return l.refreshOnce(ctx, l.db, cat) }); err != nil {
 		return err
 	}
+	if l.hooks.AfterPrepare != nil {
+		l.hooks.AfterPrepare()
+	}
 	if dryRun {
 		return nil
 	}
@@ -645,30 +651,76 @@ func (l *Linked) copyFromPG(ctx context.Context, tx *sql.Tx, p endpoint, cat *ca
 	if err != nil {
 		return err
 	}
+	if l.remote == nil {
+		l.remote = map[string]map[string][]string{}
+	}
+	l.remote[schema] = remote
 	for _, name := range cat.Tables() {
 		t, _ := cat.Table(name)
-		if t.Schema != schema {
+		if t.Schema != schema || !l.reads(t) {
 			continue
 		}
-		if !l.reads(t) {
+		if err := l.copyWhole(ctx, c, tx, p, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyWhole copies a table of a PostgreSQL side whole, read on c, into the working
+// database (x): a table PostgreSQL lacks stays empty; one lacking a column is refused.
+func (l *Linked) copyWhole(ctx context.Context, c *pgx.Conn, x Execer, p endpoint, t *catalog.Table) error {
+	have := map[string]bool{}
+	for _, col := range l.remote[t.Schema][t.Name] {
+		have[col] = true
+	}
+	if len(have) == 0 {
+		return nil // not in PostgreSQL: empty here too
+	}
+	for _, col := range t.Columns {
+		if !have[col.Name] {
+			return fmt.Errorf("table %s in %s has no column %s", t.FullName(), p, col.Name)
+		}
+	}
+	if _, err := postgres.CopyOut(ctx, c.PgConn(), postgres.Select(t.Schema, t.Name, t.Columns), x, t.SQLName(), t.Columns, l.dir); err != nil {
+		return fmt.Errorf("%s: %w", t.FullName(), err)
+	}
+	return nil
+}
+
+// Refresh reads again, in the batch's snapshot, the tables of a PostgreSQL side that
+// the plan reads whole (lookups, derived references), once its candidates are read:
+// Prepare copied them when the run began, and what OIM committed since (a supplier
+// site whose name lookup must find it, an item a new invoice line names) would be
+// missing from them while the candidates, read later, have it.
+func (l *Linked) Refresh(ctx context.Context, x Execer, p *plan.Plan) error {
+	for _, t := range p.Whole {
+		side := l.sideOf(t)
+		if side.kind != pgDatabase {
 			continue
 		}
-		have := map[string]bool{}
-		for _, c := range remote[t.Name] {
-			have[c] = true
-		}
-		if len(have) == 0 {
-			continue // not in PostgreSQL: empty here too
-		}
-		var cols []*catalog.Column
-		for _, col := range t.Columns {
-			if !have[col.Name] {
-				return fmt.Errorf("table %s in %s has no column %s", t.FullName(), p, col.Name)
+		err := l.retry(ctx, "read "+t.FullName(), func() error {
+			c, err := l.connect(ctx, side.loc)
+			if err != nil {
+				return err
 			}
-			cols = append(cols, col)
-		}
-		if _, err := postgres.CopyOut(ctx, c.PgConn(), postgres.Select(t.Schema, t.Name, cols), tx, t.SQLName(), cols, l.dir); err != nil {
-			return fmt.Errorf("%s: %w", t.FullName(), err)
+			tx, err := l.inSnapshot(ctx, c, side.loc)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback(context.WithoutCancel(ctx))
+			// Emptied first, committing on its own: DuckDB refuses a key deleted and
+			// inserted again in one transaction; a retried read starts over.
+			if _, err := x.ExecContext(ctx, "DELETE FROM "+t.SQLName()); err != nil {
+				return err
+			}
+			if err := l.copyWhole(ctx, tx.Conn(), x, side, t); err != nil {
+				return err
+			}
+			return tx.Commit(ctx)
+		})
+		if err != nil {
+			return fmt.Errorf("read %s from %s: %w", t.FullName(), side, err)
 		}
 	}
 	return nil

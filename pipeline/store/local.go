@@ -22,6 +22,9 @@ type Hooks struct {
 	AfterTarget func(flow string) error
 	// AfterFetch runs when a linked store has read a table from PostgreSQL for a batch.
 	AfterFetch func(table string)
+	// AfterPrepare runs when a linked store has copied what a run's plans read whole,
+	// before its flows read anything.
+	AfterPrepare func()
 }
 
 func (h Hooks) beforeCommit(flow string) error {
@@ -113,6 +116,9 @@ type Execer interface {
 func (l *Local) Fetch(ctx context.Context, x Execer, st plan.Statement) error {
 	return fetchLocal(ctx, x, st)
 }
+
+// Refresh does nothing: the plans read the file's tables where they are.
+func (l *Local) Refresh(context.Context, Execer, *plan.Plan) error { return nil }
 
 // pointLookups bounds the keys a fetch looks up one by one by index; with more, one
 // semi-join reads the key column once instead.
