@@ -660,7 +660,7 @@ func (l *Linked) copyFromPG(ctx context.Context, tx *sql.Tx, p endpoint, cat *ca
 		if t.Schema != schema || !l.reads(t) {
 			continue
 		}
-		if err := l.copyWhole(ctx, c, tx, p, t); err != nil {
+		if _, err := l.copyWhole(ctx, c, tx, p, t); err != nil {
 			return err
 		}
 	}
@@ -668,30 +668,32 @@ func (l *Linked) copyFromPG(ctx context.Context, tx *sql.Tx, p endpoint, cat *ca
 }
 
 // copyWhole copies a table of a PostgreSQL side whole, read on c, into the working
-// database (x): a table PostgreSQL lacks stays empty; one lacking a column is refused.
-func (l *Linked) copyWhole(ctx context.Context, c *pgx.Conn, x Execer, p endpoint, t *catalog.Table) error {
+// database (x), and returns its rows: a table PostgreSQL lacks stays empty; one lacking
+// a column is refused.
+func (l *Linked) copyWhole(ctx context.Context, c *pgx.Conn, x Execer, p endpoint, t *catalog.Table) (int64, error) {
 	have := map[string]bool{}
 	for _, col := range l.remote[t.Schema][t.Name] {
 		have[col] = true
 	}
 	if len(have) == 0 {
-		return nil // not in PostgreSQL: empty here too
+		return 0, nil // not in PostgreSQL: empty here too
 	}
 	for _, col := range t.Columns {
 		if !have[col.Name] {
-			return fmt.Errorf("table %s in %s has no column %s", t.FullName(), p, col.Name)
+			return 0, fmt.Errorf("table %s in %s has no column %s", t.FullName(), p, col.Name)
 		}
 	}
-	if _, err := postgres.CopyOut(ctx, c.PgConn(), postgres.Select(t.Schema, t.Name, t.Columns), x, t.SQLName(), t.Columns, l.dir); err != nil {
-		return fmt.Errorf("%s: %w", t.FullName(), err)
+	n, err := postgres.CopyOut(ctx, c.PgConn(), postgres.Select(t.Schema, t.Name, t.Columns), x, t.SQLName(), t.Columns, l.dir)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", t.FullName(), err)
 	}
-	return nil
+	return n, nil
 }
 
 // Refresh reads again, in the batch's snapshot, the tables of a PostgreSQL side that
 // the plan reads whole (lookups, derived references), once its candidates are read:
 // Prepare copied them when the run began, and what OIM committed since (a supplier
-// site whose name lookup must find it, an item a new invoice line names) would be
+// site whose name lookup must find it, an item a new voucher line names) would be
 // missing from them while the candidates, read later, have it.
 func (l *Linked) Refresh(ctx context.Context, x Execer, p *plan.Plan) error {
 	for _, t := range p.Whole {
@@ -699,6 +701,7 @@ func (l *Linked) Refresh(ctx context.Context, x Execer, p *plan.Plan) error {
 		if side.kind != pgDatabase {
 			continue
 		}
+		var rows int64
 		err := l.retry(ctx, "read "+t.FullName(), func() error {
 			c, err := l.connect(ctx, side.loc)
 			if err != nil {
@@ -714,7 +717,7 @@ func (l *Linked) Refresh(ctx context.Context, x Execer, p *plan.Plan) error {
 			if _, err := x.ExecContext(ctx, "DELETE FROM "+t.SQLName()); err != nil {
 				return err
 			}
-			if err := l.copyWhole(ctx, tx.Conn(), x, side, t); err != nil {
+			if rows, err = l.copyWhole(ctx, tx.Conn(), x, side, t); err != nil {
 				return err
 			}
 			return tx.Commit(ctx)
@@ -722,6 +725,7 @@ func (l *Linked) Refresh(ctx context.Context, x Execer, p *plan.Plan) error {
 		if err != nil {
 			return fmt.Errorf("read %s from %s: %w", t.FullName(), side, err)
 		}
+		l.log.Debug("read whole", "table", t.FullName(), "from", side.String(), "rows", rows)
 	}
 	return nil
 }
