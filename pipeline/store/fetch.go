@@ -68,16 +68,7 @@ func (l *Linked) fetchPG(ctx context.Context, x Execer, side endpoint, f *plan.F
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
 	var rows int64
-	err := l.retry(ctx, "read "+f.Table.FullName(), func() error {
-		c, err := l.connect(ctx, side.loc)
-		if err != nil {
-			return err
-		}
-		tx, err := l.inSnapshot(ctx, c, side.loc)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback(context.WithoutCancel(ctx))
+	err := l.readSnapshot(ctx, side, "read "+f.Table.FullName(), func(tx pgx.Tx) error {
 		if keys != "" {
 			col, _ := f.Table.Column(f.Column)
 			if _, err := tx.Exec(ctx, "CREATE TEMP TABLE oimconnect_keys (v "+pgType(col.Type.SQL)+") ON COMMIT DROP"); err != nil {
@@ -92,11 +83,8 @@ func (l *Linked) fetchPG(ctx context.Context, x Execer, side endpoint, f *plan.F
 			return err
 		}
 		n, err := postgres.CopyOut(ctx, tx.Conn().PgConn(), query, x, f.Into, f.Selected(), l.dir)
-		if err != nil {
-			return err
-		}
 		rows = n
-		return tx.Commit(ctx)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("read %s from %s: %w", f.Table.FullName(), side, err)
@@ -113,6 +101,26 @@ func (l *Linked) fetchPG(ctx context.Context, x Execer, side endpoint, f *plan.F
 		_, err = x.ExecContext(ctx, fmt.Sprintf("DELETE FROM %s AS %s WHERE NOT coalesce(%s, false)", f.Into, alias, f.Filter))
 	}
 	return err
+}
+
+// readSnapshot runs read in a transaction reading the batch's snapshot of a PostgreSQL
+// side, and commits it; a read whose connection was lost is tried again (retry).
+func (l *Linked) readSnapshot(ctx context.Context, side endpoint, what string, read func(pgx.Tx) error) error {
+	return l.retry(ctx, what, func() error {
+		c, err := l.connect(ctx, side.loc)
+		if err != nil {
+			return err
+		}
+		tx, err := l.inSnapshot(ctx, c, side.loc)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(context.WithoutCancel(ctx))
+		if err := read(tx); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	})
 }
 
 // inSnapshot begins a transaction on c reading the batch's snapshot of url. A snapshot

@@ -702,25 +702,15 @@ func (l *Linked) Refresh(ctx context.Context, x Execer, p *plan.Plan) error {
 			continue
 		}
 		var rows int64
-		err := l.retry(ctx, "read "+t.FullName(), func() error {
-			c, err := l.connect(ctx, side.loc)
-			if err != nil {
-				return err
-			}
-			tx, err := l.inSnapshot(ctx, c, side.loc)
-			if err != nil {
-				return err
-			}
-			defer tx.Rollback(context.WithoutCancel(ctx))
+		err := l.readSnapshot(ctx, side, "read "+t.FullName(), func(tx pgx.Tx) error {
 			// Emptied first, committing on its own: DuckDB refuses a key deleted and
 			// inserted again in one transaction; a retried read starts over.
 			if _, err := x.ExecContext(ctx, "DELETE FROM "+t.SQLName()); err != nil {
 				return err
 			}
-			if rows, err = l.copyWhole(ctx, tx.Conn(), x, side, t); err != nil {
-				return err
-			}
-			return tx.Commit(ctx)
+			var err error
+			rows, err = l.copyWhole(ctx, tx.Conn(), x, side, t)
+			return err
 		})
 		if err != nil {
 			return fmt.Errorf("read %s from %s: %w", t.FullName(), side, err)
