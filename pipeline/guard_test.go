@@ -416,11 +416,11 @@ func attach(t *testing.T, db, other *sql.DB) {
 	}
 }
 
-// A supplier site OIM commits after the run began (after what the plans read whole
-// was copied) and before the vendor-accounts flow reads its candidates becomes a vendor
-// account of its own id: the name lookup that picks a new site's account id (vendor
-// duplicate check by name) searches a copy read with the candidates, so it finds the
-// site. Read at the run's start, the copy lacked it, and the site got account "VND-".
+// A supplier site OIM commits after the run began (once the store is prepared) and
+// before the vendor-accounts flow reads its candidates becomes a vendor account of its
+// own id: the name lookup that picks a new site's account id (vendor duplicate check by
+// name) searches a copy read with the candidates, so it finds the site. A copy read
+// when the run began lacked it, and the site got account "VND-".
 func TestPostgresSiteCommittedAsTheRunBegins(t *testing.T) {
 	t.Parallel()
 	pg := postgresURL(t)

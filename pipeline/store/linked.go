@@ -491,10 +491,12 @@ func (l *Linked) Close() error {
 	return err
 }
 
-// Prepare copies the tables of a PostgreSQL or files source, and of a PostgreSQL
-// target, that the plans read into the working database: every run reads them as they
-// are now. The others stay empty (a run of one flow does not copy every table of the
-// ledger). A run that writes also makes the target's run history ready.
+// Prepare empties the working database's copies of the source and target, copies the
+// tables of a files source that the plans read, and checks those of a PostgreSQL side
+// they read whole, which each flow copies once it has read its candidates (Refresh):
+// every run reads them as they are now. The others stay empty (a run of one flow does
+// not copy every table of the ledger). A run that writes also makes the target's run
+// history ready.
 func (l *Linked) Prepare(ctx context.Context, cat *catalog.Catalog, plans []*plan.Plan, dryRun bool) error {
 	// A PostgreSQL side's tables are fetched as the stage needs them (Fetch), but for
 	// those a plan reads whole; a files source is copied for every table a plan reads.
@@ -626,8 +628,8 @@ func (l *Linked) refreshOnce(ctx context.Context, db *sql.DB, cat *catalog.Catal
 	for _, side := range l.sides() {
 		p, schema := side.endpoint, side.schema
 		switch p.kind {
-		case pgDatabase:
-			if err := l.copyFromPG(ctx, tx, p, cat, schema); err != nil {
+		case pgDatabase: // copied by each flow (Refresh)
+			if err := l.describePG(ctx, p, cat, schema); err != nil {
 				return fmt.Errorf("read %s from %s: %w", schema, p, err)
 			}
 		case fileDir:
@@ -642,7 +644,9 @@ func (l *Linked) refreshOnce(ctx context.Context, db *sql.DB, cat *catalog.Catal
 	return nil
 }
 
-func (l *Linked) copyFromPG(ctx context.Context, tx *sql.Tx, p endpoint, cat *catalog.Catalog, schema string) error {
+// describePG notes the columns of each table of a PostgreSQL side (remote), and
+// refuses a table the plans read whole that lacks one of the contract's columns.
+func (l *Linked) describePG(ctx context.Context, p endpoint, cat *catalog.Catalog, schema string) error {
 	c, err := l.connect(ctx, p.loc)
 	if err != nil {
 		return err
@@ -660,41 +664,37 @@ func (l *Linked) copyFromPG(ctx context.Context, tx *sql.Tx, p endpoint, cat *ca
 		if t.Schema != schema || !l.reads(t) {
 			continue
 		}
-		if _, err := l.copyWhole(ctx, c, tx, p, t); err != nil {
+		if _, err := l.present(p, t); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// copyWhole copies a table of a PostgreSQL side whole, read on c, into the working
-// database (x), and returns its rows: a table PostgreSQL lacks stays empty; one lacking
-// a column is refused.
-func (l *Linked) copyWhole(ctx context.Context, c *pgx.Conn, x Execer, p endpoint, t *catalog.Table) (int64, error) {
+// present reports whether a table of a PostgreSQL side is there (one PostgreSQL lacks
+// is empty here), and refuses one lacking a column.
+func (l *Linked) present(p endpoint, t *catalog.Table) (bool, error) {
 	have := map[string]bool{}
 	for _, col := range l.remote[t.Schema][t.Name] {
 		have[col] = true
 	}
 	if len(have) == 0 {
-		return 0, nil // not in PostgreSQL: empty here too
+		return false, nil
 	}
 	for _, col := range t.Columns {
 		if !have[col.Name] {
-			return 0, fmt.Errorf("table %s in %s has no column %s", t.FullName(), p, col.Name)
+			return false, fmt.Errorf("table %s in %s has no column %s", t.FullName(), p, col.Name)
 		}
 	}
-	n, err := postgres.CopyOut(ctx, c.PgConn(), postgres.Select(t.Schema, t.Name, t.Columns), x, t.SQLName(), t.Columns, l.dir)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", t.FullName(), err)
-	}
-	return n, nil
+	return true, nil
 }
 
-// Refresh reads again, in the batch's snapshot, the tables of a PostgreSQL side that
-// the plan reads whole (lookups, derived references), once its candidates are read:
-// Prepare copied them when the run began, and what OIM committed since (a supplier
-// site whose name lookup must find it, an item a new voucher line names) would be
-// missing from them while the candidates, read later, have it.
+// Refresh copies the tables of a PostgreSQL side that the plan reads whole (lookups,
+// derived references) into the working database, once its candidates are read, in the
+// batch's snapshot: what OIM committed before the candidates were read (a supplier site
+// whose name lookup must find it, an item a new voucher line names) is there. Each flow
+// copies its own: a copy taken when the run began would lack what OIM committed
+// between then and the flow's first read.
 func (l *Linked) Refresh(ctx context.Context, x Execer, p *plan.Plan) error {
 	for _, t := range p.Whole {
 		side := l.sideOf(t)
@@ -708,8 +708,11 @@ func (l *Linked) Refresh(ctx context.Context, x Execer, p *plan.Plan) error {
 			if _, err := x.ExecContext(ctx, "DELETE FROM "+t.SQLName()); err != nil {
 				return err
 			}
-			var err error
-			rows, err = l.copyWhole(ctx, tx.Conn(), x, side, t)
+			ok, err := l.present(side, t)
+			if !ok || err != nil {
+				return err
+			}
+			rows, err = postgres.CopyOut(ctx, tx.Conn().PgConn(), postgres.Select(t.Schema, t.Name, t.Columns), x, t.SQLName(), t.Columns, l.dir)
 			return err
 		})
 		if err != nil {

@@ -22,8 +22,8 @@ type Hooks struct {
 	AfterTarget func(flow string) error
 	// AfterFetch runs when a linked store has read a table from PostgreSQL for a batch.
 	AfterFetch func(table string)
-	// AfterPrepare runs when a linked store has copied what a run's plans read whole,
-	// before its flows read anything.
+	// AfterPrepare runs when a linked store has prepared a run (Prepare), before its
+	// flows read anything.
 	AfterPrepare func()
 }
 
