@@ -735,7 +735,7 @@ func pgState(conn *pgx.Conn, site string) string {
 	for _, q := range []string{
 		"SELECT id, oim_supplier_site_id, updated_at::text FROM acct.account WHERE oim_supplier_site_id = '" + site + "'",
 		"SELECT flow, mode, started_at::text, selected, exported, errors, coalesce(error, '') FROM connector.run ORDER BY started_at",
-		"SELECT a.pid, a.application_name, a.state, l.mode, l.granted, c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_stat_activity a ON a.pid = l.pid WHERE c.relname IN ('supplier_site', 'account')",
+		"SELECT a.pid, a.application_name, a.state, l.mode, l.granted, c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_stat_activity a ON a.pid = l.pid WHERE a.datname = current_database() AND c.relname IN ('supplier_site', 'account')",
 	} {
 		fmt.Fprintf(&b, "%s\n", q)
 		rows, err := conn.Query(context.Background(), q)
@@ -785,7 +785,7 @@ func TestWatchPostgresListenerLostBeforeCommit(t *testing.T) {
 	listener := func() (pid int32) {
 		deadline := time.Now().Add(10 * time.Second)
 		for time.Now().Before(deadline) {
-			err := conn.QueryRow(ctx, "SELECT pid FROM pg_stat_activity WHERE query = 'LISTEN "+postgres.Channel+"' AND pid <> pg_backend_pid()").Scan(&pid)
+			err := conn.QueryRow(ctx, "SELECT pid FROM pg_stat_activity WHERE query = 'LISTEN "+postgres.Channel+"' AND datname = current_database() AND pid <> pg_backend_pid()").Scan(&pid)
 			if err == nil {
 				return pid
 			}
